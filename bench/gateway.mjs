@@ -5,10 +5,11 @@
 //
 //   npm run build && node bench/gateway.mjs [--seconds 8] [--connections 64]
 import {execFileSync, spawn} from 'node:child_process'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {BIN, isolatedEnv} from './lib.mjs'
+import {pathToFileURL} from 'node:url'
+import {BIN, ROOT, isolatedEnv} from './lib.mjs'
 import {freePort, startServer} from './support/fork.mjs'
 import {hasWrk, wrkPost} from './support/wrk.mjs'
 
@@ -20,20 +21,17 @@ const seconds = Number(arg('seconds', 8))
 const connections = Number(arg('connections', 64))
 if (!hasWrk()) throw new Error('wrk is needed for this bench: apt-get install -y wrk')
 
-// a throw-away CA and server certificate for the telemetry server
-const pki = mkdtempSync(join(tmpdir(), 'iotctl-bench-tls-'))
-const ssl = (...args) => execFileSync('openssl', args, {cwd: pki, stdio: 'ignore'})
-ssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key')
-ssl('req', '-x509', '-new', '-key', 'ca.key', '-days', '1', '-subj', '/CN=bench CA', '-out', 'ca.pem')
-ssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'server.key')
-ssl('req', '-new', '-key', 'server.key', '-subj', '/CN=127.0.0.1', '-out', 'server.csr')
-writeFileSync(join(pki, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n')
-ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'ext.cnf', '-out', 'server.pem')
+// the telemetry server's HTTPS identity: a fleet CA and a server certificate from iotctl's PKI
+const {createCa} = await import(pathToFileURL(join(ROOT, 'dist', 'lib', 'pki', 'ca.js')).href)
+const {issueServerCert} = await import(pathToFileURL(join(ROOT, 'dist', 'lib', 'pki', 'server.js')).href)
+const pki = mkdtempSync(join(tmpdir(), 'iotctl-bench-pki-'))
+await createCa(pki, {passphrase: 'bench-ca-passphrase'})
+const tls = await issueServerCert(pki, 'telemetry', {passphrase: 'bench-ca-passphrase', ip: ['127.0.0.1']})
 
-const server = await startServer('telemetry', 0, join(pki, 'server.pem'), join(pki, 'server.key'))
+const server = await startServer('telemetry', 0, tls.certFile, tls.keyFile)
 const ctx = isolatedEnv()
 const gatewayMac = '24:6f:28:00:00:01'
-execFileSync(process.execPath, [BIN, 'backends', 'add', 'django', '--kind', 'http', '--url', `https://127.0.0.1:${server.port}`, '--ca', join(pki, 'ca.pem')], {env: ctx.env, stdio: 'ignore'})
+execFileSync(process.execPath, [BIN, 'backends', 'add', 'django', '--kind', 'http', '--url', `https://127.0.0.1:${server.port}`, '--ca', tls.caFile], {env: ctx.env, stdio: 'ignore'})
 const port = await freePort()
 // without --json and without a TTY the gateway prints only its start and end lines (stderr)
 const gatewayArgs = ['gateway', '--listen', `127.0.0.1:${port}`, '--name', gatewayMac, '--to', 'django']

@@ -7,6 +7,7 @@ import type {FleetEvent, FleetSnapshot} from '../lib/telemetry/fleet.js'
 import type {RunSummary} from '../lib/telemetry/stats.js'
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
+const short = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(0))
 const ms = (n: number | undefined) => (n === undefined ? '–' : n < 10 ? `${n.toFixed(2)} ms` : `${n.toFixed(0)} ms`)
 
 export default class Simulate extends BaseCommand<typeof Simulate> {
@@ -17,7 +18,10 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     'commands (including the django-iot requests). All devices are driven by one scheduler; connects are paced through a window ' +
     'of pending CONNECTs (and --connect-rate). Ctrl-C, --duration or --messages stop publishing, wait (bounded) for outstanding ' +
     'QoS ≥ 1 acknowledgements and disconnect cleanly; the summary (sent, acked, errors, reconnects, rate, latency) always follows. ' +
-    'Large fleets need file descriptors: raise `ulimit -n` above the device count (each device is one socket).'
+    'With --json, stdout is NDJSON: {"event":"connected"} once every device is up, {"event":"connections"} each second with ' +
+    'disconnects/reconnects, {"event":"command"} per answered command, and {"event":"summary"} at the end. At QoS 0 "sent" ' +
+    'means written to the socket; count delivery at a subscriber. Large fleets need file descriptors: raise `ulimit -n` ' +
+    'above the device count (each device is one socket; the broker needs as many).'
 
   static examples = [
     '<%= config.bin %> <%= command.id %> --count 50',
@@ -183,9 +187,8 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
       `${fmt(s.ratePerSecond)} msg/s`,
       `sent ${fmt(s.sent)}`,
       `acked ${fmt(s.acked)}`,
-      errors ? p.error(`errors ${fmt(errors)}`) : 'errors 0',
-      `p50 ${ms(s.p50)}`,
-      `p99 ${ms(s.p99)}`,
+      errors ? p.error(`err ${fmt(errors)}`) : 'err 0',
+      `p50/p99 ${s.p50 === undefined ? '–' : `${short(s.p50)}/${short(s.p99!)} ms`}`,
     ].join('  ')
   }
 

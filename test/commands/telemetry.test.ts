@@ -6,6 +6,7 @@ import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
 import {startCli, type CliProcess} from '../support/cli-process.js'
 import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
 import {freePort, waitForPort} from '../support/net.js'
+import {runInTty} from '../support/tty.js'
 
 let broker: Mosquitto
 let ctx: CliEnv
@@ -105,6 +106,16 @@ describe('simulate → tail round trips, every scheme (real Mosquitto)', () => {
   })
 })
 
+describe('simulate on a terminal', () => {
+  it('shows a live status line (connected, msg/s, acked, errors, p50/p99) and ends with the summary', async () => {
+    const {output, code} = await runInTty(['simulate', '--count', '3', '--id-prefix', 'tty-', '--interval', '100ms', '--duration', '2500ms', '--qos', '1'], ctx)
+    expect(code).toBe(0)
+    expect(output).toMatch(/3\/3 connected {2}\d+ msg\/s {2}sent \d+ {2}acked \d+ {2}err 0 {2}p50\/p99 [\d.]+/)
+    expect(output).toMatch(/Done: 3 devices for 2\.\d s against lab \(scheme iotctl, QoS 1\)/)
+    expect(output).toMatch(/publish→ack p50/)
+  })
+})
+
 describe('tail as a CI assertion and a safe viewer', () => {
   it('--count with --timeout exits 7 when too little arrives', async () => {
     const result = await runCli(['tail', '--count', '1', '--timeout', '1s', '--device', 'nobody', '--json'], ctx)
@@ -177,7 +188,7 @@ describe('record → replay', () => {
     expect(lenient.stderr).toMatch(/mixed\.ndjson:2: not valid JSON; skipped/)
     expect(lenient.stderr).toMatch(/mixed\.ndjson:4: neither a recorded message/)
     const strict = await runCli(['replay', file, '--max', '--strict', '--json'], ctx)
-    expect(strict.code).toBe(8)
+    expect(strict.code, strict.stdout + strict.stderr).toBe(8)
     expect(strict.json().error).toMatchObject({code: 'REPLAY_MALFORMED', message: expect.stringMatching(/mixed\.ndjson:2: not valid JSON/)})
   })
 })

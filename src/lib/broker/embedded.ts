@@ -30,8 +30,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const stats: BrokerStats = {clients: 0, published: 0, subscriptions: 0}
   aedes.on('client', () => stats.clients++)
   aedes.on('clientDisconnect', () => stats.clients--)
-  aedes.on('publish', (_packet, client) => {
-    if (client) stats.published++
+  // count by topic, not by `client`: aedes passes no client once the publisher has already gone
+  // (mosquitto_pub disconnects right after its PUBACK), and none for its own $SYS messages
+  aedes.on('publish', (packet) => {
+    if (!packet.topic.startsWith('$SYS/')) stats.published++
   })
   aedes.on('subscribe', (subs) => (stats.subscriptions += subs.length))
   aedes.on('unsubscribe', (subs) => (stats.subscriptions -= subs.length))

@@ -275,6 +275,11 @@ export class Fleet {
     s.connected++
     const device = this.devices[i]
     const reconnect = (flags & EVER) !== 0
+    const status = device.topics.status
+    if (status && this.options.scheme.statusPayload) {
+      this.channels[i].send({topic: status, payload: this.options.scheme.statusPayload(device.ref, true, Date.now()), qos: 1, retain: true})
+    }
+    this.options.onEvent?.({event: 'connected', device: device.id, reconnect})
     if (reconnect) s.reconnects++
     else {
       this.flags[i] |= EVER
@@ -283,11 +288,6 @@ export class Fleet {
         this.options.onEvent?.({event: 'all-connected', devices: this.devices.length, seconds: (s.allConnectedAt - s.connectStartedAt!) / 1000})
       }
     }
-    const status = device.topics.status
-    if (status && this.options.scheme.statusPayload) {
-      this.channels[i].send({topic: status, payload: this.options.scheme.statusPayload(device.ref, true, Date.now()), qos: 1, retain: true})
-    }
-    this.options.onEvent?.({event: 'connected', device: device.id, reconnect})
     if (!this.stopping && !(this.flags[i] & SCHEDULED) && device.topics.telemetry && this.options.intervalMs !== 0) {
       this.flags[i] |= SCHEDULED
       // spread first samples over one interval, so a fleet does not publish in lockstep

@@ -4,18 +4,24 @@ import {Histogram} from './histogram.js'
 export class RateMeter {
   private readonly buckets = new Float64Array(5)
   private currentSecond = 0
+  private firstSecond = -1
 
   add(n = 1, nowMs = performance.now()): void {
     this.roll(nowMs)
+    if (this.firstSecond < 0) this.firstSecond = this.currentSecond
     this.buckets[this.currentSecond % this.buckets.length] += n
   }
 
   /** events per second over the last full seconds */
   perSecond(nowMs = performance.now()): number {
     this.roll(nowMs)
+    if (this.firstSecond < 0) return 0
+    // only full seconds since the first event count (no zeros from before the start)
+    const seconds = Math.min(this.buckets.length - 1, this.currentSecond - this.firstSecond)
+    if (seconds === 0) return this.buckets[this.currentSecond % this.buckets.length]
     let sum = 0
-    for (let i = 1; i < this.buckets.length; i++) sum += this.buckets[(this.currentSecond - i + this.buckets.length * 2) % this.buckets.length]
-    return sum / (this.buckets.length - 1)
+    for (let i = 1; i <= seconds; i++) sum += this.buckets[(this.currentSecond - i + this.buckets.length * 2) % this.buckets.length]
+    return sum / seconds
   }
 
   private roll(nowMs: number): void {

@@ -3,7 +3,8 @@ import type {MqttClient} from 'mqtt'
 import {closeMqtt, connectMqtt} from '../../../src/lib/mqtt/connect.js'
 import {getScheme} from '../../../src/lib/mqtt/schemes/index.js'
 import {resolveMqttSettings} from '../../../src/lib/mqtt/settings.js'
-import {Fleet, type FleetOptions} from '../../../src/lib/telemetry/fleet.js'
+import {startDevice} from '../../../src/lib/device/index.js'
+import {Fleet, type FleetEvent, type FleetOptions} from '../../../src/lib/telemetry/fleet.js'
 import {sendCommand} from '../../../src/lib/telemetry/send.js'
 import {openTransport} from '../../../src/lib/telemetry/transports.js'
 import type {TemplateDefinition} from '../../../src/lib/templates/types.js'
@@ -116,6 +117,36 @@ describe('the fleet scheduler against a real Mosquitto', () => {
     django.stop()
     expect((await iotctlRun).commands).toBe(2)
     expect((await djangoRun).responses).toBe(1)
+  })
+
+  it('runs one provisioned device (the virtual board entry point): its NVS topics and interval, commands, clean stop', async () => {
+    const events: FleetEvent[] = []
+    const device = await startDevice({
+      config: {
+        id: 'board-1',
+        type: 'temp',
+        backendUrl: broker.url,
+        scheme: 'iotctl',
+        topics: {telemetry: 'lab/board-1/up', status: 'iotctl/temp/board-1/status', command: 'iotctl/temp/board-1/cmd', response: 'iotctl/temp/board-1/resp'},
+        intervalSeconds: 0.2,
+      },
+      template: TEMP,
+      seed: 'board',
+      onEvent: (event) => events.push(event),
+    })
+    await watcher.subscribeAsync('lab/#', {qos: 1})
+    await new Promise((r) => setTimeout(r, 900))
+    const settings = await resolveMqttSettings({name: 't', kind: 'mqtt', url: broker.url}, {clientId: 'board-sender'})
+    const read = await sendCommand({settings, scheme: getScheme('iotctl'), device: {id: 'board-1', type: 'temp'}, command: 'read', timeoutMs: 3000})
+    expect(read).toMatchObject({ok: true, data: {temperature: expect.any(Number)}})
+    const summary = await device.stop()
+    expect(summary.sent).toBeGreaterThanOrEqual(3)
+    expect(summary.commands).toBe(1)
+    const published = events.filter((e) => e.event === 'published')
+    expect(published.length).toBe(summary.sent)
+    expect(published.every((e) => e.event === 'published' && e.topic === 'lab/board-1/up')).toBe(true)
+    expect(events[0]).toEqual({event: 'connected', device: 'board-1', reconnect: false})
+    expect(seen.some((m) => m.topic === 'lab/board-1/up' && JSON.parse(m.payload).id === 'board-1')).toBe(true)
   })
 
   it('gives up at start-up with the broker’s reason when no device can connect', async () => {
