@@ -47,8 +47,8 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     'connect-window': Flags.integer({summary: 'CONNECTs in flight at once', default: 100, min: 1}),
     'id-prefix': Flags.string({summary: 'device ids are PREFIX0001, PREFIX0002… (default sim-; django-iot: the first integer serial)'}),
     ids: Flags.string({summary: 'comma-separated device ids (e.g. integer serials for django-iot)', exclusive: ['from-registry', 'id-prefix']}),
-    'from-registry': Flags.boolean({summary: 'simulate the registered devices themselves (filtered by --type)'}),
-    scheme: Flags.string({summary: 'topic/payload scheme (default: the profile’s): iotctl, aws-iot, django-iot, esp-gateway, personal-hub'}),
+    'from-registry': Flags.boolean({summary: 'simulate the registered devices themselves (filtered by --type)', exclusive: ['id-prefix']}),
+    scheme: Flags.string({summary: 'topic/payload scheme (default: the profile’s): iotctl, aws-iot, django-iot, esp-gateway, personal-hub, sense'}),
     topic: Flags.string({summary: 'telemetry topic template, e.g. "{type}/{id}" (default: the profile’s, else the scheme’s)'}),
     'tls-identities': Flags.boolean({summary: 'one fleet-CA certificate per device (issued or reused) for mutual TLS'}),
     shard: Flags.string({summary: 'run only shard i of n (1-based, e.g. 2/4): shards together run the whole fleet'}),
@@ -73,6 +73,13 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
 
     const profile = await this.backendProfile(f.backend)
     const scheme = getScheme(f.scheme ?? defaultScheme(profile))
+    if (!scheme.templates.telemetry && (f.messages !== undefined || intervalMs === 0)) {
+      // django-iot devices only answer commands: a message count or a publish rate would never be reached
+      throw usageError(`Devices of scheme ${scheme.name} publish no telemetry, so ${f.messages === undefined ? '--interval 0' : '--messages'} has nothing to count`, [
+        'Bound the run with --duration (e.g. --duration 60s) or stop it with Ctrl-C',
+      ])
+    }
+    scheme.telemetryQos(qos) // a QoS the scheme cannot carry fails here, before any connection or certificate
     const ws = await this.workspace()
     let registryDevices
     if (f['from-registry']) {

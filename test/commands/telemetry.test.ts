@@ -65,7 +65,7 @@ describe('simulate → tail round trips, every scheme (real Mosquitto)', () => {
   it('django-iot: simulated serials answer heartbeat and -ret requests that tail checks against the contract', async () => {
     const sim = background(['simulate', '--scheme', 'django-iot', '--ids', '1001,1002', '--duration', '20s'])
     await sim.waitForStderr(/2 connected/)
-    const tail = await tailFor(['--scheme', 'django-iot', '--count', '2', '--timeout', '20s'])
+    const tail = await tailFor(['--scheme', 'django-iot', '--type', 'agent', '--count', '2', '--timeout', '20s'])
     const heartbeat = await runCli(['send', '1001', 'heartbeat', '--scheme', 'django-iot', '--json'], ctx)
     expect(heartbeat.code, heartbeat.stderr).toBe(0)
     expect(heartbeat.json()).toMatchObject({ok: true, data: expect.stringMatching(/^up /), topic: 'django/iot/server/1001', responseTopic: 'django/iot/client/1001'})
@@ -80,6 +80,8 @@ describe('simulate → tail round trips, every scheme (real Mosquitto)', () => {
       ['1002', 'getsnapinfo', true],
     ])
     expect(responses.every((m) => m.issues === undefined)).toBe(true)
+    // django topics carry no type: --type names it, and filters nothing away
+    expect(seen.every((m) => m.type === 'agent')).toBe(true)
     const status = await runCli(['devices', 'status', '1001', '1002', '1003', '--scheme', 'django-iot', '--json'], ctx)
     expect(status.json().map((s: {id: string; status: string}) => [s.id, s.status])).toEqual([
       ['1001', 'online'],

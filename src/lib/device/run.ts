@@ -49,6 +49,11 @@ export interface RunningDevice {
   readonly done: Promise<RunSummary>
 }
 
+/** Whether a backend URL is TLS, so a device's certificate can be presented there. */
+export function usesTls(url: string): boolean {
+  return /^(mqtts|ssl|wss|https|coaps):/i.test(url)
+}
+
 function kindOf(url: string): BackendKind {
   const protocol = new URL(url).protocol
   if (protocol.startsWith('http')) return 'http'
@@ -87,7 +92,8 @@ export async function startDevice(options: StartDeviceOptions): Promise<RunningD
         mac: config.mac,
         topics: provisioned,
         intervalSeconds: config.intervalSeconds || undefined,
-        credentials: config.cert && config.key ? {certPem: config.cert, keyPem: config.key, caPem: config.ca ?? ''} : undefined,
+        // a real board offers its certificate only in a TLS handshake; on a plain URL it connects without one
+        credentials: config.cert && config.key && usesTls(url) ? {certPem: config.cert, keyPem: config.key, caPem: config.ca ?? ''} : undefined,
       },
     ],
     qos: 0,

@@ -48,7 +48,7 @@ export function firmwareBootHook(options: FirmwareBootOptions): BootHook {
 type Log = (level: 'I' | 'W' | 'E', tag: string, message: string) => void
 
 async function boot(flash: Uint8Array, console: BootConsole, context: BootContext, options: FirmwareBootOptions, log: Log): Promise<void> {
-  const [{readPartitionTable, findAppPartition, findPartition, partitionTypeName, partitionSubtypeName}, {readNvs}, image, provision, {startDevice}] =
+  const [{readPartitionTable, findAppPartition, findPartition, partitionTypeName, partitionSubtypeName}, {readNvs}, image, provision, {startDevice, usesTls}] =
     await Promise.all([
       import('../partitions/index.js'),
       import('../nvs/index.js'),
@@ -126,7 +126,8 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
     fail('app', `NVS namespace "${namespace}": ${error instanceof Error ? error.message : error}`)
   }
   log('I', 'app', `device ${config!.id} (type ${config!.type}), MAC ${context.mac}`)
-  log('I', 'app', `backend ${config!.backendUrl} (scheme ${config!.scheme})${config!.cert ? ', client certificate from NVS' : ''}`)
+  const certificate = !config!.cert ? '' : usesTls(config!.backendUrl) ? ', client certificate from NVS' : ', not TLS: the certificate in NVS is not used'
+  log('I', 'app', `backend ${config!.backendUrl} (scheme ${config!.scheme})${certificate}`)
 
   // run until reset
   const device = await startDevice({

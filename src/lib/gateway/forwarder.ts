@@ -21,14 +21,21 @@ export interface ForwarderOptions {
 
 type Outcome = 'done' | 'retry'
 
+/**
+ * 4xx answers given before the server looked at the batch (authentication, routing, rate
+ * limit): nothing of it was stored, so it stays spooled and is retried like a 5xx until the
+ * configuration is mended, instead of dead-lettering the whole backlog one batch after another.
+ */
+const NOT_PROCESSED = new Set([401, 403, 404, 405, 407, 429])
+
 /** Batches waiting beyond which the forwarder sends several at once. */
 const BACKLOG = 50
 
 /**
  * Sends spooled batches to the server, oldest first, until the spool is empty, then waits for
  * more. 2xx → the file is removed; 4xx → dead-lettered, never retried (the server may have
- * stored part of it); network error or 5xx → the batch stays spooled and is retried after a
- * growing pause. Nothing leaves the spool without a 2xx or a 4xx.
+ * stored part of it); network error, 5xx or a 4xx in NOT_PROCESSED → the batch stays spooled
+ * and is retried after a growing pause. Nothing leaves the spool without a 2xx or a 4xx.
  */
 export class Forwarder {
   private readonly queue: string[] = []
@@ -124,7 +131,7 @@ export class Forwarder {
         onEvent({type: 'sent', batch: id, readings, status: response.status, attempts: response.attempts, latencyMs: Math.round(response.latencyMs * 10) / 10})
         return 'done'
       }
-      if (response.status >= 400 && response.status < 500) {
+      if (response.status >= 400 && response.status < 500 && !NOT_PROCESSED.has(response.status)) {
         const file = await spool.deadLetter(id, {status: response.status, body: response.body})
         this.bodies.delete(id)
         onEvent({type: 'dead-letter', batch: id, readings, status: response.status, body: response.body.slice(0, 500), file})

@@ -1,6 +1,6 @@
 import type {BackoffOptions} from '../http/backoff.js'
 import {HttpClient, type HttpClientOptions} from '../http/client.js'
-import {pathEndsWith} from '../http/url.js'
+import {pathEndsWith, trimTrailingSlash} from '../http/url.js'
 import {Batcher, type FlushReason} from './batcher.js'
 import {DeviceEndpoint} from './device-endpoint.js'
 import {emptyStats, type GatewayEvent, type GatewayStats, type ReadingSourceName} from './events.js'
@@ -89,7 +89,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
 
   const spool = await Spool.open(options.spoolDir)
-  const client = new HttpClient({retries: 1, backoff: {baseMs: 100, maxMs: 1000}, timeoutMs: 15_000, ...options.server})
+  const client = new HttpClient({retries: 1, backoff: {baseMs: 100, maxMs: 1000}, timeoutMs: 15_000, ...options.server, url: trimTrailingSlash(options.server.url)})
   const path = pathEndsWith(client.baseUrl, '/telemetry') ? '' : '/telemetry'
   const forwarder = new Forwarder({
     spool,

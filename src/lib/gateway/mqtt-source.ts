@@ -22,7 +22,8 @@ export function espGatewayReadingFilter(profile: BackendProfile): string {
 }
 
 /**
- * Readings from the broker's esp-gateway topics (`gateway --from-mqtt`): QoS 1 subscription,
+ * Readings from the broker's esp-gateway topics (`gateway --from-mqtt`): QoS 1 subscription in a
+ * persistent session,
  * reconnecting (and resubscribing) after a broker restart. A payload that is not JSON is
  * reported, not forwarded.
  */
@@ -33,7 +34,9 @@ export function mqttReadingSource(options: MqttSourceOptions): ReadingSource & {
     name: 'mqtt',
     filter,
     async start(push, reject) {
-      const settings = await resolveMqttSettings(options.profile, {clientId: options.clientId, secret: options.secret, env: options.env, pkiDir: options.pkiDir})
+      // a persistent session under a stable client id: the broker keeps QoS 1 readings that arrive
+      // while the gateway restarts, so none is lost between two runs
+      const settings = await resolveMqttSettings(options.profile, {clientId: options.clientId, clean: false, secret: options.secret, env: options.env, pkiDir: options.pkiDir})
       client = await connectMqtt(settings, {reconnectPeriodMs: 2000})
       client.on('message', (topic, payload) => {
         let value: unknown

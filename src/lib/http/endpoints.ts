@@ -1,4 +1,4 @@
-import {pathEndsWith} from './url.js'
+import {pathEndsWith, trimTrailingSlash} from './url.js'
 
 /**
  * Where a scheme's messages go on an `http` backend, decided by the profile URL:
@@ -10,6 +10,8 @@ import {pathEndsWith} from './url.js'
  * - anything else: POST each payload to the URL as it is.
  */
 export interface HttpEndpoints {
+  /** the base URL the paths below are joined to (no trailing slash for the contract schemes) */
+  url: string
   mode: 'reading' | 'batch'
   /** path for single readings / payloads ('' = the URL itself) */
   readingPath: string
@@ -17,17 +19,19 @@ export interface HttpEndpoints {
   batchPath: string
 }
 
-export function httpEndpoints(scheme: string, url: string | URL): HttpEndpoints {
-  const base = typeof url === 'string' ? new URL(url) : url
+export function httpEndpoints(scheme: string, url: string): HttpEndpoints {
   if (scheme === 'esp-gateway') {
-    if (pathEndsWith(base, '/telemetry')) return {mode: 'batch', readingPath: '', batchPath: ''}
-    return {mode: 'reading', readingPath: pathEndsWith(base, '/device') ? '' : '/device', batchPath: '/telemetry'}
+    const base = trimTrailingSlash(url)
+    if (pathEndsWith(base, '/telemetry')) return {url: base, mode: 'batch', readingPath: '', batchPath: ''}
+    return {url: base, mode: 'reading', readingPath: pathEndsWith(base, '/device') ? '' : '/device', batchPath: '/telemetry'}
   }
   if (scheme === 'personal-hub') {
+    const base = trimTrailingSlash(url)
     const path = pathEndsWith(base, '/mobile_location') ? '' : '/mobile_location'
-    return {mode: 'reading', readingPath: path, batchPath: path}
+    return {url: base, mode: 'reading', readingPath: path, batchPath: path}
   }
-  return {mode: 'reading', readingPath: '', batchPath: ''}
+  // any other server: the profile URL exactly as given
+  return {url, mode: 'reading', readingPath: '', batchPath: ''}
 }
 
 /** True when an esp-gateway payload is already a gateway batch {"name", "data": [...]}. */

@@ -170,6 +170,6 @@ export const createHttpTransport: TransportFactory = async (options) => {
       ])
     }
   }
-  const client = new HttpClient({...clientOptions, retries: 2, timeoutMs: options.connectTimeoutMs ?? 10_000, maxSockets: FLEET_SOCKETS})
+  const client = new HttpClient({...clientOptions, url: endpoints.url, retries: 2, timeoutMs: options.connectTimeoutMs ?? 10_000, maxSockets: FLEET_SOCKETS})
   return new HttpTransport(client, endpoints, options.scheme, options.maxInFlight ?? 8, gatewayName, clientOptions.secretHeaderNames)
 }

@@ -14,3 +14,13 @@ export function pathEndsWith(url: string | URL, segment: string): boolean {
   const pathname = (typeof url === 'string' ? new URL(url) : url).pathname.replace(/\/+$/, '')
   return pathname === segment || pathname.endsWith(segment.startsWith('/') ? segment : `/${segment}`)
 }
+
+/**
+ * The URL with no trailing slash on its path (a bare host keeps its "/"). The contract servers
+ * route exact paths: `https://server/telemetry/` in a profile must still POST `/telemetry`.
+ */
+export function trimTrailingSlash(url: string): string {
+  const parsed = new URL(url)
+  parsed.pathname = parsed.pathname.replace(/\/+$/, '') || '/'
+  return parsed.href
+}

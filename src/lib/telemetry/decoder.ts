@@ -123,7 +123,9 @@ export class TailDecoder {
       return message
     }
     if (message.device !== undefined && message.type === undefined) message.type = this.options.registryTypes?.get(message.device)
-    if (message.fields && message.type === undefined) message.type = this.guesser.guess(message.fields) ?? this.options.typeHint
+    if (message.fields && message.type === undefined) message.type = this.guesser.guess(message.fields)
+    // schemes whose topics carry no type (django-iot) and messages without fields (status, replies)
+    message.type ??= this.options.typeHint
     let issues: Issue[] | undefined
     if (problems?.length) issues = problems.map((text) => ({problem: 'contract' as const, message: text}))
     const template = message.type === undefined ? undefined : this.options.templates.get(message.type)

@@ -218,7 +218,7 @@ export class Fleet {
         this.sweeper = setInterval(() => this.sweep(), 1000)
         this.pump()
         this.arm()
-        if (this.options.intervalMs === 0 && !this.options.scheme.limits.maxPublishesPerSecond) this.maxLoop = setImmediate(() => this.publishAsFastAsPossible())
+        if (this.asFastAsPossible) this.maxLoop = setImmediate(() => this.publishAsFastAsPossible())
         await stopped
       }
       await this.windDown()
@@ -288,13 +288,21 @@ export class Fleet {
         this.options.onEvent?.({event: 'all-connected', devices: this.devices.length, seconds: (s.allConnectedAt - s.connectStartedAt!) / 1000})
       }
     }
-    if (!this.stopping && !(this.flags[i] & SCHEDULED) && device.topics.telemetry && this.options.intervalMs !== 0) {
+    if (!this.stopping && !(this.flags[i] & SCHEDULED) && device.topics.telemetry && !this.asFastAsPossible) {
       this.flags[i] |= SCHEDULED
       // spread first samples over one interval, so a fleet does not publish in lockstep
       this.samples.push(performance.now() + Math.random() * Math.min(this.intervals[i], 1000 + this.intervals[i] / 10), i)
       this.arm()
     }
     this.pump()
+  }
+
+  /**
+   * --interval 0: every connection publishes as fast as its socket drains — unless the scheme caps
+   * the rate (AWS IoT: 100/s a connection), where the scheduler runs at that cap instead.
+   */
+  private get asFastAsPossible(): boolean {
+    return this.options.intervalMs === 0 && !this.options.scheme.limits.maxPublishesPerSecond
   }
 
   private onDown(i: number, error: Error | undefined): void {

@@ -1,4 +1,4 @@
-import {readFile, stat} from 'node:fs/promises'
+import {open, readFile, stat} from 'node:fs/promises'
 import {ExitCode, IotctlError, explainSystemError} from '../cli/errors.js'
 import type {Qos} from '../mqtt/schemes/types.js'
 import {Histogram} from './histogram.js'
@@ -52,28 +52,42 @@ export interface ReplaySummary {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** When the first line is not JSON, the file may be one JSON document (a batch or an array): parse it whole. */
+/** How much of a file decides whether it is NDJSON (streamed) or one JSON document (parsed whole). */
+const PEEK_BYTES = 64 * 1024
+
+/**
+ * When the first line is not a JSON value of its own, the file may be one JSON document (a
+ * pretty-printed batch, or an array): parse it whole. An NDJSON recording is decided on its first
+ * line, never loaded.
+ */
 async function wholeDocument(path: string, options: InputOptions): Promise<ReplayEntry[] | undefined> {
-  const info = await stat(path)
-  if (info.size > 64 * 1024 * 1024) return undefined
-  const text = await readFile(path, 'utf8')
-  const first = text.trimStart()[0]
-  if (first !== '{' && first !== '[') return undefined
-  const firstLine = text.trimStart().split('\n', 1)[0]
-  const lineParses = (() => {
-    try {
-      JSON.parse(firstLine)
-      return true
-    } catch {
-      return false
-    }
-  })()
-  if (lineParses && first !== '[') return undefined
+  const handle = await open(path)
+  let head: string
   try {
-    const entries = entriesOf(JSON.parse(text), options)
+    const {bytesRead, buffer} = await handle.read(Buffer.alloc(PEEK_BYTES), 0, PEEK_BYTES, 0)
+    head = buffer.subarray(0, bytesRead).toString('utf8').trimStart()
+  } finally {
+    await handle.close()
+  }
+  const first = head[0]
+  if (first !== '{' && first !== '[') return undefined
+  const newline = head.indexOf('\n')
+  if (first === '{' && newline >= 0 && parses(head.slice(0, newline))) return undefined
+  if ((await stat(path)).size > 64 * 1024 * 1024) return undefined
+  try {
+    const entries = entriesOf(JSON.parse(await readFile(path, 'utf8')), options)
     return typeof entries === 'string' ? undefined : entries
   } catch {
     return undefined
+  }
+}
+
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
   }
 }
 
@@ -97,9 +111,11 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   /** refused credentials: the replay ends with this error */
   let fatal: Error | undefined
   let wake: (() => void) | undefined
+  let reconnectDelayMs = 250
   const handler: ChannelHandler<number> = {
     ready() {
       ready = true
+      reconnectDelayMs = 250
       options.onConnection?.({state: 'connected'})
       wake?.()
     },
@@ -115,8 +131,9 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       downError = error
       if (was) options.onConnection?.({state: 'disconnected', error: error?.message})
       wake?.()
-      // keep trying: a broker restart pauses the replay, it does not end it
-      setTimeout(() => channel.state === 'idle' && channel.connect(), was ? 1000 : 0).unref()
+      // keep trying, backing off while the broker stays away: a restart pauses the replay, it does not end it
+      reconnectDelayMs = was ? 250 : Math.min(reconnectDelayMs * 2, 5000)
+      setTimeout(() => channel.state === 'idle' && channel.connect(), reconnectDelayMs).unref()
     },
     settled(_owner, token, outcome) {
       if (token === 0) return

@@ -171,6 +171,25 @@ describe('gateway', () => {
     expect(telemetry.stored.map((s) => s.reading.name)).toEqual([SENSORS[0], SENSORS[1], SENSORS[2]])
   })
 
+  it('keeps a batch refused before it was read (404 for a wrong URL) and sends it once the URL is mended', async () => {
+    const telemetry = await server()
+    const events: GatewayEvent[] = []
+    const spoolDir = mkdtempSync(join(tmpdir(), 'iotctl-spool-'))
+    const wrong = await gateway(telemetry, {spoolDir, batchSize: 2, server: {url: `${telemetry.url}/api`, ca: readFileSync(telemetry.caFile!)}}, events)
+    await post(wrong.url!, reading(0))
+    await post(wrong.url!, reading(1))
+    await expect.poll(() => events.filter((e) => e.type === 'failed').length, {timeout: 10_000}).toBeGreaterThanOrEqual(2)
+    expect(events.find((e) => e.type === 'failed')).toMatchObject({status: 404})
+    expect(events.some((e) => e.type === 'dead-letter')).toBe(false)
+    await wrong.stop({graceMs: 100})
+    expect(await batchFiles(spoolDir)).toHaveLength(1)
+
+    const mended = await gateway(telemetry, {spoolDir})
+    await mended.idle()
+    expect(telemetry.stored.map((s) => JSON.stringify(s.reading))).toEqual([reading(0), reading(1)])
+    expect(await batchFiles(spoolDir)).toHaveLength(0)
+  })
+
   it('refuses a spool owned by another live process', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iotctl-spool-'))
     writeFileSync(join(dir, '.owner'), String(process.ppid))

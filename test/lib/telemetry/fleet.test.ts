@@ -119,7 +119,7 @@ describe('the fleet scheduler against a real Mosquitto', () => {
     expect((await djangoRun).responses).toBe(1)
   })
 
-  it('runs one provisioned device (the virtual board entry point): its NVS topics and interval, commands, clean stop', async () => {
+  it('runs one provisioned device (the virtual board entry point): its NVS topics and interval, commands, clean stop, no TLS identity on a plain URL', async () => {
     const events: FleetEvent[] = []
     const device = await startDevice({
       config: {
@@ -129,6 +129,9 @@ describe('the fleet scheduler against a real Mosquitto', () => {
         scheme: 'iotctl',
         topics: {telemetry: 'lab/board-1/up', status: 'iotctl/temp/board-1/status', command: 'iotctl/temp/board-1/cmd', response: 'iotctl/temp/board-1/resp'},
         intervalSeconds: 0.2,
+        // provisioned for TLS, flashed against a plain broker: the board connects without presenting them
+        cert: '-----BEGIN CERTIFICATE-----\nnot used on mqtt://\n-----END CERTIFICATE-----\n',
+        key: '-----BEGIN PRIVATE KEY-----\nnot used on mqtt://\n-----END PRIVATE KEY-----\n',
       },
       template: TEMP,
       seed: 'board',
