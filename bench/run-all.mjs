@@ -23,7 +23,7 @@ let failed = 0
 for (const name of picked.length > 0 ? picked : all) {
   console.log(`\n== ${name}`)
   // large fleets need a socket each (and the broker as many): raise the descriptor limit first
-  const result = spawnSync('bash', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n 20000 2>/dev/null; exec node "$0"', join(ROOT, 'bench', `${name}.mjs`)], {
+  const result = spawnSync('bash', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec node "$0"', join(ROOT, 'bench', `${name}.mjs`)], {
     stdio: 'inherit',
   })
   if (result.status !== 0) {

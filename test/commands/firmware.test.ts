@@ -153,6 +153,24 @@ describe('iotctl firmware build and inspect (subprocess, no TTY)', () => {
     expect(human.stdout).not.toContain('hunter22')
   })
 
+  it('inspect reports a damaged app image (exit 6) and a damaged NVS inside a merged image (exit 6, NVS_CORRUPT)', async () => {
+    const app = readFileSync(join(ctx.home, 'real-out', 'app.bin'))
+    app[app.length - 40]! ^= 0x01
+    const damagedApp = join(ctx.home, 'damaged-app.bin')
+    writeFileSync(damagedApp, app)
+    const human = await runCli(['firmware', 'inspect', damagedApp], ctx)
+    expect(human.code).toBe(6)
+    expect(human.stdout).toMatch(/✖ IMAGE_(SHA256|CHECKSUM)/)
+
+    const merged = readFileSync(join(ws, 'builds', 't1', 'merged.bin'))
+    merged[0x9008] = 0x00 // the NVS page header's format version
+    const damagedMerged = join(ctx.home, 'damaged-merged.bin')
+    writeFileSync(damagedMerged, merged)
+    const result = await runCli(['firmware', 'inspect', damagedMerged, '--json'], ctx)
+    expect(result.code).toBe(6)
+    expect(result.json().error).toMatchObject({code: 'NVS_CORRUPT', message: expect.stringMatching(/page 0: header CRC mismatch/)})
+  })
+
   it('prompts for a missing setting on a terminal', async () => {
     const out = join(ctx.home, 'tty-out')
     const tty = {...ctx, env: {...ctx.env, IOTCTL_WIFI_SSID: 'barn'}}

@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
+import {ExitCode} from '../../lib/cli/errors.js'
 import type {InspectReport, InspectedNvsEntry} from '../../lib/provision/inspect.js'
 
 const hex = (n: number) => `0x${n.toString(16)}`
@@ -21,6 +22,9 @@ export default class FirmwareInspect extends BaseCommand<typeof FirmwareInspect>
   async run(): Promise<InspectReport> {
     const {inspectFlash} = await import('../../lib/provision/inspect.js')
     const report = await inspectFlash(this.args.path, {showSecrets: this.flags['show-secrets']})
+    // a damaged app image is reported in full, and fails the command like any failed check
+    const problems = report.app?.problems ?? []
+    if (problems.length > 0) process.exitCode = ExitCode.VERIFY
     if (this.jsonEnabled()) return report
     const {bold} = this.palette
     const m = report.manifest
@@ -79,6 +83,7 @@ export default class FirmwareInspect extends BaseCommand<typeof FirmwareInspect>
           .filter(Boolean)
           .join(', '),
       )
+      for (const problem of problems) this.print(this.palette.error(`  ✖ ${problem}`))
     }
     return report
   }

@@ -12,6 +12,6 @@ export function nvsCorrupt(problem: NvsProblem): IotctlError {
     code: 'NVS_CORRUPT',
     exit: ExitCode.VERIFY,
     details: {...problem},
-    suggestions: ['Rebuild the NVS partition (iotctl firmware build) or inspect it leniently (iotctl firmware inspect)'],
+    suggestions: ['Rebuild the NVS partition (iotctl firmware build --device ID) and flash it again'],
   })
 }

@@ -169,9 +169,12 @@ export function describeApp(bytes: Uint8Array): AppDescription {
   }
 }
 
-/** Looks like an NVS partition: the first page is active or full, format version 2. */
+/**
+ * Looks like an NVS partition: whole pages, the first one written (active, full or freeing).
+ * The version and CRCs are left to the reader, which says precisely what is wrong.
+ */
 export function isNvsPartition(bytes: Uint8Array): boolean {
   if (bytes.length < 4096 || bytes.length % 4096 !== 0) return false
   const state = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true)
-  return (state === 0xfffffffe || state === 0xfffffffc) && bytes[8] === 0xfe
+  return state === 0xfffffffe || state === 0xfffffffc || state === 0xfffffff8
 }

@@ -79,7 +79,7 @@ function inspectMerged(path: string, bytes: Uint8Array, showSecrets: boolean): I
   const nvs = partitions.find((p) => p.type === 'data' && p.subtype === 'nvs')
   if (nvs && nvs.offset + nvs.size <= bytes.length) {
     const region = bytes.subarray(nvs.offset, nvs.offset + nvs.size)
-    report.nvs = {offset: nvs.offset, size: nvs.size, entries: isNvsPartition(region) ? nvsEntries(region, DEFAULT_SECRETS, showSecrets) : []}
+    report.nvs = {offset: nvs.offset, size: nvs.size, entries: region.every((b) => b === 0xff) ? [] : nvsEntries(region, DEFAULT_SECRETS, showSecrets)}
   }
   const app = partitions.find((p) => p.type === 'app')
   if (app && app.offset < bytes.length && isAppImage(bytes.subarray(app.offset))) {
