@@ -126,6 +126,21 @@ describe('iotctl certs (subprocess, no TTY)', () => {
     expect(crl).not.toContain(rotated.json().serial)
   })
 
+  it('devices remove keeps a device whose certificate is valid unless told --revoke or --keep-cert', async () => {
+    expect((await runCli(['devices', 'add', 'gone-1', '--type', 'temp'], ctx)).code).toBe(0)
+    const serial = (await runCli(['certs', 'issue', 'gone-1', '--json'], withPassphrase())).json().issued[0].serial
+    const refused = await runCli(['devices', 'remove', 'gone-1', '--yes', '--json'], withPassphrase())
+    expect([refused.code, refused.json().error.code]).toEqual([4, 'CERT_STILL_VALID'])
+    expect(refused.json().error.suggestions.join(' ')).toMatch(/--revoke.*--keep-cert/)
+    expect((await runCli(['devices', 'show', 'gone-1'], ctx)).code).toBe(0)
+    const removed = await runCli(['devices', 'remove', 'gone-1', '--revoke', '--yes', '--json'], withPassphrase())
+    expect(removed.code, removed.stderr).toBe(0)
+    expect(removed.json()).toMatchObject({id: 'gone-1', revoked: true})
+    const crl = spawnSync('openssl', ['crl', '-in', join(pki, 'crl.pem'), '-noout', '-text'], {encoding: 'utf8'}).stdout
+    expect(crl).toContain(serial)
+    expect((await runCli(['devices', 'show', 'gone-1'], ctx)).code).toBe(3)
+  })
+
   it('sign checks the CSR: wrong CN or bad signature exit 6, a corrupted file exits 8', async () => {
     expect((await runCli(['devices', 'add', 'csr-dev', '--type', 'temp'], ctx)).code).toBe(0)
     const dir = join(ctx.home, 'csr')
