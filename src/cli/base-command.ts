@@ -7,6 +7,7 @@ import {Prompter} from '../lib/cli/prompt.js'
 import {StatusLine} from '../lib/cli/status-line.js'
 import {renderTable, type Column} from '../lib/cli/table.js'
 import type {BackendProfile} from '../lib/config/profiles.js'
+import type {SettingKey, SettingValue} from '../lib/config/settings.js'
 import type {UserConfig} from '../lib/config/store.js'
 import type {Workspace} from '../lib/workspace/workspace.js'
 
@@ -113,6 +114,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       stdinIsTTY: Boolean(process.stdin.isTTY),
       stdoutIsTTY: Boolean(process.stdout.isTTY),
     })
+  }
+
+  /** A setting for this run: the flag when given, else IOTCTL_* env > workspace > user config > default. */
+  protected async setting(key: SettingKey, flag?: SettingValue): Promise<SettingValue | undefined> {
+    if (flag !== undefined) return flag
+    const [{resolveSetting}, user, workspace] = await Promise.all([import('../lib/config/resolve.js'), this.userConfig(), this.workspace()])
+    return (await resolveSetting(key, {workspace, user})).value
   }
 
   /**

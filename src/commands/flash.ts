@@ -39,7 +39,7 @@ export default class Flash extends BaseCommand<typeof Flash> {
     device: Flags.string({char: 'd', summary: 'flash this registered device (default: the board’s MAC is its id)'}),
     port: Flags.string({char: 'p', summary: 'serial port or socket://HOST:PORT (repeatable); auto picks the one ESP-looking port', multiple: true}),
     'all-ports': Flags.boolean({summary: 'flash every detected ESP board in parallel (a production line)', exclusive: ['device']}),
-    baud: Flags.integer({summary: 'baud rate for writing', default: 921_600, min: 9600}),
+    baud: Flags.integer({summary: 'baud rate for writing (default: the flash.baud setting, 921600)', min: 9600}),
     chip: Flags.string({summary: 'refuse boards that are not this chip (esp32, esp8266, …)', default: 'auto'}),
     app: Flags.string({summary: "application image file (instead of the template's source)"}),
     bootloader: Flags.string({summary: 'second-stage bootloader image to include'}),
@@ -64,7 +64,8 @@ export default class Flash extends BaseCommand<typeof Flash> {
       ports = [...new Set([...found, ...(f.port ?? []).filter((p) => p !== 'auto')])]
       if (ports.length === 0) throw usageError('No ESP boards found on any port', ['Check the cables, or list ports: iotctl ports'])
     } else {
-      ports = f.port?.length ? [...new Set(f.port)] : []
+      const configured = await this.setting('flash.port')
+      ports = f.port?.length ? [...new Set(f.port)] : configured ? [String(configured)] : []
       if (ports.length === 0 || ports.includes('auto')) ports = [...ports.filter((p) => p !== 'auto'), await pickPort('auto')]
     }
     if (f.device && ports.length > 1) throw usageError('--device names one board; give one --port')
@@ -88,7 +89,7 @@ export default class Flash extends BaseCommand<typeof Flash> {
       ws,
       type: f.type,
       deviceId: f.device,
-      baud: f.baud,
+      baud: Number(await this.setting('flash.baud', f.baud)),
       chip: f.chip,
       appFile: f.app,
       bootloaderFile: f.bootloader,

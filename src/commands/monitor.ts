@@ -23,7 +23,7 @@ export default class Monitor extends BaseCommand<typeof Monitor> {
   static handlesInterrupt = true
 
   static flags = {
-    port: Flags.string({char: 'p', summary: 'serial port, socket://HOST:PORT, or auto (the one ESP-looking port)', default: 'auto'}),
+    port: Flags.string({char: 'p', summary: 'serial port, socket://HOST:PORT, or auto (the one ESP-looking port; default: the flash.port setting, else auto)'}),
     baud: Flags.integer({summary: 'baud rate of the console', default: 115_200, min: 300}),
     reset: Flags.boolean({summary: 'reset the board first (RTS pulse) to see its boot log'}),
     timestamps: Flags.boolean({char: 'T', summary: 'prefix each line with the time it arrived'}),
@@ -44,7 +44,7 @@ export default class Monitor extends BaseCommand<typeof Monitor> {
       }
     }
     const [{monitor}, {pickPort}] = await Promise.all([import('../lib/serial/monitor.js'), import('../lib/serial/pick-port.js')])
-    const port = await pickPort(f.port)
+    const port = await pickPort(String((await this.setting('flash.port', f.port)) ?? 'auto'))
     let log: WriteStream | undefined
     if (f.log) {
       log = createWriteStream(resolve(f.log), {flags: 'a'})

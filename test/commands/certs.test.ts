@@ -128,7 +128,10 @@ describe('iotctl certs (subprocess, no TTY)', () => {
 
   it('devices remove keeps a device whose certificate is valid unless told --revoke or --keep-cert', async () => {
     expect((await runCli(['devices', 'add', 'gone-1', '--type', 'temp'], ctx)).code).toBe(0)
-    const serial = (await runCli(['certs', 'issue', 'gone-1', '--json'], withPassphrase())).json().issued[0].serial
+    // the certs.days setting (here from IOTCTL_CERT_DAYS) applies when --days is not given
+    const issued = (await runCli(['certs', 'issue', 'gone-1', '--json'], {...ctx, env: {...ctx.env, IOTCTL_CA_PASSPHRASE: PASSPHRASE, IOTCTL_CERT_DAYS: '30'}})).json().issued[0]
+    expect((Date.parse(issued.notAfter) - Date.now()) / 86_400_000).toBeCloseTo(30, 0)
+    const serial = issued.serial
     const refused = await runCli(['devices', 'remove', 'gone-1', '--yes', '--json'], withPassphrase())
     expect([refused.code, refused.json().error.code]).toEqual([4, 'CERT_STILL_VALID'])
     expect(refused.json().error.suggestions.join(' ')).toMatch(/--revoke.*--keep-cert/)

@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {usageError} from '../../lib/cli/errors.js'
-import {KEY_ALGORITHMS} from '../../lib/pki/algorithms.js'
+import {KEY_ALGORITHMS, parseKeyAlgorithm} from '../../lib/pki/algorithms.js'
 import type {IssueResult} from '../../lib/pki/device-certs.js'
 import {DEFAULT_DEVICE_DAYS} from '../../lib/pki/issue.js'
 
@@ -21,8 +21,8 @@ export default class CertsIssue extends BaseCommand<typeof CertsIssue> {
   static flags = {
     all: Flags.boolean({summary: 'every registered device that has no certificate'}),
     type: Flags.string({char: 't', summary: 'with --all: only devices of this type', dependsOn: ['all']}),
-    algo: Flags.option({options: KEY_ALGORITHMS, default: 'ec-p256' as const, summary: 'device key algorithm'})(),
-    days: Flags.integer({min: 1, default: DEFAULT_DEVICE_DAYS, summary: 'certificate validity in days'}),
+    algo: Flags.option({options: KEY_ALGORITHMS, summary: 'device key algorithm (default: the certs.algo setting, ec-p256)'})(),
+    days: Flags.integer({min: 1, summary: `certificate validity in days (default: the certs.days setting, ${DEFAULT_DEVICE_DAYS})`}),
   }
 
   async run(): Promise<IssueResult> {
@@ -30,6 +30,8 @@ export default class CertsIssue extends BaseCommand<typeof CertsIssue> {
     if (id && this.flags.all) throw usageError('Give a device id or --all, not both')
     if (!id && !this.flags.all) throw usageError('Which device?', ['iotctl certs issue <device-id>', 'iotctl certs issue --all'])
     const ws = await this.workspace()
+    const algorithm = parseKeyAlgorithm(String(await this.setting('certs.algo', this.flags.algo)))
+    const days = Number(await this.setting('certs.days', this.flags.days))
     const passphrase = await this.caPassphrase()
     const [{issueDeviceCerts}, {createProgressBar}] = await Promise.all([import('../../lib/pki/device-certs.js'), import('../../lib/cli/progress.js')])
     const started = Date.now()
@@ -37,8 +39,8 @@ export default class CertsIssue extends BaseCommand<typeof CertsIssue> {
     const barReady: Promise<unknown>[] = []
     const result = await issueDeviceCerts(ws, this.flags.all ? {all: true, type: this.flags.type} : {ids: [id!]}, {
       passphrase,
-      algorithm: this.flags.algo,
-      days: this.flags.days,
+      algorithm,
+      days,
       signal: this.signal,
       onStart: (total) => {
         if (total > 1 && !this.jsonEnabled()) barReady.push(createProgressBar({label: 'Issuing', total}).then((created) => (bar = created)))
@@ -57,7 +59,7 @@ export default class CertsIssue extends BaseCommand<typeof CertsIssue> {
       this.info(`  certificate  ${cert.certFile}`)
       this.info(`  key          ${cert.keyFile} (0600)`)
     } else {
-      this.info(`${p.success('✔')} Issued ${result.issued.length} certificate${result.issued.length === 1 ? '' : 's'} (${this.flags.algo}) in ${seconds} s`)
+      this.info(`${p.success('✔')} Issued ${result.issued.length} certificate${result.issued.length === 1 ? '' : 's'} (${algorithm}) in ${seconds} s`)
     }
     if (result.skipped.length > 0) this.warning(`${result.skipped.length} device(s) got a certificate from another iotctl run meanwhile and were left alone: ${result.skipped.slice(0, 5).join(', ')}${result.skipped.length > 5 ? ', …' : ''}`)
     return result

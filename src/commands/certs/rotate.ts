@@ -14,7 +14,7 @@ export default class CertsRotate extends BaseCommand<typeof CertsRotate> {
 
   static flags = {
     algo: Flags.option({options: KEY_ALGORITHMS, summary: 'key algorithm (default: that of the current key)'})(),
-    days: Flags.integer({min: 1, default: DEFAULT_DEVICE_DAYS, summary: 'certificate validity in days'}),
+    days: Flags.integer({min: 1, summary: `certificate validity in days (default: the certs.days setting, ${DEFAULT_DEVICE_DAYS})`}),
     csr: Flags.string({summary: 'sign this device-generated CSR instead of making a key', exclusive: ['algo']}),
   }
 
@@ -28,7 +28,7 @@ export default class CertsRotate extends BaseCommand<typeof CertsRotate> {
     }
     const passphrase = await this.caPassphrase()
     const {rotateDeviceCert} = await import('../../lib/pki/rotate.js')
-    const result = await rotateDeviceCert(ws, this.args.id, {passphrase, algorithm: this.flags.algo, days: this.flags.days, csr})
+    const result = await rotateDeviceCert(ws, this.args.id, {passphrase, algorithm: this.flags.algo, days: Number(await this.setting('certs.days', this.flags.days)), csr})
     this.info(`${this.palette.success('✔')} Rotated ${this.palette.device(result.id)}: new serial ${result.serial} (${result.algorithm}, until ${result.notAfter.slice(0, 10)}); revoked ${result.revokedSerial}`)
     this.info(`  certificate  ${result.certFile}`)
     if (result.keyFile) this.info(`  key          ${result.keyFile} (0600)`)

@@ -14,7 +14,7 @@ export default class CertsSign extends BaseCommand<typeof CertsSign> {
 
   static flags = {
     csr: Flags.string({summary: 'PKCS#10 request file (PEM or DER)', required: true}),
-    days: Flags.integer({min: 1, default: DEFAULT_DEVICE_DAYS, summary: 'certificate validity in days'}),
+    days: Flags.integer({min: 1, summary: `certificate validity in days (default: the certs.days setting, ${DEFAULT_DEVICE_DAYS})`}),
   }
 
   async run(): Promise<DeviceCertResult> {
@@ -23,7 +23,7 @@ export default class CertsSign extends BaseCommand<typeof CertsSign> {
     const csr = await readFile(this.flags.csr).catch((error) => Promise.reject(explainSystemError(error, `reading ${this.flags.csr}`)))
     const passphrase = await this.caPassphrase()
     const {signDeviceCsr} = await import('../../lib/pki/device-certs.js')
-    const cert = await signDeviceCsr(ws, this.args.id, new Uint8Array(csr), {passphrase, days: this.flags.days, source: this.flags.csr})
+    const cert = await signDeviceCsr(ws, this.args.id, new Uint8Array(csr), {passphrase, days: Number(await this.setting('certs.days', this.flags.days)), source: this.flags.csr})
     this.info(`${this.palette.success('✔')} Signed the CSR of ${this.palette.device(cert.id)} (${cert.algorithm}, serial ${cert.serial}, until ${cert.notAfter.slice(0, 10)})`)
     this.info(`  certificate  ${cert.certFile}`)
     return cert

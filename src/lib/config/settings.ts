@@ -15,7 +15,7 @@ export const SETTINGS = {
   'flash.port': {description: 'serial port for flash and monitor', type: 'string', env: 'IOTCTL_PORT'},
   'flash.baud': {description: 'baud rate for flashing', type: 'int', default: 921_600, env: 'IOTCTL_BAUD'},
   'certs.algo': {description: 'key algorithm for new certificates', type: 'string', default: 'ec-p256', env: 'IOTCTL_CERT_ALGO'},
-  'certs.days': {description: 'validity of new device certificates in days', type: 'int', default: 825, env: 'IOTCTL_CERT_DAYS'},
+  'certs.days': {description: 'validity of new device certificates in days', type: 'int', default: 365, env: 'IOTCTL_CERT_DAYS'},
   color: {description: 'colour output (NO_COLOR and --no-color win)', type: 'bool', default: true, env: 'IOTCTL_COLOR'},
 } as const satisfies Record<string, SettingDefinition>
 
