@@ -2,7 +2,7 @@ import {readFile} from 'node:fs/promises'
 import {conflict, notFound} from '../cli/errors.js'
 import {writeFileAtomic} from '../workspace/atomic.js'
 import {withFileLock} from '../workspace/lock.js'
-import {canonicalDeviceId} from './ids.js'
+import {canonicalDeviceId, normalizeMac} from './ids.js'
 import type {DeviceRecord, RegistryFile} from './types.js'
 import {parseRegistry} from './validate.js'
 
@@ -78,27 +78,37 @@ export async function mutateRegistry<T>(file: string, change: (devices: Map<stri
 export type NewDevice = Omit<DeviceRecord, 'createdAt' | 'updatedAt' | 'labels'> & {labels?: Record<string, string>}
 
 export async function addDevice(file: string, input: NewDevice): Promise<DeviceRecord> {
-  const id = canonicalDeviceId(input.id)
-  return mutateRegistry(file, (devices) => {
-    if (devices.has(id)) {
-      throw conflict('DEVICE_EXISTS', `A device "${id}" is already registered`, [`Inspect it: iotctl devices show ${id}`, `Remove it first: iotctl devices remove ${id}`])
-    }
-    const now = new Date().toISOString()
-    const device: DeviceRecord = {...input, id, labels: input.labels ?? {}, createdAt: now, updatedAt: now}
-    devices.set(id, device)
-    return device
-  })
+  return (await addDevices(file, [input]))[0]!
 }
 
-/** Add many devices in one locked write (bulk import, benchmarks, production lines). */
+/** The MAC a device answers to: its mac field, or its id when the id is a MAC. */
+const macOf = (device: {id: string; mac?: string}) => device.mac ?? normalizeMac(device.id)
+
+/**
+ * Add devices in one locked write (one, a bulk import, a production line). An id or a MAC that
+ * is already registered is a conflict, and nothing is written: `flash` finds a board by its MAC.
+ */
 export async function addDevices(file: string, inputs: NewDevice[]): Promise<DeviceRecord[]> {
   return mutateRegistry(file, (devices) => {
+    const macs = new Map<string, string>()
+    for (const device of devices.values()) {
+      const mac = macOf(device)
+      if (mac) macs.set(mac, device.id)
+    }
     const now = new Date().toISOString()
     const added: DeviceRecord[] = []
     for (const input of inputs) {
       const id = canonicalDeviceId(input.id)
-      if (devices.has(id)) throw conflict('DEVICE_EXISTS', `A device "${id}" is already registered`)
+      if (devices.has(id)) {
+        throw conflict('DEVICE_EXISTS', `A device "${id}" is already registered`, [`Inspect it: iotctl devices show ${id}`, `Remove it first: iotctl devices remove ${id}`])
+      }
       const device: DeviceRecord = {...input, id, labels: input.labels ?? {}, createdAt: now, updatedAt: now}
+      const mac = macOf(device)
+      const owner = mac === undefined ? undefined : macs.get(mac)
+      if (owner !== undefined) {
+        throw conflict('MAC_IN_USE', `MAC ${mac} already belongs to device "${owner}"`, [`Inspect it: iotctl devices show ${owner}`, `Remove it first: iotctl devices remove ${owner}`])
+      }
+      if (mac) macs.set(mac, id)
       devices.set(id, device)
       added.push(device)
     }

@@ -69,7 +69,8 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, option
 async function isStale(lockPath: string, staleMs: number): Promise<boolean> {
   try {
     const pid = Number.parseInt(await readFile(lockPath, 'utf8'), 10)
-    if (Number.isFinite(pid) && pid > 0 && !processAlive(pid)) return true
+    // a live owner keeps its lock however long it works; age decides only when no owner is named
+    if (Number.isFinite(pid) && pid > 0) return !processAlive(pid)
     const info = await stat(lockPath)
     return Date.now() - info.mtimeMs > staleMs
   } catch {

@@ -75,6 +75,22 @@ describe('registry', () => {
     expect(readFileSync(file)).toEqual(before)
   })
 
+  it('refuses a MAC that another device already has, as its mac or as its id', async () => {
+    const file = registryFile()
+    await addDevice(file, {id: 'a', type: 'temp', mac: 'aa:bb:cc:dd:ee:ff'})
+    await addDevice(file, {id: '24:6f:28:00:00:09', type: 'temp'})
+    const before = readFileSync(file)
+    for (const input of [
+      {id: 'b', type: 'temp', mac: 'aa:bb:cc:dd:ee:ff'},
+      {id: 'AA-BB-CC-DD-EE-FF', type: 'temp'},
+      {id: 'c', type: 'temp', mac: '24:6f:28:00:00:09'},
+    ]) {
+      const error = await rejection(addDevice(file, input))
+      expect([error.code, error.exit]).toEqual(['MAC_IN_USE', ExitCode.CONFLICT])
+    }
+    expect(readFileSync(file)).toEqual(before)
+  })
+
   it('reports a corrupt registry naming the file and place, and never overwrites it', async () => {
     const file = registryFile()
     writeFileSync(file, '{"version": 1, "devices": [\n  {"id": "a", "type": "temp"},\n  {"id": "b", "type": }\n]}')
