@@ -88,6 +88,7 @@ describe('iotctl certs (subprocess, no TTY)', () => {
 
     const expiring = await runCli(['devices', 'list', '--expiring', '30', '--json'], ctx)
     expect(expiring.json().map((device: {id: string}) => device.id)).toEqual(['lamp-1', 'aa:bb:cc:00:11:22'])
+    expect(expiring.json()[0].cert).toMatchObject({status: 'expiring', daysLeft: 9})
 
     const show = await runCli(['certs', 'show', 'AA-BB-CC-00-11-22', '--json'], ctx)
     expect(show.json()).toMatchObject({id: 'aa:bb:cc:00:11:22', subject: 'CN=aa:bb:cc:00:11:22', status: 'expiring', extendedKeyUsage: ['clientAuth']})
