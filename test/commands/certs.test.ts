@@ -143,6 +143,13 @@ describe('iotctl certs (subprocess, no TTY)', () => {
     const crl = spawnSync('openssl', ['crl', '-in', join(pki, 'crl.pem'), '-noout', '-text'], {encoding: 'utf8'}).stdout
     expect(crl).toContain(serial)
     expect((await runCli(['devices', 'show', 'gone-1'], ctx)).code).toBe(3)
+    // refresh-crl re-signs the same revocations under the next CRL number
+    const refreshed = await runCli(['certs', 'refresh-crl', '--json'], withPassphrase())
+    expect(refreshed.code, refreshed.stderr).toBe(0)
+    const again = spawnSync('openssl', ['crl', '-in', join(pki, 'crl.pem'), '-noout', '-text'], {encoding: 'utf8'}).stdout
+    expect(again).toContain(serial)
+    expect(again).toMatch(new RegExp(`CRL Number:\\s*\\n?\\s*${refreshed.json().crlNumber}\\b`))
+    expect(refreshed.json().crlNumber).toBeGreaterThan(1)
   })
 
   it('sign checks the CSR: wrong CN or bad signature exit 6, a corrupted file exits 8', async () => {

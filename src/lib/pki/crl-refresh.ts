@@ -1,0 +1,33 @@
+import {writeFilesAtomic} from '../workspace/atomic.js'
+import type {Workspace} from '../workspace/workspace.js'
+import {openCa} from './ca.js'
+import {CRL_VALIDITY_DAYS, crlFiles, readCrlState, withRevocations} from './crl.js'
+import {pkiLayout} from './layout.js'
+import {withPkiLock} from './store.js'
+
+export interface RefreshCrlResult {
+  crlNumber: number
+  revoked: number
+  nextUpdate: string
+  crlFile: string
+}
+
+/**
+ * Re-sign the CRL with the same revocations, a new number and a new nextUpdate. A broker that
+ * loads an expired CRL refuses every client, so a fleet re-signs it well before that (cron, CI).
+ */
+export async function refreshCrl(ws: Workspace, options: {passphrase: string}): Promise<RefreshCrlResult> {
+  const pkiDir = ws.paths.pki
+  const ca = await openCa(pkiDir, options.passphrase)
+  return withPkiLock(pkiDir, async () => {
+    const next = withRevocations(await readCrlState(pkiDir), [])
+    const now = Date.now()
+    await writeFilesAtomic(await crlFiles(ca, next))
+    return {
+      crlNumber: next.crlNumber,
+      revoked: next.revoked.length,
+      nextUpdate: new Date(now + CRL_VALIDITY_DAYS * 86_400_000).toISOString(),
+      crlFile: pkiLayout(pkiDir).crl,
+    }
+  })
+}
