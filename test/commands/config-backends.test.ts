@@ -76,4 +76,16 @@ describe('iotctl backends', () => {
     expect((await runCli(['backends', 'add', 'x', '--kind', 'mqtt', '--url', 'mqtt://h:2'], ctx)).code).toBe(4)
     expect((await runCli(['backends', 'add', 'local', '--kind', 'mqtt', '--url', 'mqtt://h:2'], ctx)).code).toBe(4)
   })
+
+  it('checks an --identity: a TLS URL and a registered device, warning when it has no certificate', async () => {
+    const ctx = isolatedEnv()
+    const plain = await runCli(['backends', 'add', 'id1', '--kind', 'mqtt', '--url', 'mqtt://h:1883', '--identity', 'dev-1', '--json'], ctx)
+    expect(plain.code).toBe(2)
+    expect(plain.json().error.message).toMatch(/needs a TLS URL/)
+    expect((await runCli(['backends', 'add', 'id1', '--kind', 'mqtt', '--url', 'mqtts://h:8883', '--identity', 'dev-1'], ctx)).code).toBe(3)
+    expect((await runCli(['devices', 'add', 'dev-1', '--type', 'temp'], ctx)).code).toBe(0)
+    const added = await runCli(['backends', 'add', 'id1', '--kind', 'mqtt', '--url', 'mqtts://h:8883', '--identity', 'dev-1'], ctx)
+    expect(added.code).toBe(0)
+    expect(added.stderr).toMatch(/dev-1 has no certificate yet: iotctl certs issue dev-1/)
+  })
 })

@@ -65,6 +65,7 @@ export default class BackendsAdd extends BaseCommand<typeof BackendsAdd> {
       }).filter(([, value]) => value !== undefined),
     ) as unknown as BackendProfile
     validateProfile(profile)
+    if (f.identity) await this.checkIdentity(f.identity)
     if (f['password-stdin'] && f['password-env']) throw usageError('--password-env and --password-stdin exclude each other')
     const user = await this.userConfig()
     if (f['password-stdin']) {
@@ -79,5 +80,14 @@ export default class BackendsAdd extends BaseCommand<typeof BackendsAdd> {
     if (f.insecure) this.warning(`Profile ${profile.name} skips TLS verification (--insecure).`)
     this.info(`${this.palette.success('✔')} Added backend ${profile.name} (${profile.kind} ${profile.url})${f.use ? ', now current' : ''}`)
     return redactProfile(profile)
+  }
+
+  /** The device must be registered; a missing or revoked certificate is only a warning (it can be issued later). */
+  private async checkIdentity(id: string): Promise<void> {
+    const ws = await this.workspace()
+    const {Registry} = await import('../../lib/registry/registry.js')
+    const device = (await Registry.load(ws.paths.registry)).get(id)
+    if (!device.cert) this.warning(`${device.id} has no certificate yet: iotctl certs issue ${device.id}`)
+    else if (device.cert.revoked) this.warning(`The certificate of ${device.id} is revoked: iotctl certs rotate ${device.id}`)
   }
 }

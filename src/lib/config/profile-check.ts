@@ -23,6 +23,10 @@ export function validateProfile(profile: BackendProfile): void {
   for (const header of profile.headers ?? []) {
     if (!/^[A-Za-z0-9-]+:\s*\S/.test(header)) throw usageError(`Invalid header "${header}": expected "Name: value" or "Name: env:VAR"`)
   }
+  if ((profile.identity || profile.cert) && !['mqtts:', 'ssl:', 'tls:', 'wss:', 'https:'].includes(url.protocol)) {
+    // a client certificate is only ever presented in a TLS handshake
+    throw usageError(`A client certificate (--identity, --cert) needs a TLS URL; ${profile.url} is not`, [`Use ${url.protocol === 'http:' ? 'https' : 'mqtts'}://${url.host}…`])
+  }
   if (profile.kind === 'aws-iot' && !profile.identity && !profile.cert) {
     throw usageError('AWS IoT authenticates devices by certificate: pass --identity DEVICE or --cert/--key')
   }
