@@ -1,5 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 
+import {flashHeaderFlags, flashSettingsOf} from '../cli/flash-header-flags.js'
 import {BaseCommand} from '../cli/base-command.js'
 import {ExitCode, IotctlError, usageError} from '../lib/cli/errors.js'
 import {defaultScheme} from '../lib/config/profiles.js'
@@ -48,6 +49,7 @@ export default class Flash extends BaseCommand<typeof Flash> {
     'dry-run': Flags.boolean({summary: 'connect, detect and plan, but write nothing'}),
     backend: Flags.string({char: 'b', summary: 'backend profile the device is configured for (default: the backend setting)'}),
     set: Flags.string({char: 's', summary: 'setting name=value (repeatable), e.g. wifi.ssid=greenhouse', multiple: true}),
+    ...flashHeaderFlags,
   }
 
   async run(): Promise<FlashSummary | FlashManyResult> {
@@ -93,6 +95,7 @@ export default class Flash extends BaseCommand<typeof Flash> {
       chip: f.chip,
       appFile: f.app,
       bootloaderFile: f.bootloader,
+      flash: flashSettingsOf(f),
       erase: f.erase,
       verify: f.verify,
       dryRun: f['dry-run'],

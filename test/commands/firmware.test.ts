@@ -153,6 +153,23 @@ describe('iotctl firmware build and inspect (subprocess, no TTY)', () => {
     expect(human.stdout).not.toContain('hunter22')
   })
 
+  it('patches flash mode, frequency and size into the app header and re-hashes it (--flash-*)', async () => {
+    const out = join(ctx.home, 'patched-out')
+    const args = ['firmware', 'build', '--device', 't1', '--app', join(ctx.home, 'real-esp32.bin'), '--set', 'wifi.ssid=x', '--set', 'wifi.password=y']
+    const result = await runCli([...args, '--out', out, '--flash-mode', 'dout', '--flash-freq', '80m', '--flash-size', '8MB', '--json'], ctx)
+    expect(result.code, result.stdout).toBe(0)
+    const app = readFileSync(join(out, 'app.bin'))
+    expect(app[2]).toBe(3) // dout
+    expect(app[3]).toBe(0x3f) // 8MB (3) << 4 | 80m (0xf)
+    expect(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).flashSize).toBe('8MB')
+    const inspect = await runCli(['firmware', 'inspect', join(out, 'app.bin'), '--json'], ctx)
+    expect(inspect.code).toBe(0)
+    expect(inspect.json().app.problems).toEqual([])
+    const bad = await runCli([...args, '--out', join(ctx.home, 'bad-freq'), '--flash-freq', '99m', '--json'], ctx)
+    expect(bad.code).toBe(2)
+    expect(bad.json().error.message).toMatch(/flash frequency "99m" is not valid for ESP32/)
+  })
+
   it('inspect reports a damaged app image (exit 6) and a damaged NVS inside a merged image (exit 6, NVS_CORRUPT)', async () => {
     const app = readFileSync(join(ctx.home, 'real-out', 'app.bin'))
     app[app.length - 40]! ^= 0x01

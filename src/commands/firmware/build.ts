@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {join, resolve} from 'node:path'
+import {flashHeaderFlags, flashSettingsOf} from '../../cli/flash-header-flags.js'
 import {BaseCommand} from '../../cli/base-command.js'
 import {ExitCode, IotctlError, usageError} from '../../lib/cli/errors.js'
 import {defaultScheme} from '../../lib/config/profiles.js'
@@ -41,6 +42,7 @@ export default class FirmwareBuild extends BaseCommand<typeof FirmwareBuild> {
     merged: Flags.boolean({summary: 'also write merged.bin: one image from offset 0 with 0xFF gaps (esptool merge_bin)'}),
     backend: Flags.string({char: 'b', summary: 'backend profile whose URL, scheme and topics devices get (default: the backend setting)'}),
     set: Flags.string({char: 's', summary: 'setting name=value (repeatable), e.g. wifi.ssid=greenhouse interval=30', multiple: true}),
+    ...flashHeaderFlags,
     concurrency: Flags.integer({summary: 'device plans written at once', default: 16, min: 1, max: 256, hidden: true}),
   }
 
@@ -105,6 +107,7 @@ export default class FirmwareBuild extends BaseCommand<typeof FirmwareBuild> {
           outDir,
           appFile: flags.app,
           bootloaderFile: flags.bootloader,
+          flash: flashSettingsOf(flags),
           merged: flags.merged,
           concurrency: flags.concurrency,
           ...(await this.appCallbacks()),

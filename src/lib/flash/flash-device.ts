@@ -9,6 +9,7 @@ import type {TargetChip} from '../templates/types.js'
 import type {Workspace} from '../workspace/workspace.js'
 import {hex} from './format.js'
 import {FlashSession} from './session.js'
+import type {FlashSettings} from '../image/patch.js'
 import type {BoardInfo, ResetResult, WriteProgress, WrittenPart} from './types.js'
 
 export type FlashStage = 'connecting' | 'connected' | 'planning' | 'writing' | 'resetting' | 'done'
@@ -26,6 +27,8 @@ export interface FlashDeviceOptions {
   chip?: string
   appFile?: string
   bootloaderFile?: string
+  /** flash mode/frequency/size patched into the image headers */
+  flash?: FlashSettings
   erase?: boolean
   verify?: boolean
   /** connect, detect, plan, and stop before writing */
@@ -154,8 +157,8 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
     const chip: TargetChip = deviceChip(planned, template)
     if (chip === 'sim' && !info.virtual) throw simulationOnRealBoard(target.id, options.port)
     if (chip !== 'sim' && chip !== info.chip) throw usageError(`Template "${template.type}" is built for ${chip} here, but the board is an ${info.chip}`)
-    const artifacts = await cached(cache.artifacts, `${template.type}/${chip}/${options.appFile ?? ''}/${options.bootloaderFile ?? ''}`, () =>
-      prepareChip({template: template!, chip, cacheDir: options.ws.paths.cache, appFile: options.appFile, bootloaderFile: options.bootloaderFile, signal: options.signal}),
+    const artifacts = await cached(cache.artifacts, `${template.type}/${chip}/${options.appFile ?? ''}/${options.bootloaderFile ?? ''}/${JSON.stringify(options.flash ?? {})}`, () =>
+      prepareChip({template: template!, chip, cacheDir: options.ws.paths.cache, appFile: options.appFile, bootloaderFile: options.bootloaderFile, flash: options.flash, signal: options.signal}),
     )
     if (artifacts.boardChip !== info.chip) throw usageError(`The images are laid out for ${artifacts.boardChip}, but the board is an ${info.chip}`)
     if (artifacts.simulation && !info.virtual) throw simulationOnRealBoard(target.id, options.port)

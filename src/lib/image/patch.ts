@@ -13,6 +13,11 @@ export interface FlashSettings {
   flashSize?: string
 }
 
+/** Whether any of the settings asks for a change. */
+export function hasFlashSettings(settings: FlashSettings | undefined): boolean {
+  return settings !== undefined && [settings.flashMode, settings.flashFreq, settings.flashSize].some((value) => value !== undefined && value !== 'keep')
+}
+
 /**
  * Copy of `image` with flash mode/frequency/size set in header bytes 2 and 3 and, when the
  * image carries an appended SHA-256, that digest recomputed. The image is checked first (so a

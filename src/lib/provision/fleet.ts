@@ -11,6 +11,7 @@ import type {DeviceCredentials} from '../pki/credentials.js'
 import {buildDevicePlan, deviceChip, prepareChip, type ChipArtifacts} from './plan.js'
 import {writeFlashPlan} from './plan-files.js'
 import type {FlashManifest} from './plan-types.js'
+import type {FlashSettings} from '../image/patch.js'
 import type {ResolvedSettings} from './settings.js'
 
 export interface FleetBuildOptions extends AppSourceCallbacks {
@@ -27,6 +28,7 @@ export interface FleetBuildOptions extends AppSourceCallbacks {
   outDir: (device: DeviceRecord) => string
   appFile?: string
   bootloaderFile?: string
+  flash?: FlashSettings
   merged?: boolean
   /** devices built and written at once (default 16) */
   concurrency?: number
@@ -75,7 +77,7 @@ export async function buildFleet(options: FleetBuildOptions): Promise<FleetBuild
 
   const artifacts = new Map<TargetChip, ChipArtifacts>()
   for (const chip of new Set(chips.values())) {
-    artifacts.set(chip, await prepareChip({template, chip, cacheDir: options.cacheDir, appFile: options.appFile, bootloaderFile: options.bootloaderFile, onDownload: options.onDownload, onBuildOutput: options.onBuildOutput, signal: options.signal}))
+    artifacts.set(chip, await prepareChip({template, chip, cacheDir: options.cacheDir, appFile: options.appFile, bootloaderFile: options.bootloaderFile, flash: options.flash, onDownload: options.onDownload, onBuildOutput: options.onBuildOutput, signal: options.signal}))
   }
 
   const credentials = await options.credentials(options.devices)

@@ -6,7 +6,8 @@ import type {DeviceCredentials} from '../pki/credentials.js'
 import type {DeviceRecord} from '../registry/types.js'
 import {sha256Hex} from '../templates/hash.js'
 import type {LoadedTemplate} from '../templates/loader.js'
-import type {Chip, TargetChip} from '../templates/types.js'
+import type {Chip, FlashSize, TargetChip} from '../templates/types.js'
+import {hasFlashSettings, patchImageHeader, type FlashSettings} from '../image/patch.js'
 import {acquireApp, appSourceFor, type AppSourceCallbacks} from './app-source.js'
 import {CHIP_LAYOUTS, DEFAULT_FLASH_SIZE, DEFAULT_PARTITIONS, PARTITION_TABLE_OFFSET, boardChip} from './chips.js'
 import {checkSettingKeys, deviceNvsItems, secretNvsKeys, type DeviceConfig} from './device-config.js'
@@ -26,6 +27,7 @@ export interface ChipArtifacts {
   bootloader?: {bytes: Uint8Array; sha256: string}
   /** the parts identical for every device (partition table, app, bootloader) */
   sharedParts: FlashPart[]
+  flashSize: FlashSize
 }
 
 export interface PrepareOptions extends AppSourceCallbacks {
@@ -36,6 +38,8 @@ export interface PrepareOptions extends AppSourceCallbacks {
   appFile?: string
   /** --bootloader FILE */
   bootloaderFile?: string
+  /** --flash-mode/--flash-freq/--flash-size: patched into the image headers (SHA-256 recomputed) */
+  flash?: FlashSettings
 }
 
 /** Which chip a device is built for: its registry chip, else the template's first. */
@@ -60,8 +64,9 @@ export async function prepareChip(options: PrepareOptions): Promise<ChipArtifact
   const board = boardChip(chip)
   const source = appSourceFor(template, chip, options.appFile)
   const acquired = await acquireApp(source, {templateDir: template.dir, cacheDir: options.cacheDir, onDownload: options.onDownload, onBuildOutput: options.onBuildOutput, signal: options.signal})
-  const flashSize = template.flashSize ?? DEFAULT_FLASH_SIZE
-  const bytes = acquired.kind === 'simulation' ? makeSimulationImage(board, {templateType: template.type, flashSize}) : acquired.bytes
+  const flashSize = (options.flash?.flashSize as FlashSize | undefined) ?? template.flashSize ?? DEFAULT_FLASH_SIZE
+  const patch = (image: Uint8Array) => (hasFlashSettings(options.flash) ? patchImageHeader(image, options.flash!, {chip: board}) : image)
+  const bytes = acquired.kind === 'simulation' ? makeSimulationImage(board, {templateType: template.type, flashSize}) : patch(acquired.bytes)
   const {simulation, ...described} = inspectAppImage(bytes, board, acquired.origin)
   const info: AppInfo = {origin: acquired.origin, kind: acquired.kind, size: bytes.length, sha256: sha256Hex(bytes), ...described}
   const layout = buildPartitionTable(template.partitions ?? DEFAULT_PARTITIONS, {flashSize, appSize: bytes.length, template: template.file})
@@ -74,6 +79,7 @@ export async function prepareChip(options: PrepareOptions): Promise<ChipArtifact
       throw explainSystemError(error, `reading the bootloader ${options.bootloaderFile}`)
     }
     inspectAppImage(data, board, options.bootloaderFile, {bootloader: true})
+    data = patch(data)
     const offset = CHIP_LAYOUTS[board].bootloaderOffset
     if (offset + data.length > PARTITION_TABLE_OFFSET) {
       throw new IotctlError(`The bootloader (${data.length} bytes at 0x${offset.toString(16)}) runs into the partition table at 0x${PARTITION_TABLE_OFFSET.toString(16)}`, {code: 'BOOTLOADER_TOO_LARGE', exit: ExitCode.VERIFY})
@@ -84,7 +90,7 @@ export async function prepareChip(options: PrepareOptions): Promise<ChipArtifact
   if (bootloader) sharedParts.push({name: 'bootloader', path: PART_FILES.bootloader, offset: CHIP_LAYOUTS[board].bootloaderOffset, size: bootloader.bytes.length, sha256: bootloader.sha256})
   sharedParts.push({name: 'partition-table', path: PART_FILES['partition-table'], offset: PARTITION_TABLE_OFFSET, size: layout.table.length, sha256: sha256Hex(layout.table)})
   sharedParts.push({name: 'app', path: PART_FILES.app, offset: layout.app.offset, size: bytes.length, sha256: info.sha256})
-  return {chip, boardChip: board, simulation, app: {bytes, info}, layout, bootloader, sharedParts}
+  return {chip, boardChip: board, simulation, app: {bytes, info}, layout, bootloader, sharedParts, flashSize}
 }
 
 export interface DevicePlanInput {
@@ -139,7 +145,7 @@ export function buildDevicePlan(input: DevicePlanInput): FlashPlan {
     chip: artifacts.chip,
     boardChip: artifacts.boardChip,
     chipFamily: family,
-    flashSize: template.flashSize ?? DEFAULT_FLASH_SIZE,
+    flashSize: artifacts.flashSize,
     simulation: artifacts.simulation,
     backend: {profile: profile.name, url: profile.url, scheme},
     app: artifacts.app.info,
