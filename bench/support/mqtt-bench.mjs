@@ -47,13 +47,14 @@ export function machineCpu() {
 
 /**
  * A private Mosquitto for benchmarks: loopback, no connection limit, defaults otherwise
- * (max_queued_messages 1000, max_inflight_messages 20), no persistence.
+ * (max_queued_messages 1000, max_inflight_messages 20), no persistence. `extraLines` go into its
+ * configuration as they are.
  */
-export async function startBroker() {
+export async function startBroker(extraLines = []) {
   const dir = mkdtempSync(join(tmpdir(), 'iotctl-bench-mosquitto-'))
   const port = await freePort()
   const conf = join(dir, 'mosquitto.conf')
-  const lines = ['per_listener_settings false', `listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_connections -1', 'log_dest stderr', 'log_type error']
+  const lines = ['per_listener_settings false', `listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_connections -1', 'log_dest stderr', 'log_type error', ...extraLines]
   if (process.getuid?.() === 0) lines.unshift('user root')
   writeFileSync(conf, lines.join('\n') + '\n')
   const child = spawn('mosquitto', ['-c', conf], {stdio: ['ignore', 'ignore', 'inherit']})
