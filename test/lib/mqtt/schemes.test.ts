@@ -38,7 +38,9 @@ describe('schemes: wire formats taken from the seed systems', () => {
     expect(deviceTopics(scheme, {id: 'thermo-01', type: 'temp'})).toEqual({telemetry: 'esp8266tempsensors/thermo-01'})
     expect(deviceTopics(scheme, {id: 'thermo-01', type: 'temp'}, '/THINGTYPE/{id}')).toEqual({telemetry: '/THINGTYPE/thermo-01'})
     expect(deviceTopics(scheme, {id: 'l-1', type: 'light'})).toEqual({telemetry: 'light/l-1'})
-    expect(scheme.telemetryEncoder({id: 'thermo-01', type: 'temp'}, [TEMP[0]])(sample([21.5]))).toBe('{"temperature":21.5}')
+    // the real temp things publish temperature alone, whatever else the template simulates
+    expect(scheme.telemetryEncoder({id: 'thermo-01', type: 'temp'}, TEMP)(sample([21.5, 55]))).toBe('{"temperature":21.5}')
+    expect(scheme.telemetryEncoder({id: 'h-1', type: 'humid'}, TEMP)(sample([21.5, 55]))).toBe('{"temperature":21.5,"humidity":55}')
     expect(() => scheme.telemetryQos(2)).toThrow(/QoS 0 and 1/)
     expect(scheme.limits).toEqual({maxPublishesPerSecond: 100, maxPayloadBytes: 128 * 1024, maxInFlight: 100})
     expect(scheme.decode('telemetry', Buffer.from('{"temperature":21.5}'), {id: 'thermo-01', type: 'esp8266tempsensors'})).toMatchObject({device: 'thermo-01', type: 'temp', fields: {temperature: 21.5}})

@@ -7,6 +7,8 @@ import type {Scheme} from './types.js'
  * Types not listed use their own name as thing type; a profile's topic template overrides all.
  */
 const THING_TYPES: Record<string, string> = {temp: 'esp8266tempsensors'}
+/** The fields the real things publish, where they publish fewer than the template has: temp sends only temperature. */
+const THING_FIELDS: Record<string, readonly string[]> = {temp: ['temperature']}
 const TYPES_BY_THING = Object.fromEntries(Object.entries(THING_TYPES).map(([type, thing]) => [thing, type]))
 
 /**
@@ -25,11 +27,14 @@ export const awsIotScheme: Scheme = {
   commandQos: 1,
   responseQos: (requested) => (requested === 2 ? 1 : requested),
 
-  telemetryEncoder(_device, layout) {
-    const keys = layout.map((field, i) => `${i === 0 ? '{' : ','}${JSON.stringify(field.name)}:`)
+  telemetryEncoder(device, layout) {
+    const only = THING_FIELDS[device.type]
+    const published = layout.map((field, index) => ({name: field.name, index})).filter((field) => !only || only.includes(field.name))
+    const keys = published.map((field, i) => `${i === 0 ? '{' : ','}${JSON.stringify(field.name)}:`)
+    const indexes = published.map((field) => field.index)
     return (sample) => {
       let out = keys.length === 0 ? '{' : ''
-      for (let i = 0; i < keys.length; i++) out += keys[i] + jsonValue(sample.values[i])
+      for (let i = 0; i < keys.length; i++) out += keys[i] + jsonValue(sample.values[indexes[i]])
       return out + '}'
     }
   },
