@@ -31,7 +31,10 @@ export function roundForField(spec: FieldSpec, value: number): number {
 type Step = (memory: number[], slot: number, rng: Rng, dt: number, uptime: number) => unknown
 type Init = (memory: number[], slot: number, rng: Rng) => void
 
-function compileField(spec: FieldSpec): {init: Init; step: Step} {
+/** Where each field keeps its two memory slots: field i at 2i (the battery model's charging flag at 2i + 1). */
+type SlotOf = (field: string) => number | undefined
+
+function compileField(spec: FieldSpec, slotOf: SlotOf): {init: Init; step: Step} {
   const model: FieldModel = spec.model
   const numeric = (value: number) => (spec.type === 'boolean' ? value >= 0.5 : roundForField(spec, value))
   switch (model.kind) {
@@ -83,6 +86,11 @@ function compileField(spec: FieldSpec): {init: Init; step: Step} {
         },
       }
     }
+    case 'charging': {
+      const battery = slotOf(model.of)
+      if (battery === undefined) throw new Error(`model charging: "${model.of}" is not a field with the battery model`)
+      return {init: () => {}, step: (m) => m[battery + 1] === 1}
+    }
     case 'geo': {
       const {start, stepDegrees = 0.0002} = model
       const [min, max] = model.axis === 'latitude' ? [-90, 90] : [-180, 180]
@@ -102,7 +110,11 @@ function compileField(spec: FieldSpec): {init: Init; step: Step} {
 
 export function compileTypeModel(type: string, template: Pick<TemplateDefinition, 'telemetry'>): TypeModel {
   const entries = Object.entries(template.telemetry.fields)
-  const compiled = entries.map(([, spec]) => compileField(spec))
+  const slotOf: SlotOf = (field) => {
+    const index = entries.findIndex(([name, spec]) => name === field && spec.model.kind === 'battery')
+    return index < 0 ? undefined : index * 2
+  }
+  const compiled = entries.map(([, spec]) => compileField(spec, slotOf))
   const slots = entries.length * 2
   return {
     type,

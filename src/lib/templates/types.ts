@@ -38,6 +38,8 @@ export type FieldModel =
   | {kind: 'choice'; values: (number | string | boolean)[]}
   /** a draining/charging battery level in percent */
   | {kind: 'battery'; start?: number; drainPerHour?: number; chargePerHour?: number}
+  /** true while the named battery field is charging (a boolean field) */
+  | {kind: 'charging'; of: string}
   /** wanders around a point (lat/lon degrees) */
   | {kind: 'geo'; axis: 'latitude' | 'longitude'; start: number; stepDegrees?: number}
 

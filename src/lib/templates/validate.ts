@@ -88,13 +88,16 @@ function checkModel(c: Checker, model: unknown, path: string): void {
       c.number(m.drainPerHour, `${path}.drainPerHour`, {optional: true})
       c.number(m.chargePerHour, `${path}.chargePerHour`, {optional: true})
       break
+    case 'charging':
+      if (typeof m.of !== 'string' || !m.of) c.fail(`${path}.of`, 'must name a field whose model is battery')
+      break
     case 'geo':
       c.oneOf(m.axis, ['latitude', 'longitude'], `${path}.axis`)
       c.number(m.start, `${path}.start`)
       c.number(m.stepDegrees, `${path}.stepDegrees`, {optional: true})
       break
     default:
-      c.oneOf((model as {kind?: unknown}).kind, ['random-walk', 'sine', 'constant', 'counter', 'choice', 'battery', 'geo'], `${path}.kind`)
+      c.oneOf((model as {kind?: unknown}).kind, ['random-walk', 'sine', 'constant', 'counter', 'choice', 'battery', 'charging', 'geo'], `${path}.kind`)
   }
 }
 

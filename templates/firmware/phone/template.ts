@@ -50,7 +50,7 @@ export default defineTemplate({
       'battery.charging': {
         type: 'boolean',
         description: 'plugged in and charging',
-        model: {kind: 'constant', value: false},
+        model: {kind: 'charging', of: 'battery.remaining_percent'},
       },
       'location.latitude': {
         type: 'number',

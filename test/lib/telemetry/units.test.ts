@@ -94,6 +94,32 @@ describe('fleet plans', () => {
       expect(Number.isInteger(h)).toBe(true)
     }
   })
+
+  it('a charging field follows its battery: drains to 15 %, charges to full, drains again', () => {
+    const model = compileTypeModel('phone', {
+      telemetry: {
+        intervalSeconds: 60,
+        fields: {
+          level: {type: 'integer', model: {kind: 'battery', start: 40, drainPerHour: 60, chargePerHour: 120}},
+          charging: {type: 'boolean', model: {kind: 'charging', of: 'level'}},
+        },
+      },
+    })
+    const rng = Rng.from('phone')
+    const state = model.init(rng)
+    const seen: [number, boolean][] = []
+    for (let minute = 0; minute < 120; minute++) {
+      model.advance(state.values, state.memory, rng, 60, minute * 60)
+      seen.push([...(state.values as [number, boolean])])
+    }
+    const firstCharging = seen.findIndex(([, charging]) => charging)
+    expect(firstCharging).toBeGreaterThan(0)
+    expect(seen[firstCharging]![0]).toBeLessThanOrEqual(15)
+    const full = seen.findIndex(([level], i) => i > firstCharging && level === 100)
+    expect(full).toBeGreaterThan(firstCharging)
+    expect(seen[full + 1]![1]).toBe(false)
+    expect(() => compileTypeModel('x', {telemetry: {intervalSeconds: 1, fields: {c: {type: 'boolean', model: {kind: 'charging', of: 'nope'}}}}})).toThrow(/not a field with the battery model/)
+  })
 })
 
 describe('tail decoding and checking', () => {
