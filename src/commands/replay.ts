@@ -114,6 +114,10 @@ export default class Replay extends BaseCommand<typeof Replay> {
       `${summary.interrupted ? p.warning('Stopped') : p.success('Done')}: published ${fmt(summary.published)} in ${summary.seconds.toFixed(2)} s (${fmt(summary.rate)} msg/s) to ${profile.name}${summary.loops > 1 ? `, ${summary.loops} loops` : ''}`,
       `  acked ${fmt(summary.acked)}  failed ${fmt(summary.failed)}  skipped ${fmt(summary.skipped)} malformed line${summary.skipped === 1 ? '' : 's'}`,
     ]
+    const answers = Object.entries(summary.codes).filter(([code]) => code !== 'acked')
+    if (answers.length > 0 || summary.retries > 0) {
+      lines.push(`  answers ${answers.map(([code, n]) => `${code} ${fmt(n)}`).join('  ') || '–'}  retries ${fmt(summary.retries)}`)
+    }
     if (summary.timingErrorMs.count) lines.push(`  timing error (actual − scheduled) p50 ${ms(summary.timingErrorMs.p50)}  p99 ${ms(summary.timingErrorMs.p99)}  max ${ms(summary.timingErrorMs.max)}`)
     if (summary.latencyMs.count) lines.push(`  publish→ack p50 ${ms(summary.latencyMs.p50)}  p99 ${ms(summary.latencyMs.p99)}`)
     this.print(lines.join('\n'))

@@ -144,6 +144,7 @@ describe('simulate and replay over HTTP and CoAP', () => {
     const hubRun = await cli(['replay', hubFile, '--backend', 'hub', '--max', '--qos', '1', '--json'])
     expect(hubRun.code, hubRun.stderr).toBe(0)
     expect(hub.stored.slice(hubBefore).map((r) => r.device_id)).toEqual([41, 42, 43])
+    expect(summaryOf(hubRun.stdout)).toMatchObject({published: 3, acked: 3, codes: {'2xx': 3}, retries: 0})
 
     const batchFile = join(dir, 'batch.json')
     const readings = Array.from({length: 7}, (_, i) => ({name: SENSORS[i % 3], timestamp: 500 + i, temperature: 20 + i, humidity: 40}))
@@ -159,5 +160,6 @@ describe('simulate and replay over HTTP and CoAP', () => {
     const senseRun = await cli(['replay', senseFile, '--backend', 'sense', '--max', '--qos', '1', '--json'])
     expect(senseRun.code, senseRun.stderr).toBe(0)
     expect(coap.payloads.slice(coapBefore).map(String)).toEqual(['2734,0,2735,1,2736,0,2737,1,2738,1,2739,0,2740,1,2741,0,2742,0,-50,0,'])
+    expect(summaryOf(senseRun.stdout).codes).toEqual({'2.04': expect.any(Number)})
   })
 })

@@ -41,6 +41,10 @@ export interface ReplaySummary {
   failed: number
   /** malformed lines */
   skipped: number
+  /** answers by code: MQTT 'acked'; HTTP '2xx' | '4xx' | '5xx'; CoAP '2.04', '5.00' … */
+  codes: Record<string, number>
+  /** HTTP retries and CoAP retransmissions */
+  retries: number
   loops: number
   seconds: number
   rate: number
@@ -105,7 +109,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   }
   const timing = new Histogram()
   const latency = new Histogram()
-  const state = {published: 0, acked: 0, failed: 0, skipped: 0, loops: 0, outstanding: 0}
+  const state = {published: 0, acked: 0, failed: 0, skipped: 0, loops: 0, outstanding: 0, retries: 0}
+  const codes: Record<string, number> = {}
   let ready = false
   let downError: Error | undefined
   /** refused credentials: the replay ends with this error */
@@ -138,6 +143,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     settled(_owner, token, outcome) {
       if (token === 0) return
       state.outstanding--
+      if (outcome.code) codes[outcome.code] = (codes[outcome.code] ?? 0) + 1
+      if (outcome.retries) state.retries += outcome.retries
       if (outcome.ok) {
         state.acked++
         latency.record(outcome.latencyMs ?? performance.now() - token)
@@ -284,6 +291,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     acked: state.acked,
     failed: state.failed,
     skipped: state.skipped,
+    codes,
+    retries: state.retries,
     loops: state.loops,
     seconds: Math.round(seconds * 1000) / 1000,
     rate: seconds > 0 ? Math.round((state.published / seconds) * 10) / 10 : state.published,
