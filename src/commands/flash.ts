@@ -41,7 +41,7 @@ export default class Flash extends BaseCommand<typeof Flash> {
     port: Flags.string({char: 'p', summary: 'serial port or socket://HOST:PORT (repeatable); auto picks the one ESP-looking port', multiple: true}),
     'all-ports': Flags.boolean({summary: 'flash every detected ESP board in parallel (a production line)', exclusive: ['device']}),
     baud: Flags.integer({summary: 'baud rate for writing (default: the flash.baud setting, 921600)', min: 9600}),
-    chip: Flags.string({summary: 'refuse boards that are not this chip (esp32, esp8266, …)', default: 'auto'}),
+    chip: Flags.option({options: ['auto', 'esp8266', 'esp32', 'esp32s2', 'esp32s3', 'esp32c3', 'esp32c6'] as const, summary: 'refuse boards that are not this chip', default: 'auto'})(),
     app: Flags.string({summary: "application image file (instead of the template's source)"}),
     bootloader: Flags.string({summary: 'second-stage bootloader image to include'}),
     erase: Flags.boolean({summary: 'erase the whole flash first'}),
@@ -62,8 +62,10 @@ export default class Flash extends BaseCommand<typeof Flash> {
     ])
     let ports: string[]
     if (f['all-ports']) {
-      const found = (await espPorts()).map((p) => p.path)
-      ports = [...new Set([...found, ...(f.port ?? []).filter((p) => p !== 'auto')])]
+      const explicit = (f.port ?? []).filter((p) => p !== 'auto')
+      // where ports cannot be enumerated (no udev: containers, CI), the ports given still count
+      const found = explicit.length > 0 ? await espPorts().catch(() => []) : await espPorts()
+      ports = [...new Set([...found.map((p) => p.path), ...explicit])]
       if (ports.length === 0) throw usageError('No ESP boards found on any port', ['Check the cables, or list ports: iotctl ports'])
     } else {
       const configured = await this.setting('flash.port')

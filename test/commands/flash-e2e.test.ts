@@ -161,6 +161,15 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
     const listed = (await runCli(['devices', 'list', '--json'], ctx)).json()
     expect(listed.some((d: {mac?: string}) => d.mac === real.mac)).toBe(false)
   }, 60_000)
+
+  it('a simulation-only type (phone) goes onto a virtual ESP8266, laid out for that board', async () => {
+    const board = await emulate(['--chip', 'esp8266'])
+    const result = await runCli(['flash', '--type', 'phone', '--port', board.url, '--json'], ctx)
+    expect(result.code, result.stdout + result.stderr).toBe(0)
+    expect(result.json()).toMatchObject({device: board.mac, type: 'phone', chip: 'esp8266', simulation: true, registered: true})
+    const device = (await runCli(['devices', 'show', board.mac, '--json'], ctx)).json()
+    expect(device).toMatchObject({type: 'phone', chip: 'sim', mac: board.mac})
+  }, 60_000)
 })
 
 /** a valid ESP32 app image of about `size` bytes: extended header, one DROM segment, checksum */

@@ -5,7 +5,7 @@ import type {FlashPlan} from '../provision/plan-types.js'
 import type {ResolvedSettings} from '../provision/settings.js'
 import type {DeviceRecord} from '../registry/types.js'
 import type {LoadedTemplate} from '../templates/loader.js'
-import type {TargetChip} from '../templates/types.js'
+import type {Chip, TargetChip} from '../templates/types.js'
 import type {Workspace} from '../workspace/workspace.js'
 import {hex} from './format.js'
 import {FlashSession} from './session.js'
@@ -153,12 +153,15 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
     // what goes on it, checked against the board before anything is registered or written
     options.onStage?.('planning', `${target.id} (${target.type})`)
     template = await cached(cache.templates, target.type, () => loadTemplate(target.type, {workspace: options.ws, cacheDir: options.ws.paths.cache}))
-    const planned: DeviceRecord = {...target, chip: target.chip ?? (info.chip as DeviceRecord['chip'])}
+    // a simulation-only type (phone, agent) runs on a virtual board of any chip
+    const simulationOnly = info.virtual && template.chips.includes('sim') && !template.chips.includes(info.chip as TargetChip)
+    const planned: DeviceRecord = {...target, chip: simulationOnly && (isNew || !target.chip) ? 'sim' : (target.chip ?? (info.chip as DeviceRecord['chip']))}
     const chip: TargetChip = deviceChip(planned, template)
+    const board = chip === 'sim' ? (info.chip as Chip) : undefined
     if (chip === 'sim' && !info.virtual) throw simulationOnRealBoard(target.id, options.port)
     if (chip !== 'sim' && chip !== info.chip) throw usageError(`Template "${template.type}" is built for ${chip} here, but the board is an ${info.chip}`)
-    const artifacts = await cached(cache.artifacts, `${template.type}/${chip}/${options.appFile ?? ''}/${options.bootloaderFile ?? ''}/${JSON.stringify(options.flash ?? {})}`, () =>
-      prepareChip({template: template!, chip, cacheDir: options.ws.paths.cache, appFile: options.appFile, bootloaderFile: options.bootloaderFile, flash: options.flash, signal: options.signal}),
+    const artifacts = await cached(cache.artifacts, `${template.type}/${chip}/${board ?? ''}/${options.appFile ?? ''}/${options.bootloaderFile ?? ''}/${JSON.stringify(options.flash ?? {})}`, () =>
+      prepareChip({template: template!, chip, cacheDir: options.ws.paths.cache, appFile: options.appFile, bootloaderFile: options.bootloaderFile, flash: options.flash, board, signal: options.signal}),
     )
     if (artifacts.boardChip !== info.chip) throw usageError(`The images are laid out for ${artifacts.boardChip}, but the board is an ${info.chip}`)
     if (artifacts.simulation && !info.virtual) throw simulationOnRealBoard(target.id, options.port)

@@ -40,6 +40,8 @@ export interface PrepareOptions extends AppSourceCallbacks {
   bootloaderFile?: string
   /** --flash-mode/--flash-freq/--flash-size: patched into the image headers (SHA-256 recomputed) */
   flash?: FlashSettings
+  /** for chip 'sim': the virtual board's chip to lay the images out for (default: ESP32) */
+  board?: Chip
 }
 
 /** Which chip a device is built for: its registry chip, else the template's first. */
@@ -61,7 +63,7 @@ export function deviceChip(device: DeviceRecord, template: LoadedTemplate): Targ
 export async function prepareChip(options: PrepareOptions): Promise<ChipArtifacts> {
   const {template, chip} = options
   checkSettingKeys(template)
-  const board = boardChip(chip)
+  const board = chip === 'sim' && options.board ? options.board : boardChip(chip)
   const source = appSourceFor(template, chip, options.appFile)
   const acquired = await acquireApp(source, {templateDir: template.dir, cacheDir: options.cacheDir, onDownload: options.onDownload, onBuildOutput: options.onBuildOutput, signal: options.signal})
   const flashSize = (options.flash?.flashSize as FlashSize | undefined) ?? template.flashSize ?? DEFAULT_FLASH_SIZE
