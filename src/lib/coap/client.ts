@@ -69,7 +69,7 @@ export class CoapClient {
     const coap = await this.library()
     const path = options.path ?? (this.url.pathname || '/')
     const started = performance.now()
-    const timeoutMs = this.options.timeoutMs ?? 30_000
+    const timeoutMs = this.options.timeoutMs ?? 93_000
     return new Promise<CoapResponse>((resolve, reject) => {
       let retransmissions = -1
       let settled = false

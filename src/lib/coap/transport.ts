@@ -182,6 +182,7 @@ class CoapChannel<Owner> implements DeviceChannel {
 export const createCoapTransport: TransportFactory = async (options) => {
   const url = new URL(options.profile.url)
   const path = url.pathname && url.pathname !== '/' ? url.pathname : options.scheme === 'sense' ? '/temp' : '/'
-  const client = new CoapClient({url: options.profile.url, confirmable: true, timeoutMs: 30_000})
+  // RFC 7252 MAX_TRANSMIT_WAIT (93 s): the last of the 4 retransmissions still gets its answer
+  const client = new CoapClient({url: options.profile.url, confirmable: true, timeoutMs: 93_000})
   return new CoapTransport(client, options.scheme, path, options.maxInFlight ?? (options.scheme === 'sense' ? SENSE_PAIRS_PER_POST * 2 : 8))
 }
