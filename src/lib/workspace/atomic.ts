@@ -1,6 +1,12 @@
-import {randomBytes} from 'node:crypto'
 import {mkdir, open, rename, rm} from 'node:fs/promises'
 import {dirname, join, basename} from 'node:path'
+
+let tempCounter = 0
+/**
+ * A temporary name beside `path`, unique per process and call (pid + counter + time): no
+ * node:crypto on the read-mostly commands' start-up path.
+ */
+const tempName = (path: string) => `.${basename(path)}.${process.pid}.${(tempCounter++).toString(36)}${Date.now().toString(36)}.tmp`
 import {explainSystemError} from '../cli/errors.js'
 
 export interface AtomicWriteOptions {
@@ -16,7 +22,7 @@ export interface AtomicWriteOptions {
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   const dir = dirname(path)
   await mkdir(dir, {recursive: true})
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  const tmp = join(dir, tempName(path))
   try {
     const handle = await open(tmp, 'wx', options.mode ?? 0o644)
     try {
@@ -48,7 +54,7 @@ export async function writeFilesAtomic(files: {path: string; data: string | Uint
       try {
         const dir = dirname(file.path)
         await mkdir(dir, {recursive: true})
-        const tmp = join(dir, `.${basename(file.path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+        const tmp = join(dir, tempName(file.path))
         staged.push({tmp, path: file.path})
         const handle = await open(tmp, 'wx', file.mode ?? 0o644)
         try {
