@@ -6,6 +6,9 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
   process.stdout.write(`iotctl/${pkg.version} ${process.platform}-${process.arch} node-${process.version}\n`)
 } else {
+  // package.json's engines: say so plainly instead of failing later in an odd place
+  const [major, minor] = process.versions.node.split('.').map(Number)
+  if (major < 20 || (major === 20 && minor < 19)) process.stderr.write(`iotctl needs Node.js >= 20.19; this is ${process.version}\n`)
   // `iotctl tail --json | head -1`: a closed pipe ends the command quietly
   process.stdout.on('error', (error) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)

@@ -94,9 +94,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** The fleet workspace, resolved once per run. */
   protected workspace(): Promise<Workspace> {
-    this.workspaceCache ??= import('../lib/workspace/workspace.js').then(({resolveWorkspace}) =>
-      resolveWorkspace({explicit: this.flags.workspace, dataDir: this.config.dataDir}),
-    )
+    this.workspaceCache ??= import('../lib/workspace/workspace.js').then(async ({resolveWorkspace}) => {
+      const ws = await resolveWorkspace({explicit: this.flags.workspace, dataDir: this.config.dataDir})
+      // a mistyped --workspace or IOTCTL_WORKSPACE would otherwise pass silently as an empty fleet
+      if (ws.created && ws.source !== 'default') this.notice(`Created a new, empty workspace at ${ws.root} (from ${ws.source === 'flag' ? '--workspace' : 'IOTCTL_WORKSPACE'}).`)
+      return ws
+    })
     return this.workspaceCache
   }
 

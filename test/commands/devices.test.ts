@@ -91,6 +91,16 @@ describe('iotctl devices (subprocess, no TTY)', () => {
     expect(result.json().error.message).toMatch(/line \d+ column \d+/)
   })
 
+  it('says so when --workspace or IOTCTL_WORKSPACE names a workspace that does not exist yet', async () => {
+    const fresh = isolatedEnv()
+    const where = join(fresh.home, 'typo-fleet')
+    const first = await runCli(['devices', 'list', '--workspace', where, '--json'], fresh)
+    expect(first.code).toBe(0)
+    expect(first.stderr).toContain(`Created a new, empty workspace at ${where} (from --workspace)`)
+    const again = await runCli(['devices', 'list', '--json'], {...fresh, env: {...fresh.env, IOTCTL_WORKSPACE: where}})
+    expect(again.stderr).toBe('')
+  })
+
   it('uses the nearest workspace upward from the working directory', async () => {
     const local = isolatedEnv()
     const init = await runCli(['init', 'fleet', '--json'], local)

@@ -16,7 +16,6 @@ export const SETTINGS = {
   'flash.baud': {description: 'baud rate for flashing', type: 'int', default: 921_600, env: 'IOTCTL_BAUD'},
   'certs.algo': {description: 'key algorithm for new certificates', type: 'string', default: 'ec-p256', env: 'IOTCTL_CERT_ALGO'},
   'certs.days': {description: 'validity of new device certificates in days', type: 'int', default: 365, env: 'IOTCTL_CERT_DAYS'},
-  color: {description: 'colour output (NO_COLOR and --no-color win)', type: 'bool', default: true, env: 'IOTCTL_COLOR'},
 } as const satisfies Record<string, SettingDefinition>
 
 export type SettingKey = keyof typeof SETTINGS

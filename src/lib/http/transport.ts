@@ -5,6 +5,7 @@ import {HttpClient, type HttpResponse} from './client.js'
 import {httpEndpoints, isBatchPayload, type HttpEndpoints} from './endpoints.js'
 import {IdleFlush} from './idle-flush.js'
 import {httpStatusError} from './errors.js'
+import {normalizeMac} from '../registry/ids.js'
 import {httpOptionsFromProfile} from './profile.js'
 
 /** A partial batch goes out this long after its first reading (checked from tick()). */
@@ -162,7 +163,8 @@ export const createHttpTransport: TransportFactory = async (options) => {
   const endpoints = httpEndpoints(options.scheme, clientOptions.url)
   let gatewayName: string | undefined
   if (endpoints.mode === 'batch') {
-    gatewayName = options.profile.clientId
+    // the server matches MACs exactly (lowercase, colons): normalise what the profile holds
+    gatewayName = options.profile.clientId && (normalizeMac(options.profile.clientId) ?? options.profile.clientId)
     if (!gatewayName) {
       throw usageError(`Backend ${options.profile.name} posts gateway batches to /telemetry, which need the gateway's MAC as their "name"`, [
         `Set it on the profile: iotctl backends add ${options.profile.name} --kind http --url ${options.profile.url} --scheme esp-gateway --client-id <gateway MAC> --force`,

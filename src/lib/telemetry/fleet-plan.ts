@@ -71,7 +71,8 @@ export function planFleet(input: FleetPlanInput): {devices: PlannedDevice[]; fle
   const integerIds = input.scheme === 'django-iot'
   let devices: PlannedDevice[]
   if (input.registry) {
-    devices = input.registry.filter((d) => !input.type || d.type === input.type).map((d) => ({id: d.id, type: d.type, mac: d.mac}))
+    // gateways forward readings; they are not sensors to simulate
+    devices = input.registry.filter((d) => d.role !== 'gateway' && (!input.type || d.type === input.type)).map((d) => ({id: d.id, type: d.type, mac: d.mac}))
     if (input.count !== undefined) devices = devices.slice(0, input.count)
     if (devices.length === 0) throw usageError(`No registered devices${input.type ? ` of type ${input.type}` : ''} to simulate`, ['Register some: iotctl devices add ID --type temp'])
   } else {

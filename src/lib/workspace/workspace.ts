@@ -40,6 +40,8 @@ export interface Workspace {
   paths: WorkspacePaths
   /** how it was found: a directory above cwd, IOTCTL_WORKSPACE, or the per-user default */
   source: 'cwd' | 'env' | 'default' | 'flag'
+  /** made by this run (a --workspace or IOTCTL_WORKSPACE that did not exist yet, or the first default) */
+  created?: boolean
 }
 
 export function workspacePaths(root: string): WorkspacePaths {
@@ -93,7 +95,7 @@ export async function resolveWorkspace(options: ResolveOptions): Promise<Workspa
 async function openOrCreate(root: string, source: Workspace['source']): Promise<Workspace> {
   if (existsSync(join(root, MANIFEST_FILE))) return open(root, source)
   const ws = await initWorkspace(root, {})
-  return {...ws, source}
+  return {...ws, source, created: true}
 }
 
 async function open(root: string, source: Workspace['source']): Promise<Workspace> {

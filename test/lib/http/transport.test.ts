@@ -100,13 +100,14 @@ describe('http transport', () => {
     expect(telemetry.stored.map((s) => s.reading.timestamp)).toEqual([0, 1, 2, 3, 4, 5, 6])
   })
 
-  it('esp-gateway to /telemetry: readings from many devices are batched 7 at a time under the gateway MAC (a trailing slash in the profile URL is dropped)', async () => {
+  it('esp-gateway to /telemetry: readings from many devices are batched 7 at a time under the gateway MAC (normalised; a trailing slash in the profile URL is dropped)', async () => {
     const sensors = ['24:6f:28:aa:00:01', '24:6f:28:aa:00:02', '24:6f:28:aa:00:03']
     const telemetry = await startTelemetryServer({gateways: ['24:6f:28:00:00:01'], sensors})
     cleanups.push(telemetry.close)
     const rec = recorder()
     // the server 404s on /telemetry/: the profile's slash must not reach it
-    const profile: BackendProfile = {name: 'dj', kind: 'http', url: `${telemetry.url}/telemetry/`, ca: telemetry.caFile, clientId: '24:6f:28:00:00:01'}
+    // an upper-case, dashed MAC on the profile still reaches the server as lowercase colon form
+    const profile: BackendProfile = {name: 'dj', kind: 'http', url: `${telemetry.url}/telemetry/`, ca: telemetry.caFile, clientId: '24-6F-28-00-00-01'}
     const transport = await open(profile, 'esp-gateway')
     const channels = await openChannels(transport, rec.handler, sensors)
     for (let i = 0; i < 10; i++) {

@@ -65,6 +65,17 @@ describe('fleet plans', () => {
     expect(planFleet({count: 10, mix: 'temp:30,light:20', scheme: 'iotctl', shard: '2/3'}).devices).toEqual(planFleet({count: 10, mix: 'temp:30,light:20', scheme: 'iotctl', shard: '2/3'}).devices)
   })
 
+  it('--from-registry simulates the registered sensors, not the gateways', () => {
+    const at = '2026-01-01T00:00:00.000Z'
+    const registry = [
+      {id: '24:6f:28:aa:00:01', type: 'temp', role: 'sensor' as const, labels: {}, createdAt: at, updatedAt: at},
+      {id: '24:6f:28:00:00:01', type: 'temp', role: 'gateway' as const, labels: {}, createdAt: at, updatedAt: at},
+      {id: 'lamp-1', type: 'light', labels: {}, createdAt: at, updatedAt: at},
+    ]
+    expect(planFleet({registry, scheme: 'esp-gateway'}).devices.map((d) => d.id)).toEqual(['24:6f:28:aa:00:01', 'lamp-1'])
+    expect(planFleet({registry, type: 'temp', scheme: 'esp-gateway'}).devices.map((d) => d.id)).toEqual(['24:6f:28:aa:00:01'])
+  })
+
   it('django-iot devices are integer serials', () => {
     expect(planFleet({count: 3, scheme: 'django-iot'}).devices).toEqual([
       {id: '1000', type: 'agent'},
