@@ -144,6 +144,7 @@ describe('iotctl firmware build and inspect (subprocess, no TTY)', () => {
     const ok = await runCli(['firmware', 'build', '--device', 't1', '--app', join(ctx.home, 'real-esp32.bin'), '--out', out, '--set', 'wifi.ssid=greenhouse', '--set', 'wifi.password=hunter22', '--set', 'interval=30', '--json'], ctx)
     expect(ok.code).toBe(0)
     expect(ok.json().built[0].simulation).toBe(false)
+    expect(ok.json().apps[0]).toMatchObject({chip: 'esp32', projectName: 'greenhouse-fw', version: '1.4.0'})
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'))
     expect(manifest.app).toMatchObject({projectName: 'greenhouse-fw', version: '1.4.0', kind: 'path'})
     const human = await runCli(['firmware', 'inspect', out], ctx)

@@ -145,7 +145,8 @@ export default class FirmwareBuild extends BaseCommand<typeof FirmwareBuild> {
   private render(result: FirmwareBuildResult): void {
     if (this.jsonEnabled()) return
     for (const app of result.apps) {
-      this.info(`App image for ${app.chip}: ${app.simulation ? 'simulation image (virtual board only)' : app.origin}, ${app.size} bytes, sha256 ${app.sha256.slice(0, 12)}…`)
+      const descriptor = app.projectName ? `, ${app.projectName} ${app.version ?? ''}${app.idfVersion ? ` (IDF ${app.idfVersion})` : ''}` : ''
+      this.info(`App image for ${app.chip}: ${app.simulation ? 'simulation image (virtual board only)' : app.origin}${app.simulation ? '' : descriptor}, ${app.size} bytes, sha256 ${app.sha256.slice(0, 12)}…`)
     }
     if (result.built.length <= 10) {
       for (const b of result.built) {

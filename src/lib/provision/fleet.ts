@@ -10,7 +10,7 @@ import type {AppSourceCallbacks} from './app-source.js'
 import type {DeviceCredentials} from '../pki/credentials.js'
 import {buildDevicePlan, deviceChip, prepareChip, type ChipArtifacts} from './plan.js'
 import {writeFlashPlan} from './plan-files.js'
-import type {FlashManifest} from './plan-types.js'
+import type {AppInfo, FlashManifest} from './plan-types.js'
 import type {FlashSettings} from '../image/patch.js'
 import type {ResolvedSettings} from './settings.js'
 
@@ -44,7 +44,7 @@ export interface FleetBuildResult {
   built: {id: string; dir: string; manifest: FlashManifest}[]
   failed: {id: string; error: IotctlError | Error}[]
   /** per chip: the shared application image and where it came from */
-  apps: {chip: TargetChip; sha256: string; size: number; origin: string; simulation: boolean}[]
+  apps: (AppInfo & {chip: TargetChip; simulation: boolean})[]
 }
 
 /** A folder name for a device id that is portable (MAC colons become dashes). */
@@ -95,7 +95,7 @@ export async function buildFleet(options: FleetBuildOptions): Promise<FleetBuild
   const result: FleetBuildResult = {
     built: [],
     failed: [],
-    apps: [...artifacts.values()].map((a) => ({chip: a.chip, sha256: a.app.info.sha256, size: a.app.info.size, origin: a.app.info.origin, simulation: a.simulation})),
+    apps: [...artifacts.values()].map((a) => ({...a.app.info, chip: a.chip, simulation: a.simulation})),
   }
   const createdAt = new Date().toISOString()
   await eachLimited(
