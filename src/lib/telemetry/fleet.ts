@@ -235,6 +235,7 @@ export class Fleet {
     if (this.stopping) return
     this.stopping = true
     this.stopReason = reason
+    this.stats.stoppedAt = performance.now()
     this.options.onEvent?.({event: 'stopping', reason})
     this.resolveStop?.()
   }

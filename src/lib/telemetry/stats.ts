@@ -64,6 +64,8 @@ export class RunStats {
   allConnectedAt?: number
   firstSendAt?: number
   lastSendAt?: number
+  /** when publishing stopped (end of --duration/--messages, Ctrl-C) */
+  stoppedAt?: number
   lastError?: string
 
   noteSent(bytes: number, now: number): void {
@@ -95,7 +97,7 @@ export interface RunSummary {
   responses: number
   bytes: number
   seconds: number
-  /** messages per second between the first and the last send */
+  /** messages per second from the first send until publishing stopped */
   rate: number
   connect: {seconds?: number; perSecond?: number}
   latencyMs: ReturnType<Histogram['summary']>
@@ -106,7 +108,8 @@ export interface RunSummary {
 
 export function summarize(stats: RunStats, extra: {qos: number; interrupted: boolean}): RunSummary {
   const now = performance.now()
-  const sendSpan = stats.firstSendAt !== undefined && stats.lastSendAt !== undefined ? (stats.lastSendAt - stats.firstSendAt) / 1000 : 0
+  // until publishing stopped, not until the last send: 50 devices sending every 10 s for 10 s make 5 msg/s
+  const sendSpan = stats.firstSendAt !== undefined && stats.lastSendAt !== undefined ? (Math.max(stats.stoppedAt ?? now, stats.lastSendAt) - stats.firstSendAt) / 1000 : 0
   const connectSeconds = stats.connectStartedAt !== undefined && stats.allConnectedAt !== undefined ? (stats.allConnectedAt - stats.connectStartedAt) / 1000 : undefined
   const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits
   return {
