@@ -49,6 +49,16 @@ describe('iotctl devices (subprocess, no TTY)', () => {
     expect(human.stderr).toMatch(/Try this:/)
   })
 
+  it('an unknown command exits 2 and names the nearest one, as JSON with --json', async () => {
+    const human = await runCli(['devices', 'lst'], ctx)
+    expect(human.code).toBe(2)
+    expect(human.stderr).toContain('"devices lst" is not an iotctl command')
+    expect(human.stderr).toContain('Did you mean: iotctl devices list')
+    const json = await runCli(['simulat', '--json'], ctx)
+    expect(json.code).toBe(2)
+    expect(json.json().error).toMatchObject({code: 'COMMAND_NOT_FOUND', exit: 2, suggestions: ['Did you mean: iotctl simulate', 'See every command: iotctl --help']})
+  })
+
   it('exits 2 for usage errors and 3 for an unknown device', async () => {
     expect((await runCli(['devices', 'add', 'bad id', '--type', 't'], ctx)).code).toBe(2)
     const missing = await runCli(['devices', 'add', 'x', '--json'], ctx)
