@@ -35,6 +35,8 @@ export function spoolFolderName(gatewayName: string): string {
  */
 export class Spool {
   private sequence = 0
+  private dirSync?: Promise<void>
+  private nextDirSync?: Promise<void>
 
   private constructor(readonly dir: string) {}
 
@@ -72,7 +74,25 @@ export class Spool {
   async put(body: string): Promise<string> {
     const id = `${String(Date.now()).padStart(13, '0')}-${process.pid}-${String(this.sequence++ % 1_000_000).padStart(6, '0')}`
     await writeFileAtomic(join(this.dir, `${id}.json`), body)
+    await this.syncDirectory()
     return id
+  }
+
+  /**
+   * fsync the spool folder, so that a rename into it survives a power cut as well as a crash.
+   * Batches written at the same time share one sync: a caller that arrives while one runs (which
+   * may predate its rename) waits for the next.
+   */
+  private syncDirectory(): Promise<void> {
+    if (!this.dirSync) {
+      this.dirSync = fsyncDirectory(this.dir).finally(() => (this.dirSync = undefined))
+      return this.dirSync
+    }
+    this.nextDirSync ??= this.dirSync.catch(() => {}).then(() => {
+      this.nextDirSync = undefined
+      return this.syncDirectory()
+    })
+    return this.nextDirSync
   }
 
   /** Ids of the batches waiting, oldest first. */
@@ -119,5 +139,14 @@ export class Spool {
     let total = 0
     for (const id of await this.list()) total += (await stat(join(this.dir, `${id}.json`)).catch(() => ({size: 0}))).size
     return total
+  }
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
   }
 }
