@@ -189,12 +189,15 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
   private statusText(s: FleetSnapshot): string {
     const p = this.palette
     const errors = s.errors + s.failed
+    // HTTP and CoAP answer with codes: show them live, and the retries they cost
+    const answers = Object.entries(s.codes).filter(([code]) => code !== 'acked')
     return [
       `${s.connected === s.devices ? p.success('●') : p.warning('●')} ${fmt(s.connected)}/${fmt(s.devices)} connected`,
       `${fmt(s.ratePerSecond)} msg/s`,
       `sent ${fmt(s.sent)}`,
-      `acked ${fmt(s.acked)}`,
+      answers.length > 0 ? answers.map(([code, n]) => `${code} ${fmt(n)}`).join(' ') : `acked ${fmt(s.acked)}`,
       errors ? p.error(`err ${fmt(errors)}`) : 'err 0',
+      ...(answers.length > 0 ? [`retries ${fmt(s.retries)}`] : []),
       `p50/p99 ${s.p50 === undefined ? '–' : `${short(s.p50)}/${short(s.p99!)} ms`}`,
     ].join('  ')
   }

@@ -7,6 +7,7 @@ import {isolatedEnv, runCli} from '../support/cli.js'
 import {senseWellFormed, startCoapListener, type CoapListener} from '../support/coap-listener.js'
 import {startPersonalHub, type HubServer} from '../support/personal-hub-server.js'
 import {startTelemetryServer, type TelemetryServer} from '../support/telemetry-server.js'
+import {runInTty} from '../support/tty.js'
 
 const GATEWAY = '24:6f:28:00:00:01'
 const SENSORS = ['24:6f:28:aa:00:01', '24:6f:28:aa:00:02', '24:6f:28:aa:00:03']
@@ -161,5 +162,10 @@ describe('simulate and replay over HTTP and CoAP', () => {
     expect(senseRun.code, senseRun.stderr).toBe(0)
     expect(coap.payloads.slice(coapBefore).map(String)).toEqual(['2734,0,2735,1,2736,0,2737,1,2738,1,2739,0,2740,1,2741,0,2742,0,-50,0,'])
     expect(summaryOf(senseRun.stdout).codes).toEqual({'2.04': expect.any(Number)})
+  })
+  it('on a terminal the live status line counts the HTTP answers by code, and retries', async () => {
+    const {output, code} = await runInTty(['simulate', '--backend', 'hub', '--count', '2', '--type', 'phone', '--id-prefix', '7', '--interval', '200ms', '--duration', '2500ms'], ctx)
+    expect(code).toBe(0)
+    expect(output, output).toMatch(/2\/2 connected {2}\d+ msg\/s {2}sent \d+ {2}2xx \d+ {2}err 0 {2}retries 0/)
   })
 })

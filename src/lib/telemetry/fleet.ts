@@ -81,6 +81,10 @@ export interface FleetSnapshot {
   ratePerSecond: number
   p50?: number
   p99?: number
+  /** answers by code so far (HTTP '2xx'/'4xx'/'5xx', CoAP '2.04' …; MQTT 'acked') */
+  codes: Record<string, number>
+  /** HTTP retries and CoAP retransmissions so far */
+  retries: number
   lastError?: string
 }
 
@@ -191,6 +195,8 @@ export class Fleet {
       ratePerSecond: s.sendRate.perSecond(),
       p50: s.latency.quantile(0.5),
       p99: s.latency.quantile(0.99),
+      codes: s.codes,
+      retries: s.retries,
       lastError: s.lastError,
     }
   }
