@@ -162,6 +162,15 @@ describe('simulate and replay over HTTP and CoAP', () => {
     expect(senseRun.code, senseRun.stderr).toBe(0)
     expect(coap.payloads.slice(coapBefore).map(String)).toEqual(['2734,0,2735,1,2736,0,2737,1,2738,1,2739,0,2740,1,2741,0,2742,0,-50,0,'])
     expect(summaryOf(senseRun.stdout).codes).toEqual({'2.04': expect.any(Number)})
+
+    // single samples of two sensors, interleaved as recorded: each POST carries one sensor's pairs
+    const mixedFile = join(dir, 'sense-mixed.ndjson')
+    const sample = (device: string, pair: string) => JSON.stringify({ts: Date.now(), topic: `sense/${device}/temp`, qos: 1, payload: pair})
+    writeFileSync(mixedFile, [sample('s1', '2734,0,'), sample('s1', '2735,1,'), sample('s2', '2736,0,'), sample('s2', '2737,1,')].join('\n') + '\n')
+    const mixedBefore = coap.payloads.length
+    const mixedRun = await cli(['replay', mixedFile, '--backend', 'sense', '--max', '--qos', '1', '--json'])
+    expect(mixedRun.code, mixedRun.stderr).toBe(0)
+    expect(coap.payloads.slice(mixedBefore).map(String)).toEqual(['2734,0,2735,1,', '2736,0,2737,1,'])
   })
   it('on a terminal the live status line counts the HTTP answers by code, and retries', async () => {
     const {output, code} = await runInTty(['simulate', '--backend', 'hub', '--count', '2', '--type', 'phone', '--id-prefix', '7', '--interval', '200ms', '--duration', '2500ms'], ctx)

@@ -83,6 +83,8 @@ class CoapChannel<Owner> implements DeviceChannel {
   /** sense: pairs waiting for the 10th, and the tokens to settle when their POST is answered */
   private pairs = ''
   private carried: Carried[] = []
+  /** the topic (device) of the pairs collected so far */
+  private pairsTopic = ''
   private readonly idle = new IdleFlush()
 
   constructor(
@@ -121,6 +123,9 @@ class CoapChannel<Owner> implements DeviceChannel {
       }
       pair = encodeSense([celsius])
     }
+    // samples of different devices never share a POST (replay runs every recorded device on one channel)
+    if (this.carried.length > 0 && message.topic !== this.pairsTopic) this.flush()
+    this.pairsTopic = message.topic
     this.inFlight++
     this.pairs += pair
     this.carried.push({token})
