@@ -30,11 +30,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const stats: BrokerStats = {clients: 0, published: 0, subscriptions: 0}
   aedes.on('client', () => stats.clients++)
   aedes.on('clientDisconnect', () => stats.clients--)
-  // count by topic, not by `client`: aedes passes no client once the publisher has already gone
-  // (mosquitto_pub disconnects right after its PUBACK), and none for its own $SYS messages
-  aedes.on('publish', (packet) => {
-    if (!packet.topic.startsWith('$SYS/')) stats.published++
-  })
+  // Count client publishes as they arrive (aedes' default check: $SYS/ is the broker's). Its
+  // 'publish' event comes only after delivery, which can lose the race with a Ctrl-C that
+  // follows a subscriber's receipt, and it has no client once a publisher has gone.
+  aedes.authorizePublish = (_client, packet, callback) => {
+    if (packet.topic.startsWith('$SYS/')) return callback(new Error('$SYS/ topic is reserved'))
+    stats.published++
+    callback(null)
+  }
   aedes.on('subscribe', (subs) => (stats.subscriptions += subs.length))
   aedes.on('unsubscribe', (subs) => (stats.subscriptions -= subs.length))
 
