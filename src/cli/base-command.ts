@@ -132,9 +132,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * started for this command's lifetime.
    */
   protected async backendProfile(name?: string, options: {startEmbedded?: boolean} = {}): Promise<BackendProfile> {
-    const [{resolveSetting}, user, workspace] = await Promise.all([import('../lib/config/resolve.js'), this.userConfig(), this.workspace()])
-    const chosen = await resolveSetting('backend', {flag: name, workspace, user})
-    const profile = user.profile(String(chosen.value))
+    const [chosen, user] = await Promise.all([this.setting('backend', name), this.userConfig()])
+    const profile = user.profile(String(chosen))
     if (options.startEmbedded ?? true) {
       const {ensureLocalBroker} = await import('../lib/broker/ensure.js')
       const broker = await ensureLocalBroker(profile)

@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {ExitCode, IotctlError} from '../../lib/cli/errors.js'
-import {Registry, removeDevice, type DeviceRecord} from '../../lib/registry/index.js'
+import {Registry, certificateStatus, removeDevice, type DeviceRecord} from '../../lib/registry/index.js'
 
 export default class DevicesRemove extends BaseCommand<typeof DevicesRemove> {
   static summary = 'Remove a device from the registry.'
@@ -21,7 +21,8 @@ export default class DevicesRemove extends BaseCommand<typeof DevicesRemove> {
   async run(): Promise<DeviceRecord & {revoked?: boolean}> {
     const ws = await this.workspace()
     const device = (await Registry.load(ws.paths.registry)).get(this.args.id)
-    const validCert = device.cert !== undefined && !device.cert.revoked && Date.parse(device.cert.notAfter) > Date.now()
+    const status = certificateStatus(device.cert)
+    const validCert = status === 'valid' || status === 'expiring'
     if (validCert && !this.flags.revoke && !this.flags['keep-cert']) {
       throw new IotctlError(`${device.id} still has a valid certificate (serial ${device.cert!.serial}): brokers would go on accepting it`, {
         code: 'CERT_STILL_VALID',

@@ -2,6 +2,7 @@ import {mkdir, open, readdir, readFile, rename, rm, stat} from 'node:fs/promises
 import {join} from 'node:path'
 import {conflict, explainSystemError} from '../cli/errors.js'
 import {writeFileAtomic} from '../workspace/atomic.js'
+import {processAlive} from '../workspace/lock.js'
 
 const BATCH_FILE = /^(\d{13}-\d+-\d{6})\.json$/
 const OWNER_FILE = '.owner'
@@ -11,15 +12,6 @@ export interface DeadLetterInfo {
   status?: number
   body?: string
   error?: string
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 /** A folder-safe name for a spool: MAC colons become dashes. */

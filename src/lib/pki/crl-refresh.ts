@@ -1,7 +1,7 @@
 import {writeFilesAtomic} from '../workspace/atomic.js'
 import type {Workspace} from '../workspace/workspace.js'
 import {openCa} from './ca.js'
-import {CRL_VALIDITY_DAYS, crlFiles, readCrlState, withRevocations} from './crl.js'
+import {crlFiles, crlNextUpdate, readCrlState, withRevocations} from './crl.js'
 import {pkiLayout} from './layout.js'
 import {withPkiLock} from './store.js'
 
@@ -21,12 +21,12 @@ export async function refreshCrl(ws: Workspace, options: {passphrase: string}): 
   const ca = await openCa(pkiDir, options.passphrase)
   return withPkiLock(pkiDir, async () => {
     const next = withRevocations(await readCrlState(pkiDir), [])
-    const now = Date.now()
-    await writeFilesAtomic(await crlFiles(ca, next))
+    const now = new Date()
+    await writeFilesAtomic(await crlFiles(ca, next, now))
     return {
       crlNumber: next.crlNumber,
       revoked: next.revoked.length,
-      nextUpdate: new Date(now + CRL_VALIDITY_DAYS * 86_400_000).toISOString(),
+      nextUpdate: crlNextUpdate(now).toISOString(),
       crlFile: pkiLayout(pkiDir).crl,
     }
   })

@@ -76,12 +76,17 @@ export function withRevocations(state: CrlState, entries: RevokedEntry[]): CrlSt
 }
 
 /** Sign a CRL (v2, CRL Number, AKI) for the state. */
+/** When a CRL signed at `now` expires. */
+export function crlNextUpdate(now: Date): Date {
+  return new Date(now.getTime() + CRL_VALIDITY_DAYS * 86_400_000)
+}
+
 export async function signCrl(ca: LoadedCa, state: CrlState, now = new Date()): Promise<string> {
   const x509 = await loadX509()
   const crl = await x509.X509CrlGenerator.create({
     issuer: ca.x509.subjectName,
     thisUpdate: now,
-    nextUpdate: new Date(now.getTime() + CRL_VALIDITY_DAYS * 86_400_000),
+    nextUpdate: crlNextUpdate(now),
     signingKey: ca.signingKey,
     signingAlgorithm: ca.profile.signingAlgorithm,
     extensions: [new x509.Extension('2.5.29.20', false, derInteger(state.crlNumber)), new x509.AuthorityKeyIdentifierExtension(ca.keyId)],
@@ -97,11 +102,11 @@ export async function signCrl(ca: LoadedCa, state: CrlState, now = new Date()): 
 }
 
 /** crl.json and crl.pem for `state`, ready for writeFilesAtomic. */
-export async function crlFiles(ca: LoadedCa, state: CrlState): Promise<{path: string; data: string}[]> {
+export async function crlFiles(ca: LoadedCa, state: CrlState, now = new Date()): Promise<{path: string; data: string}[]> {
   const layout = pkiLayout(ca.pkiDir)
   return [
     {path: layout.crlState, data: JSON.stringify(state, null, 1) + '\n'},
-    {path: layout.crl, data: await signCrl(ca, state)},
+    {path: layout.crl, data: await signCrl(ca, state, now)},
   ]
 }
 

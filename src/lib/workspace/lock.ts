@@ -10,7 +10,8 @@ export interface LockOptions {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-function processAlive(pid: number): boolean {
+/** Whether a process exists (EPERM: it does, as another user's). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
