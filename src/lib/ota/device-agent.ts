@@ -56,6 +56,7 @@ export class OtaDeviceAgent {
   previousVersion?: string
   private last?: OtaStatus
   private busy?: string
+  private queued?: {job: OtaJob; publish: Publish}
 
   constructor(
     readonly device: OtaDeviceInfo,
@@ -84,9 +85,21 @@ export class OtaDeviceAgent {
       this.report(publish, {...this.last, ts: Date.now()})
       return
     }
+    // one job at a time, as a device with one spare slot: the newest waiting job runs next
+    if (this.busy) {
+      this.queued = {job, publish}
+      return
+    }
+    this.start(job, publish)
+  }
+
+  private start(job: OtaJob, publish: Publish): void {
     this.busy = job.jobId
     void this.run(job, publish).finally(() => {
-      if (this.busy === job.jobId) this.busy = undefined
+      this.busy = undefined
+      const next = this.queued
+      this.queued = undefined
+      if (next && !this.options.signal?.aborted) this.start(next.job, next.publish)
     })
   }
 

@@ -264,7 +264,8 @@ export class RolloutRunner {
           this.tracked.set(id, t)
           await this.client!.publishAsync(jobTopic(id), payload, {qos: 1, retain: true})
           if (t.state === 'pending') this.setState(rollout, id, t, 'sent')
-          this.writer.update(id, (ota) => ({...ota, target: expect}))
+          // the version it runs now is what a rollback of this update returns it to
+          this.writer.update(id, (ota) => ({...ota, target: expect, ...(job.operation === 'update' && ota.current && ota.current !== expect ? {previous: ota.current} : {})}))
         }),
       )
     }
