@@ -47,6 +47,7 @@ export async function downloadWithResume(options: DownloadOptions): Promise<Down
     if (received > 0) resumedFrom.push(received)
     try {
       const done = await new Promise<boolean>((resolve, reject) => {
+        let dropped = false
         const headers: Record<string, string> = {}
         if (received > 0) {
           headers.range = `bytes=${received}-`
@@ -75,12 +76,15 @@ export async function downloadWithResume(options: DownloadOptions): Promise<Down
           if (status === 200 && Number.isFinite(length)) total = length
           if (status === 206) total = Number(/\/(\d+)$/.exec(String(res.headers['content-range']))![1])
           res.on('data', (chunk: Buffer) => {
+            if (dropped) return
             if (interruptAfter !== undefined && received + chunk.length > interruptAfter) {
               const keep = Math.max(0, interruptAfter - received)
               if (keep > 0) chunks.push(chunk.subarray(0, keep))
               received += keep
               interruptAfter = undefined
-              req.destroy(new DownloadError('connection dropped (injected fault)'))
+              dropped = true
+              reject(new DownloadError('connection dropped (injected fault)'))
+              req.destroy()
               return
             }
             chunks.push(chunk)

@@ -9,14 +9,17 @@ export function planWaves(spec: string, total: number): number[] {
   const steps = spec.split(',').map((s) => s.trim()).filter(Boolean)
   if (steps.length === 0) throw usageError('--waves is empty', ['e.g. --waves 1,10%,50%,100%'])
   const counts: number[] = []
+  const last = {count: 0, share: 0}
   for (const step of steps) {
     const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(step)
     if (!m) throw usageError(`Invalid wave "${step}" in --waves`, ['Each wave is a device count (5) or a share of the selection (10%), e.g. --waves 1,10%,50%,100%'])
     const value = Number(m[1])
     if (m[2] && (value <= 0 || value > 100)) throw usageError(`Wave ${step} must be above 0% and at most 100%`)
     if (!m[2] && (!Number.isInteger(value) || value < 1)) throw usageError(`Wave ${step} must be a whole number of devices (at least 1)`)
+    const kind = m[2] ? 'share' : 'count'
+    if (value < last[kind]) throw usageError(`--waves must grow: ${step} is smaller than a wave before it`)
+    last[kind] = value
     const count = Math.min(total, m[2] ? Math.ceil((total * value) / 100) : value)
-    if (counts.length > 0 && count < counts.at(-1)!) throw usageError(`--waves must grow: ${step} is smaller than the wave before it`)
     if (count > (counts.at(-1) ?? 0)) counts.push(count)
   }
   if ((counts.at(-1) ?? 0) < total) counts.push(total)
