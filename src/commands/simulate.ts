@@ -179,6 +179,8 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     const start = this.flags['ota-version'] === undefined ? undefined : parseSemver(this.flags['ota-version'], '--ota-version').text
     const known = new Map((registry ?? []).map((d) => [d.id, d.ota?.current]))
     const agent = new Agent({keepAlive: true, maxSockets: 64})
+    // every download in flight listens to the one Ctrl-C signal
+    ;(await import('node:events')).EventEmitter.setMaxListeners(0, this.signal)
     this.onCleanup(() => agent.destroy())
     return otaFleetExtension(
       devices.map((d) => ({id: d.id, type: d.type, version: start ?? known.get(d.id) ?? '1.0.0'})),

@@ -9,8 +9,12 @@ import {appImage} from '../support/esp-image.js'
 import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
 import {freePort} from '../support/net.js'
 
-/** The rehearsal's fleet size (1,000 in CI; smaller when iterating locally). */
-const N = Number(process.env.IOTCTL_OTA_TEST_DEVICES ?? 1000)
+/**
+ * The rehearsal's fleet size: 200 by default, so the test stays well inside its timeouts on a
+ * loaded 2-core machine (IOTCTL_OTA_TEST_DEVICES=1000 runs the full-size rehearsal; 10,000 run in
+ * bench/ota-rollout.mjs).
+ */
+const N = Number(process.env.IOTCTL_OTA_TEST_DEVICES ?? 200)
 const ENV = {IOTCTL_CA_PASSPHRASE: 'ota rollout ca passphrase', IOTCTL_OTA_PASSPHRASE: 'ota rollout release passphrase'}
 
 /**
@@ -103,8 +107,8 @@ describe(`fleet OTA rehearsal: ${N} simulated devices, waves, gates, Ctrl-C and 
   })
 
   it('rolls 1.1.0 out in four waves; Ctrl-C after the second wave keeps the state; --resume finishes it', async () => {
-    await startFleet('download:5%,bad-image:1%,offline:1%')
-    const deploy = startCli(['ota', 'deploy', '1.1.0', '--to', 'type=temp', '--waves', '1,10%,50%,100%', '--gate-timeout', '10s', '--max-failures', '5%', '--server', serverUrl, '--backend', 'ops', '--json'], ctx)
+    await startFleet('download:10%,bad-image:2%,offline:1%')
+    const deploy = startCli(['ota', 'deploy', '1.1.0', '--to', 'type=temp', '--waves', '1,10%,50%,100%', '--gate-timeout', '30s', '--max-failures', '5%', '--server', serverUrl, '--backend', 'ops', '--json'], ctx)
     await deploy.waitForStdout(/"event":"wave","rollout":"[^"]+","wave":2,"waves":4,"devices":\d+,"state":"passed"/, 120_000)
     deploy.child.kill('SIGINT')
     expect(await deploy.exited).toBe(130)
@@ -136,7 +140,7 @@ describe(`fleet OTA rehearsal: ${N} simulated devices, waves, gates, Ctrl-C and 
   it('a release that boot-loops fails its gate: the rollout pauses, and rollback brings every device back', async () => {
     // the same devices restart from the versions the registry holds for them
     await startFleet('boot-loop:40%')
-    const deploy = await runCli(['ota', 'deploy', '1.2.0', '--to', 'type=temp', '--waves', '10%,50%,100%', '--gate-timeout', '10s', '--max-failures', '5%', '--server', serverUrl, '--backend', 'ops', '--json'], ctx, {timeoutMs: 180_000})
+    const deploy = await runCli(['ota', 'deploy', '1.2.0', '--to', 'type=temp', '--waves', '10%,50%,100%', '--gate-timeout', '30s', '--max-failures', '5%', '--server', serverUrl, '--backend', 'ops', '--json'], ctx, {timeoutMs: 180_000})
     expect(deploy.code, deploy.stderr).toBe(6)
     const events = deploy.ndjson()
     const stopped = events.find((e) => e.event === 'stopped')
@@ -154,7 +158,7 @@ describe(`fleet OTA rehearsal: ${N} simulated devices, waves, gates, Ctrl-C and 
     expect(updated.length).toBeGreaterThan(0)
 
     const rollback = await runCli(['ota', 'rollback', '--backend', 'ops', '--json'], ctx, {timeoutMs: 120_000})
-    expect(rollback.code, rollback.stderr).toBe(0)
+    expect(rollback.code, rollback.stderr + rollback.stdout.split('\n').filter((l) => /failed|summary/.test(l)).join('\n')).toBe(0)
     const back = rollback.ndjson().find((e) => e.event === 'summary')
     expect(back.rollback).toMatchObject({state: 'completed'})
     expect(back.rollback.devices).toBeGreaterThanOrEqual(updated.length)

@@ -153,7 +153,8 @@ export class OtaDeviceAgent {
     this.report(publish, {...base, state: 'rebooting', version: this.version, ts: Date.now()})
     await new Promise((resolve) => setTimeout(resolve, this.options.rebootMs ?? 200))
     if (this.options.signal?.aborted) return
-    if (random() < faults['boot-loop']) {
+    // a rollback returns to an image that booted before: only a new image can boot-loop
+    if (job.operation === 'update' && random() < faults['boot-loop']) {
       // the bootloader's rollback: the new image never confirmed itself, the previous one boots again
       return end('rolled-back', `boot loop in ${manifest.version}: reverted to ${this.version}`, {previousVersion: manifest.version})
     }

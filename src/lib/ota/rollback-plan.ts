@@ -24,6 +24,7 @@ export async function planRollback(workspaceRoot: string, registryFile: string, 
   for (const id of rollout.devices) {
     const ota = registry.find(id)?.ota
     if (!ota?.job || ota.job.rollout !== rollout.id) continue
+    // a device that failed before installing (download, checks, its own boot-loop revert) runs its old version
     if (ota.current !== undefined && ota.current !== rollout.version && ota.job.operation === 'update' && ota.job.state === 'failed') continue
     if (ota.job.operation === 'rollback' && ota.job.state === 'healthy') continue
     const previous = ota.previous

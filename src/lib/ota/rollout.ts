@@ -146,6 +146,7 @@ interface Tracked {
   operation: JobOperation
   wave?: number
   error?: string
+  previousKnown?: boolean
 }
 
 /**
@@ -219,6 +220,11 @@ export class RolloutRunner {
       }
       const t = this.tracked.get(otaDevice)
       if (!t || !rollout || status.jobId !== t.jobId || TERMINAL.has(t.state)) return
+      // what the device ran before this update is what a rollback returns it to
+      if (t.operation === 'update' && status.version !== t.expect && !t.previousKnown) {
+        t.previousKnown = true
+        this.writer.update(otaDevice, (ota) => ({...ota, previous: status.version}))
+      }
       this.onStatus(rollout, otaDevice, t, status)
       return
     }
@@ -304,6 +310,21 @@ export class RolloutRunner {
     }
   }
 
+  /**
+   * After a pause or abort, no new wave starts, but devices of this wave may be mid-update: follow
+   * them to the end of the wave's gate so the record says what they run (a rollback needs that).
+   * An abort also withdraws the job from devices that have not started it.
+   */
+  private async drain(rollout: RolloutRecord, ids: string[], waveStarted: number, withdraw: boolean): Promise<void> {
+    if (withdraw) {
+      const waiting = ids.filter((id) => this.tracked.get(id)?.state === 'sent')
+      await Promise.all(waiting.map((id) => this.client!.publishAsync(jobTopic(id), '', {qos: 1, retain: true})))
+      for (const id of waiting) this.setState(rollout, id, this.tracked.get(id)!, 'failed', {error: 'job withdrawn: the rollout was aborted before the device started it'})
+    }
+    const left = rollout.gateTimeoutMs - (Date.now() - waveStarted)
+    if (left > 0 && !this.ctx.signal?.aborted) await this.gate(rollout, ids, left, () => undefined)
+  }
+
   private counts(ids: Iterable<string>): {healthy: number; failed: number; attempted: number} {
     let healthy = 0
     let failed = 0
@@ -328,7 +349,7 @@ export class RolloutRunner {
       for (const id of rollout.devices) {
         const job = registry.find(id)?.ota?.job
         if (job?.rollout === rollout.id && job.operation === 'update' && (job.state === 'healthy' || job.state === 'failed')) {
-          this.tracked.set(id, {state: job.state, jobId: `${rollout.id}/update`, expect: rollout.version, operation: 'update', wave: job.wave})
+          this.tracked.set(id, {state: job.state, jobId: `${rollout.id}/update`, expect: rollout.version, operation: 'update', wave: job.wave, error: registry.find(id)?.ota?.lastError})
           if (job.state === 'failed') baseline.failed++
         }
       }
@@ -349,6 +370,7 @@ export class RolloutRunner {
         const ids = rollout.devices.slice(w === 0 ? 0 : rollout.waves[w - 1], rollout.waves[w])
         this.emit({event: 'wave', rollout: rollout.id, wave: w + 1, waves: rollout.waves.length, devices: ids.length, state: 'started'})
         const toSend = ids.filter((id) => !TERMINAL.has(this.tracked.get(id)?.state ?? 'pending'))
+        const waveStarted = Date.now()
         await this.sendJobs(rollout, toSend, job, rollout.version, w + 1)
         await this.writer.flush(rollout)
         const over = () => {
@@ -366,6 +388,7 @@ export class RolloutRunner {
           rollout.state = rollout.onFailure === 'abort' ? 'aborted' : 'paused'
           rollout.reason = `wave ${w + 1}: ${result.stopped}`
           this.emit({event: 'stopped', rollout: rollout.id, state: rollout.state, reason: rollout.reason, failed, attempted})
+          await this.drain(rollout, ids, waveStarted, rollout.onFailure === 'abort')
           break
         }
         const {healthy, failed} = this.counts(ids)
