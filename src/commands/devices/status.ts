@@ -2,8 +2,8 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {randomBytes} from 'node:crypto'
 import {BaseCommand} from '../../cli/base-command.js'
-import {parseDuration} from '../../lib/cli/duration.js'
-import {usageError} from '../../lib/cli/errors.js'
+import {parseDuration} from '../../lib/console/duration.js'
+import {usageError} from '../../lib/console/errors.js'
 import {defaultScheme} from '../../lib/config/profiles.js'
 import type {DeviceStatus} from '../../lib/telemetry/device-status.js'
 
@@ -34,7 +34,7 @@ export default class DevicesStatus extends BaseCommand<typeof DevicesStatus> {
     const {argv} = await this.parse(DevicesStatus)
     const f = this.flags
     const [{getScheme}, {resolveMqttSettings}, {retainedStatuses, heartbeatStatuses}, {Registry}, {canonicalDeviceId}] = await Promise.all([
-      import('../../lib/mqtt/schemes/index.js'),
+      import('../../lib/schemes/index.js'),
       import('../../lib/mqtt/settings.js'),
       import('../../lib/telemetry/device-status.js'),
       import('../../lib/registry/registry.js'),

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
-import {ExitCode} from '../../lib/cli/errors.js'
+import {ExitCode} from '../../lib/console/errors.js'
 import type {InspectReport, InspectedNvsEntry} from '../../lib/provision/inspect.js'
 
 const hex = (n: number) => `0x${n.toString(16)}`

@@ -1,2 +1,2 @@
 export * from './client.js'
-export * from './sense-codec.js'
+export * from '../schemes/sense-codec.js'

@@ -1,4 +1,4 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 import type {BackendProfile} from './profiles.js'
 
 const PROTOCOLS: Record<BackendProfile['kind'], string[]> = {

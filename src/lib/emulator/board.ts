@@ -1,7 +1,7 @@
 import {EventEmitter} from 'node:events'
 import {createServer, type Server, type Socket} from 'node:net'
 
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import {BootFailure, defaultBootHook, type BootConsole, type BootHook} from './boot.js'
 import {emulatedChip, type EmulatedChip, type EmulatedChipName} from './chips.js'
 import {FlashStore} from './flash-store.js'

@@ -1,4 +1,4 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 
 /** Per-chip facts the emulator needs (esp-flashing-reference §1.8, §2). */
 export interface EmulatedChip {

@@ -1,5 +1,5 @@
 import type {BackendProfile} from '../config/profiles.js'
-import {ExitCode, IotctlError, usageError} from '../cli/errors.js'
+import {ExitCode, IotctlError, usageError} from '../console/errors.js'
 import type {ChipArtifacts} from '../provision/plan.js'
 import type {FlashPlan} from '../provision/plan-types.js'
 import type {ResolvedSettings} from '../provision/settings.js'

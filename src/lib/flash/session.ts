@@ -1,6 +1,6 @@
 import type {ESPLoader, Transport} from 'esptool-js'
 
-import {ExitCode, InterruptedError, IotctlError, usageError} from '../cli/errors.js'
+import {ExitCode, InterruptedError, IotctlError, usageError} from '../console/errors.js'
 import {VIRTUAL_BOARD_MARKER} from '../emulator/registers.js'
 import {openPort} from '../serial/open-port.js'
 import type {WebSerialLike} from '../serial/types.js'

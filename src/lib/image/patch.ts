@@ -1,4 +1,4 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 import type {Chip} from '../templates/types.js'
 import {sha256} from './checks.js'
 import {CHIP_NAMES, FLASH_MODES, flashCodes, type FlashMode} from './format.js'

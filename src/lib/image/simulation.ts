@@ -1,4 +1,4 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 import type {Chip} from '../templates/types.js'
 import {encodeAppDescriptor} from './app-desc.js'
 import {checksumOffset, segmentChecksum, sha256} from './checks.js'

@@ -1,6 +1,6 @@
 import {createHash, createPrivateKey, webcrypto, X509Certificate, type KeyObject} from 'node:crypto'
 import {existsSync} from 'node:fs'
-import {conflict, ExitCode, IotctlError, usageError} from '../cli/errors.js'
+import {conflict, ExitCode, IotctlError, usageError} from '../console/errors.js'
 import {writeFilesAtomic} from '../workspace/atomic.js'
 import {DEFAULT_KEY_ALGORITHM, describeKey, signingProfile, type KeyAlgorithm, type SigningProfile} from './algorithms.js'
 import {generateKey} from './keys.js'

@@ -1,4 +1,4 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 import type {LoadedCa} from './ca.js'
 import {derInteger, toPem} from './der.js'
 import {corruptError} from './errors.js'

@@ -1,4 +1,4 @@
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import type {AppSource, FieldModel, TemplateDefinition} from './types.js'
 
 export const TARGET_CHIPS = ['esp32', 'esp8266', 'esp32s2', 'esp32s3', 'esp32c3', 'esp32c6', 'sim'] as const

@@ -1,8 +1,8 @@
-import {ExitCode, IotctlError} from '../cli/errors.js'
-import type {ChannelHandler, ChannelOptions, ChannelState, DeviceChannel, OutboundMessage, SendOutcome, Transport, TransportFactory} from '../telemetry/transport.js'
-import {CoapClient, coapStatusError, isCoapSuccess} from './client.js'
-import {IdleFlush} from '../http/idle-flush.js'
-import {encodeSense, SENSE_PAIRS_PER_POST} from './sense-codec.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
+import type {ChannelHandler, ChannelOptions, ChannelState, DeviceChannel, OutboundMessage, SendOutcome, Transport, TransportFactory} from './transport.js'
+import {CoapClient, coapStatusError, isCoapSuccess} from '../coap/client.js'
+import {IdleFlush} from './idle-flush.js'
+import {encodeSense, SENSE_PAIRS_PER_POST} from '../schemes/sense-codec.js'
 
 /**
  * Requests in flight across the fleet (one UDP socket); beyond it channels report not writable.

@@ -1,5 +1,5 @@
-import {usageError} from '../cli/errors.js'
-import type {DecodedMessage, Scheme} from '../mqtt/schemes/types.js'
+import {usageError} from '../console/errors.js'
+import type {DecodedMessage, Scheme} from './types.js'
 import {decodeSense, encodeSense, SENSE_PAIRS_PER_POST} from './sense-codec.js'
 
 /**

@@ -1,4 +1,4 @@
-import type {FieldSpec} from '../../templates/types.js'
+import type {FieldSpec} from '../templates/types.js'
 
 export type Qos = 0 | 1 | 2
 

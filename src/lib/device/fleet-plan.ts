@@ -1,4 +1,4 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 import {canonicalDeviceId} from '../registry/ids.js'
 import type {DeviceRecord} from '../registry/types.js'
 

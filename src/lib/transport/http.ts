@@ -1,12 +1,12 @@
-import {ExitCode, IotctlError, usageError} from '../cli/errors.js'
-import {encodeGatewayBatch, GATEWAY_BATCH_SIZE} from '../mqtt/schemes/esp-gateway.js'
-import type {ChannelHandler, ChannelOptions, ChannelState, DeviceChannel, OutboundMessage, SendOutcome, Transport, TransportFactory} from '../telemetry/transport.js'
-import {HttpClient, type HttpResponse} from './client.js'
-import {httpEndpoints, isBatchPayload, type HttpEndpoints} from './endpoints.js'
+import {ExitCode, IotctlError, usageError} from '../console/errors.js'
+import {encodeGatewayBatch, GATEWAY_BATCH_SIZE} from '../schemes/esp-gateway.js'
+import type {ChannelHandler, ChannelOptions, ChannelState, DeviceChannel, OutboundMessage, SendOutcome, Transport, TransportFactory} from './transport.js'
+import {HttpClient, type HttpResponse} from '../http/client.js'
+import {httpEndpoints, isBatchPayload, type HttpEndpoints} from '../http/endpoints.js'
 import {IdleFlush} from './idle-flush.js'
-import {httpStatusError} from './errors.js'
+import {httpStatusError} from '../http/errors.js'
 import {normalizeMac} from '../registry/ids.js'
-import {httpOptionsFromProfile} from './profile.js'
+import {httpOptionsFromProfile} from '../http/profile.js'
 
 /** A partial batch goes out this long after its first reading (checked from tick()). */
 const BATCH_FLUSH_MS = 10_000
