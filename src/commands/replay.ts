@@ -68,7 +68,7 @@ export default class Replay extends BaseCommand<typeof Replay> {
     const file = resolve(this.args.file)
     const profile = await this.backendProfile(f.backend)
     const profileScheme = defaultScheme(profile)
-    const readingScheme = getScheme(f.scheme ?? (profileScheme === 'esp-gateway' ? profileScheme : 'esp-gateway'))
+    const readingScheme = getScheme(f.scheme ?? 'esp-gateway')
     const readingTopic = (readingScheme.name === profileScheme ? profile.topic : undefined) ?? readingScheme.templates.telemetry ?? 'esp-gateway/sensors/{id}'
     const [ws, user] = await Promise.all([this.workspace(), this.userConfig()])
     const secret = profile.storedSecret ? await user.profileSecret(profile.name) : undefined

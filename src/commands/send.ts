@@ -57,7 +57,7 @@ export default class Send extends BaseCommand<typeof Send> {
     }
     const profile = await this.backendProfile(f.backend)
     const scheme = getScheme(f.scheme ?? defaultScheme(profile))
-    if (data !== undefined && scheme.name === 'django-iot') this.warning('django-iot commands are plain words: --data is not sent')
+    if (data !== undefined && scheme.plainCommands) this.warning(`${scheme.name} commands are plain words: --data is not sent`)
     const [ws, user] = await Promise.all([this.workspace(), this.userConfig()])
     const registered = (await Registry.load(ws.paths.registry)).find(id)
     const settings = await resolveMqttSettings(profile, {

@@ -57,7 +57,7 @@ export default class DevicesStatus extends BaseCommand<typeof DevicesStatus> {
       statuses = await retainedStatuses(settings, scheme, named.length > 0 || f.type ? ids : undefined, this.signal)
       // registered devices the broker has never heard of are listed too
       if (named.length === 0 && !f.type) for (const id of registered) if (!statuses.some((s) => s.id === id)) statuses.push({id, status: 'unknown', detail: 'no status on the broker: never connected'})
-    } else if (scheme.name === 'django-iot') {
+    } else if (scheme.heartbeatCommand) {
       if (ids.length === 0) throw usageError('Name the serials to ask: iotctl devices status 1001 1002 --scheme django-iot (or register them)')
       statuses = await heartbeatStatuses(settings, scheme, ids, {timeoutMs: parseDuration(f.timeout, '--timeout'), signal: this.signal})
     } else {

@@ -10,6 +10,7 @@ import {decodeSense, encodeSense, SENSE_PAIRS_PER_POST} from './sense-codec.js'
  */
 export const senseScheme: Scheme = {
   name: 'sense',
+  coap: {path: '/temp', samplesPerPost: SENSE_PAIRS_PER_POST},
   description: 'CoAP sense listener: POST /temp text/plain "value,parity," pairs (°C × 100, odd parity), 10 per request',
   templates: {telemetry: 'sense/{id}/temp'},
   limits: {},
