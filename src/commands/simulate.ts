@@ -2,7 +2,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
 import {parseDuration} from '../lib/console/duration.js'
 import {ExitCode, usageError} from '../lib/console/errors.js'
-import {defaultScheme} from '../lib/config/profiles.js'
+import {defaultScheme, isTlsUrl} from '../lib/config/profiles.js'
 import type {FleetEvent, FleetSnapshot} from '../lib/device/fleet.js'
 import type {RunSummary} from '../lib/device/stats.js'
 
@@ -101,7 +101,7 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
 
     let credentials: Map<string, import('../lib/pki/credentials.js').DeviceCredentials> | undefined
     if (f['tls-identities']) {
-      if (!/^(mqtts|ssl|tls|wss):/.test(profile.url)) throw usageError(`--tls-identities needs a TLS backend; ${profile.name} is ${profile.url}`, ['Add one: iotctl backends add NAME --kind mqtt --url mqtts://HOST:8883 --ca ca.pem'])
+      if (!isTlsUrl(profile.url)) throw usageError(`--tls-identities needs a TLS backend; ${profile.name} is ${profile.url}`, ['Add one: iotctl backends add NAME --kind mqtt --url mqtts://HOST:8883 --ca ca.pem'])
       const [{simulatedIdentities}, {askCaPassphrase}] = await Promise.all([import('../lib/device/identities.js'), import('../lib/pki/passphrase.js')])
       credentials = await simulatedIdentities(ws, devices, {
         passphrase: () => askCaPassphrase(this.prompter),

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {join, resolve} from 'node:path'
 import {flashHeaderFlags, flashSettingsOf} from '../../cli/flash-header-flags.js'
 import {BaseCommand} from '../../cli/base-command.js'

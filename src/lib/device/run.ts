@@ -1,4 +1,4 @@
-import type {BackendKind, BackendProfile} from '../config/profiles.js'
+import {isTlsUrl, type BackendKind, type BackendProfile} from '../config/profiles.js'
 import {usageError} from '../console/errors.js'
 import {getScheme} from '../schemes/index.js'
 import type {DeviceTopics} from '../schemes/types.js'
@@ -50,9 +50,7 @@ export interface RunningDevice {
 }
 
 /** Whether a backend URL is TLS, so a device's certificate can be presented there. */
-export function usesTls(url: string): boolean {
-  return /^(mqtts|ssl|wss|https|coaps):/i.test(url)
-}
+export const usesTls = isTlsUrl
 
 function kindOf(url: string): BackendKind {
   const protocol = new URL(url).protocol
