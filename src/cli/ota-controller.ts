@@ -23,7 +23,7 @@ export async function rolloutContext(input: {
 }): Promise<RolloutContext> {
   const [{resolveMqttSettings}, {getScheme}, {defaultScheme}, {templatesFor}] = await Promise.all([
     import('../lib/mqtt/settings.js'),
-    import('../lib/mqtt/schemes/index.js'),
+    import('../lib/schemes/index.js'),
     import('../lib/config/profiles.js'),
     import('../lib/telemetry/templates.js'),
   ])

@@ -26,7 +26,7 @@ export default class OtaRelease extends BaseCommand<typeof OtaRelease> {
     const ws = await this.workspace()
     const [{readFile}, {explainSystemError}, {createRelease}, {askOtaPassphrase}] = await Promise.all([
       import('node:fs/promises'),
-      import('../../lib/cli/errors.js'),
+      import('../../lib/console/errors.js'),
       import('../../lib/ota/releases.js'),
       import('../../lib/ota/signing-key.js'),
     ])

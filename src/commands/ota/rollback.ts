@@ -2,8 +2,8 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
 import {otaControllerFlags, rolloutContext} from '../../cli/ota-controller.js'
-import {parseDuration} from '../../lib/cli/duration.js'
-import {ExitCode} from '../../lib/cli/errors.js'
+import {parseDuration} from '../../lib/console/duration.js'
+import {ExitCode} from '../../lib/console/errors.js'
 import type {RolloutEvent, RolloutSummary} from '../../lib/ota/rollout.js'
 
 export default class OtaRollback extends BaseCommand<typeof OtaRollback> {

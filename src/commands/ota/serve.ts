@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
-import {usageError} from '../../lib/cli/errors.js'
+import {usageError} from '../../lib/console/errors.js'
 
 export default class OtaServe extends BaseCommand<typeof OtaServe> {
   static summary = 'Serve OTA releases over HTTPS, with byte ranges so interrupted downloads resume.'

@@ -1,4 +1,4 @@
-import type {Qos} from '../mqtt/schemes/types.js'
+import type {Qos} from '../schemes/types.js'
 
 /**
  * Extra behaviour a fleet's devices take on beside telemetry and commands (OTA jobs): more

@@ -3,7 +3,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import {createServer as createHttpsServer, type Server} from 'node:https'
 import type {AddressInfo} from 'node:net'
 import {join, normalize, sep} from 'node:path'
-import {IotctlError, ExitCode} from '../cli/errors.js'
+import {IotctlError, ExitCode} from '../console/errors.js'
 import {otaLayout} from './layout.js'
 
 export interface DownloadServerOptions {

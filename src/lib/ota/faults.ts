@@ -1,4 +1,4 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 
 /** Shares (0–1) of jobs that meet each fault in a rehearsal (`simulate --ota-faults`). */
 export interface OtaFaults {

@@ -1,5 +1,5 @@
 import {createHash, createPublicKey, sign, verify, type KeyObject} from 'node:crypto'
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 
 export const MANIFEST_FORMAT = 'iotctl-ota/1'
 

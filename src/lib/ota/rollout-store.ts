@@ -3,7 +3,7 @@
  * each device record's `ota`), through the registry's own locked read-modify-write. Kept in this
  * one module so another registry backend only has to change it.
  */
-import {ExitCode, IotctlError, notFound} from '../cli/errors.js'
+import {ExitCode, IotctlError, notFound} from '../console/errors.js'
 import {mutateRollouts, readRollouts} from '../registry/registry.js'
 import type {DeviceOtaState} from '../registry/types.js'
 import type {FailureBudget} from './waves.js'

@@ -1,4 +1,4 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 
 /** A semantic version (semver 2.0.0): MAJOR.MINOR.PATCH[-prerelease][+build]. */
 export interface SemVer {

@@ -1,4 +1,4 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 
 /**
  * "1,10%,50%,100%" → cumulative device counts per wave for a fleet of `total`: 1, 10 %, 50 %,
