@@ -87,3 +87,38 @@ describe('ESP-IDF otadata, checked by an oracle written from esp_ota_select_entr
     expect(oracle(['read', '2'], second.flash.subarray(0xd000, 0xf000)).boot_slot).toBe(1)
   })
 })
+
+describe('firmware inspect reads otadata', () => {
+  it('says which slot boots and describes the app in it', async () => {
+    const {writePartitionTable} = await import('../../../src/lib/partitions/table.js')
+    const {inspectFlash} = await import('../../../src/lib/provision/inspect.js')
+    const {appImage} = await import('../../support/esp-image.js')
+    const table = layoutPartitions(
+      [
+        {name: 'nvs', type: 'data', subtype: 'nvs', offset: 0x9000, size: 0x4000},
+        {name: 'otadata', type: 'data', subtype: 'ota', offset: 0xd000, size: 0x2000},
+        {name: 'phy_init', type: 'data', subtype: 'phy', offset: 0xf000, size: 0x1000},
+        {name: 'factory', type: 'app', subtype: 'factory', offset: 0x10000, size: 0x100000},
+        {name: 'ota_0', type: 'app', subtype: 'ota_0', offset: 0x110000, size: 0x100000},
+        {name: 'ota_1', type: 'app', subtype: 'ota_1', offset: 0x210000, size: 0x100000},
+      ],
+      {flashSize: '4MB'},
+    )
+    let flash = new Uint8Array(0x400000).fill(0xff)
+    flash.set(writePartitionTable(table), 0x8000)
+    flash.set(appImage({chip: 'esp32', version: '1.0.0'}), 0x10000)
+    const file = join(dir, 'merged.bin')
+    writeFileSync(file, flash)
+    expect((await inspectFlash(file)).otadata).toMatchObject({boots: 'factory', active: -1})
+    flash = installOtaImage(flash, table, appImage({chip: 'esp32', version: '1.1.0'})).flash
+    flash = installOtaImage(flash, table, appImage({chip: 'esp32', version: '1.2.0'})).flash
+    writeFileSync(file, flash)
+    const report = await inspectFlash(file)
+    expect(report.otadata).toMatchObject({boots: 'ota_1', active: 1})
+    expect(report.otadata!.entries.map((e) => [e.seq, e.state, e.crcOk])).toEqual([
+      [1, 'new', true],
+      [2, 'new', true],
+    ])
+    expect(report.app).toMatchObject({version: '1.2.0', offset: 0x210000})
+  })
+})
