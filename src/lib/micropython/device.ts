@@ -51,11 +51,13 @@ function standIns(): [string, string][] {
     .map((name) => [name, readFileSync(join(dir, name), 'utf8')])
 }
 
-/** The worker script: the build output beside this module, or the TypeScript source under tsx (tests). */
-function workerEntry(): {url: URL; execArgv?: string[]} {
+/** The worker: the build output beside this module, or (tests, running the sources) worker.ts through tsx. */
+function newWorker(workerData: WorkerInit): Worker {
   const here = new URL(import.meta.url)
-  if (here.pathname.endsWith('.ts')) return {url: new URL('./worker.ts', here), execArgv: ['--import', 'tsx']}
-  return {url: new URL('./worker.js', here)}
+  if (!here.pathname.endsWith('.ts')) return new Worker(new URL('./worker.js', here), {workerData})
+  const source = new URL('./worker.ts', here).href
+  const loader = `import('tsx/esm/api').then(({register}) => { register(); return import(${JSON.stringify(source)}) })`
+  return new Worker(loader, {eval: true, workerData})
 }
 
 /**
@@ -107,8 +109,7 @@ export function startMicroPythonDevice(options: MicroPythonDeviceOptions): Micro
     const slots = new Int32Array(control, 0, CONTROL_BYTES / 4)
     const data = new Uint8Array(control, CONTROL_BYTES, DATA_BYTES)
     const init: WorkerInit = {control, files: [...files], standIns: modules, mac, resetCause: RESET_CAUSE[cause], heapBytes: options.heapBytes}
-    const entry = workerEntry()
-    const current = new Worker(entry.url, {workerData: init, execArgv: entry.execArgv})
+    const current = newWorker(init)
     const board = new BoardNetwork()
     worker = current
     net = board
@@ -168,6 +169,7 @@ export function startMicroPythonDevice(options: MicroPythonDeviceOptions): Micro
         case 'request':
           serve(message.request).catch((error) => {
             board.lastError = (error as Error).message
+            options.onUart?.(`virtual board: ${message.request.op} failed: ${board.lastError}`)
             answer(-5)
           })
           break

@@ -20,6 +20,8 @@ interface Conn {
   error?: string
   /** UDP: datagrams the virtual network answered */
   datagrams: Buffer[]
+  /** removes our listeners (before TLS takes the socket over) */
+  detach?: () => void
 }
 
 /**
@@ -71,25 +73,25 @@ export class BoardNetwork {
 
   private attach(conn: Conn, socket: Socket | TLSSocket) {
     conn.socket = socket
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       conn.chunks.push(chunk)
       conn.buffered += chunk.length
       if (conn.buffered > 256 * 1024) socket.pause()
       this.wake()
-    })
-    socket.on('end', () => {
+    }
+    const onEnd = () => {
       conn.ended = true
       this.wake()
-    })
-    socket.on('close', () => {
-      conn.ended = true
-      this.wake()
-    })
-    socket.on('error', (error) => {
+    }
+    const onError = (error: Error) => {
       conn.error = error.message
       conn.ended = true
       this.wake()
-    })
+    }
+    socket.on('data', onData).on('end', onEnd).on('close', onEnd).on('error', onError)
+    conn.detach = () => {
+      socket.off('data', onData).off('end', onEnd).off('close', onEnd).off('error', onError)
+    }
   }
 
   async connect(id: number, host: string, port: number, timeoutMs: number): Promise<number> {
@@ -120,7 +122,7 @@ export class BoardNetwork {
     const conn = this.conns.get(id)
     if (!conn?.socket) return -ERRNO.ENOTCONN
     const raw = conn.socket
-    raw.removeAllListeners('data').removeAllListeners('end').removeAllListeners('close').removeAllListeners('error')
+    conn.detach?.()
     let ca: string[] | undefined
     let cert: string | undefined
     let key: string | undefined
@@ -146,7 +148,8 @@ export class BoardNetwork {
         servername: options.serverName && !isIP(options.serverName) ? options.serverName : undefined,
         rejectUnauthorized: options.verify,
         minVersion: 'TLSv1.2',
-        checkServerIdentity: options.verify && options.serverName ? undefined : () => undefined,
+        // mbedTLS checks the host name only when the app names one
+        ...(options.verify && options.serverName ? {} : {checkServerIdentity: () => undefined}),
         ...(options.verify && options.serverName && isIP(options.serverName) ? {host: options.serverName} : {}),
       })
       let timer: NodeJS.Timeout | undefined
