@@ -29,7 +29,7 @@ class Clock:
         self.t0 = ticks
 
     def _anchor_rtc(self):
-        s = time.time()
+        s = int(time.time())  # an int on boards; a float on some ports
         lo = s % 100000 + _EPOCH_LO
         self._set(s // 100000 + _EPOCH_HI, lo, 0, time.ticks_ms())
 

@@ -7,6 +7,14 @@ from .buf import put, put_centi, put_int
 NULL = b"null"
 
 
+def dumps(value):
+    # compact JSON where the port supports separators (MICROPY_PY_JSON_SEPARATORS), else the default
+    try:
+        return json.dumps(value, separators=(",", ":"))
+    except TypeError:
+        return json.dumps(value)
+
+
 def _b(text):
     return text.encode() if text else None
 
@@ -25,12 +33,9 @@ class Scheme:
         self.response_qos = 0 if self.name == "django-iot" else 1
         ident = '{"id":' + json.dumps(self.id) + ',"type":' + json.dumps(self.type)
         self._ident = ident
-        if self.name == "iotctl":
-            self._head = (ident + ',"ts":').encode()
-            self._keys = [(("" if i == 0 else ",") + json.dumps(f) + ":").encode() for i, f in enumerate(cfg["fields"])]
-        else:  # aws-iot: a flat object of the fields
-            self._head = b"{"
-            self._keys = [(("" if i == 0 else ",") + json.dumps(f) + ":").encode() for i, f in enumerate(cfg["fields"])]
+        # iotctl: {"id","type","ts","seq","fields":{…}}; aws-iot: a flat object of the fields
+        self._head = (ident + ',"ts":').encode() if self.name == "iotctl" else b"{"
+        self._keys = [(("" if i == 0 else ",") + json.dumps(f) + ":").encode() for i, f in enumerate(cfg["fields"])]
 
     def telemetry(self, buf, clock, seq, values, valid):
         # the telemetry payload into buf; returns its length (no allocation)
@@ -85,11 +90,11 @@ class Scheme:
             sid = json.dumps(str(self.id))
             if name == "heartbeat":
                 return ('{"msgCode":"heartbeat","id":' + sid + ',"data":' + json.dumps(str(result) if result else "up") + "}").encode()
-            data = json.dumps(result if ok else {"error": result})
+            data = dumps(result if ok else {"error": result})
             return ('{"msgCode":' + json.dumps(name + "-ret") + ',"id":' + sid + ',"data":' + json.dumps(data) + "}").encode()
         out = "{"
         if request_id is not None:
             out += '"requestId":' + json.dumps(request_id) + ","
         out += '"id":' + json.dumps(self.id) + ',"command":' + json.dumps(name) + ',"ok":' + ("true" if ok else "false")
-        out += (',"data":' + json.dumps(result)) if ok else (',"error":' + json.dumps(str(result)))
+        out += (',"data":' + dumps(result)) if ok else (',"error":' + json.dumps(str(result)))
         return (out + ',"ts":' + ts + "}").encode()

@@ -8,8 +8,8 @@ READINGS = {
     "dht22": {"temperature": "temperature", "humidity": "humidity"},
     "dht11": {"temperature": "temperature", "humidity": "humidity"},
     "sht31": {"temperature": "temperature", "humidity": "humidity"},
-    "bh1750": {"lux": "lux", "light": "lux", "illuminance": "lux"},
-    "ldr": {"level": "level", "light": "level", "luminance": "level", "percent": "level", "raw": "raw"},
+    "bh1750": {"lux": "lux", "luminance": "luminance"},
+    "ldr": {"luminance": "level", "raw": "raw"},
 }
 
 
@@ -75,17 +75,17 @@ def make_driver(spec, chip):
     driver = spec.get("driver")
     pins = spec.get("pins") or {}
     if driver in ("dht22", "dht11"):
-        return DHT(pins.get("data", pins.get("pin", 4)), driver)
+        return DHT(pins.get("data", 4), driver)
     if driver == "sht31":
         from .sht31 import SHT31
 
-        return SHT31(_i2c(pins, chip), pins.get("address", 0x44))
+        return SHT31(_i2c(pins, chip), spec.get("address", 0x44))
     if driver == "bh1750":
         from .bh1750 import BH1750
 
-        return BH1750(_i2c(pins, chip), pins.get("address", 0x23))
+        return BH1750(_i2c(pins, chip), spec.get("address", 0x23))
     if driver == "ldr":
-        return LDR(pins.get("adc", pins.get("pin", 34)), chip, bool(spec.get("invert")))
+        return LDR(pins.get("adc", 34), chip, bool(spec.get("invert")))
     raise ValueError('unknown sensor driver "' + str(driver) + '"')
 
 
