@@ -1,8 +1,8 @@
 import mqttPacket from 'mqtt-packet'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {awsIotScheme} from '../../../src/lib/mqtt/schemes/aws-iot.js'
-import {djangoIotScheme} from '../../../src/lib/mqtt/schemes/django-iot.js'
-import {iotctlScheme} from '../../../src/lib/mqtt/schemes/iotctl.js'
+import {awsIotScheme} from '../../../src/lib/schemes/aws-iot.js'
+import {djangoIotScheme} from '../../../src/lib/schemes/django-iot.js'
+import {iotctlScheme} from '../../../src/lib/schemes/iotctl.js'
 import {boardFiles, runDevice} from '../../support/micropython-device.js'
 
 /**
