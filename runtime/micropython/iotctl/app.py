@@ -14,12 +14,17 @@ from .mqtt import MQTTClient, MQTTError
 from .scheme import Scheme
 from .sensors import Sensors
 
-TLS_ERRORS = {-9984: "server certificate verify failed", -0x7780: "handshake failure (alert from the broker)", -0x2700: "server certificate verify failed"}
+# mbedTLS codes as the ESP32 port raises them: OSError(code, text)
+TLS_ERRORS = {-0x2700: "server certificate verify failed", -0x7780: "handshake failure (alert from the broker)"}
 
 
 def describe(e):
-    if isinstance(e, OSError) and e.args and isinstance(e.args[0], int) and e.args[0] < 0:
-        return "TLS error " + str(e.args[0]) + (": " + TLS_ERRORS[e.args[0]] if e.args[0] in TLS_ERRORS else "") + ("" if len(e.args) < 2 else " (" + str(e.args[1]) + ")")
+    code = e.args[0] if isinstance(e, OSError) and e.args and isinstance(e.args[0], int) else 0
+    if code == -202:
+        return "host not found (DNS)"
+    if code < -1000:
+        text = TLS_ERRORS.get(code)
+        return "TLS error " + str(code) + (": " + text if text else "") + ("" if len(e.args) < 2 else " (" + str(e.args[1]) + ")")
     return str(e) or e.__class__.__name__
 
 
@@ -33,7 +38,10 @@ class App:
         mq = cfg["mqtt"]
         self.client = MQTTClient((mq.get("clientId") or cfg["id"]).encode(), mq.get("keepalive") or 60)
         self.client.on_message = self.on_message
-        self.payload = bytearray(512)
+        s = self.scheme
+        self.client.reserve(16 + max(len(t) for t in (s.telemetry_topic, s.status_topic, s.command_topic, s.response_topic, b"") if t is not None))
+        # room for the largest telemetry payload: ids, a 13-digit ts, and each field at its widest
+        self.payload = bytearray(96 + len(cfg["id"]) + len(cfg["type"]) + sum(len(f) + 24 for f in cfg["fields"]))
         self.seq = 0
         self.interval_ms = cfg["interval"] * 1000
         self.due = 0

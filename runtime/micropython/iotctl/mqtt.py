@@ -111,6 +111,11 @@ class MQTTClient:
         self.ping_sent = -1
         self.on_message = None  # callback(topic: memoryview, payload: memoryview)
 
+    def reserve(self, n):
+        # the header buffer must hold the longest fixed header + topic (+ CONNECT's will and login)
+        if n > len(self.hdr):
+            self.hdr = bytearray(n)
+
     # --- connection
 
     def connect(self, host, port, ssl_context=None, server_hostname=None, will=None, user=None, password=None):
@@ -127,6 +132,7 @@ class MQTTClient:
         self.sock = sock
         self.unacked = 0
         self.ping_sent = -1
+        self.reserve(16 + len(self.client_id) + (4 + len(will[0]) + len(will[1]) if will else 0) + (2 + len(user) if user else 0) + (2 + len(password) if password else 0))
         n = encode_connect(self.hdr, self.client_id, self.keepalive, will, user, password)
         self._write(self.hdr, n)
         kind = self._read_packet(self.io_timeout_ms)
