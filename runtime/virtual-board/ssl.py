@@ -21,7 +21,7 @@ def _bytes(x):
 
 class SSLContext:
     def __init__(self, protocol=PROTOCOL_TLS_CLIENT):
-        self.verify_mode = CERT_REQUIRED if protocol == PROTOCOL_TLS_CLIENT else CERT_NONE
+        self.verify_mode = CERT_NONE  # as MicroPython's ssl.SSLContext starts: the app must ask
         self._cert = b""
         self._key = b""
         self._ca = b""
