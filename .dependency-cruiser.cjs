@@ -29,6 +29,7 @@ const LAYERS = [
   'transport',
   // the TypeScript device runtime, then the tools that watch and drive traffic
   'device',
+  'micropython', // the MicroPython device app in the real interpreter (the virtual board runs it)
   'telemetry',
   // OTA: releases, the download server, rollouts (drive devices through telemetry's validator)
   'ota',
