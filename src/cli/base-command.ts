@@ -145,6 +145,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return profile
   }
 
+  /** The password or token a profile keeps in the 0600 secrets file, when it keeps one there. */
+  protected async profileSecret(profile: BackendProfile): Promise<string | undefined> {
+    return profile.storedSecret ? (await this.userConfig()).profileSecret(profile.name) : undefined
+  }
+
   private caPassphraseCache?: Promise<string>
 
   /** The fleet CA passphrase: IOTCTL_CA_PASSPHRASE, else asked once on a terminal (twice when creating). */

@@ -70,8 +70,8 @@ export default class Replay extends BaseCommand<typeof Replay> {
     const profileScheme = defaultScheme(profile)
     const readingScheme = getScheme(f.scheme ?? 'esp-gateway')
     const readingTopic = (readingScheme.name === profileScheme ? profile.topic : undefined) ?? readingScheme.templates.telemetry ?? 'esp-gateway/sensors/{id}'
-    const [ws, user] = await Promise.all([this.workspace(), this.userConfig()])
-    const secret = profile.storedSecret ? await user.profileSecret(profile.name) : undefined
+    const ws = await this.workspace()
+    const secret = await this.profileSecret(profile)
     // the transport speaks the profile's scheme (HTTP/CoAP pick their endpoint by it); readingScheme only names reading topics
     const transport = await openTransport({profile, scheme: f.scheme ?? profileScheme, secret, pkiDir: ws.paths.pki, maxInFlight: 100})
     const bar = this.jsonEnabled() ? undefined : await createProgressBar({label: 'replay', total: 1, unit: 'bytes'})

@@ -58,11 +58,11 @@ export default class Send extends BaseCommand<typeof Send> {
     const profile = await this.backendProfile(f.backend)
     const scheme = getScheme(f.scheme ?? defaultScheme(profile))
     if (data !== undefined && scheme.plainCommands) this.warning(`${scheme.name} commands are plain words: --data is not sent`)
-    const [ws, user] = await Promise.all([this.workspace(), this.userConfig()])
+    const ws = await this.workspace()
     const registered = (await Registry.load(ws.paths.registry)).find(id)
     const settings = await resolveMqttSettings(profile, {
       clientId: `iotctl-send-${randomBytes(4).toString('hex')}`,
-      secret: profile.storedSecret ? await user.profileSecret(profile.name) : undefined,
+      secret: await this.profileSecret(profile),
       pkiDir: ws.paths.pki,
     })
     let type = f.type ?? registered?.type

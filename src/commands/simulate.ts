@@ -109,8 +109,7 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
       })
     }
 
-    const user = await this.userConfig()
-    const secret = profile.storedSecret ? await user.profileSecret(profile.name) : undefined
+    const secret = await this.profileSecret(profile)
     const transport = await openTransport({profile, scheme: scheme.name, secret, pkiDir: ws.paths.pki, maxInFlight: scheme.limits.maxInFlight})
     const json = this.jsonEnabled()
     const quietDevices = devices.length > 10

@@ -57,11 +57,11 @@ export default class Tail extends BaseCommand<typeof Tail> {
     const profile = await this.backendProfile(f.backend)
     const scheme = getScheme(f.scheme ?? defaultScheme(profile))
     const ws = await this.workspace()
-    const [templates, registry, user] = await Promise.all([allTemplates(ws), Registry.load(ws.paths.registry), this.userConfig()])
+    const [templates, registry] = await Promise.all([allTemplates(ws), Registry.load(ws.paths.registry)])
     const settings = await resolveMqttSettings(profile, {
       clientId: f.session ?? `iotctl-tail-${randomBytes(4).toString('hex')}`,
       clean: f.session === undefined,
-      secret: profile.storedSecret ? await user.profileSecret(profile.name) : undefined,
+      secret: await this.profileSecret(profile),
       pkiDir: ws.paths.pki,
     })
     let record

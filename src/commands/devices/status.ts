@@ -42,14 +42,14 @@ export default class DevicesStatus extends BaseCommand<typeof DevicesStatus> {
     ])
     const profile = await this.backendProfile(f.backend)
     const scheme = getScheme(f.scheme ?? defaultScheme(profile))
-    const [ws, user] = await Promise.all([this.workspace(), this.userConfig()])
+    const ws = await this.workspace()
     const registry = await Registry.load(ws.paths.registry)
     const named = (argv as string[]).map((id) => canonicalDeviceId(id))
     const registered = registry.list({type: f.type}).map((d) => d.id)
     const ids = named.length > 0 ? named : registered
     const settings = await resolveMqttSettings(profile, {
       clientId: `iotctl-status-${randomBytes(4).toString('hex')}`,
-      secret: profile.storedSecret ? await user.profileSecret(profile.name) : undefined,
+      secret: await this.profileSecret(profile),
       pkiDir: ws.paths.pki,
     })
     let statuses: DeviceStatus[]
