@@ -216,6 +216,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       return
     }
     const typed = error instanceof IotctlError ? error : undefined
+    // a shared flag's parser (src/cli/flags.ts) throws typed errors; oclif wraps their message
+    if (typed) typed.message = typed.message.replace(/^Parsing --[\w-]+ \n\t/, '').replace(/\nSee more help with --help$/, '')
     const exit = this.interrupted && !typed ? ExitCode.INTERRUPTED : (typed?.exit ?? error.oclif?.exit ?? ExitCode.GENERAL)
     const code = typed?.code ?? (error.oclif?.exit === 2 ? 'USAGE' : (error.code ?? 'UNEXPECTED'))
     const suggestions = typed?.suggestions ?? error.suggestions ?? []

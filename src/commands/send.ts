@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {randomBytes} from 'node:crypto'
 import {BaseCommand} from '../cli/base-command.js'
+import {backendFlag} from '../cli/flags.js'
 import {parseDuration} from '../lib/console/duration.js'
 import {ExitCode, IotctlError, usageError} from '../lib/console/errors.js'
 import {defaultScheme} from '../lib/config/profiles.js'
@@ -28,7 +29,7 @@ export default class Send extends BaseCommand<typeof Send> {
   }
 
   static flags = {
-    backend: Flags.string({char: 'b', summary: 'backend profile (default: the backend setting)'}),
+    backend: backendFlag(),
     data: Flags.string({summary: 'the command argument as JSON (a plain word is sent as a string)'}),
     timeout: Flags.string({summary: 'how long to wait for the answer', default: '5s'}),
     scheme: Flags.string({summary: 'scheme (default: the profile’s)'}),
