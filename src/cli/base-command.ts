@@ -135,11 +135,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const [chosen, user] = await Promise.all([this.setting('backend', name), this.userConfig()])
     const profile = user.profile(String(chosen))
     if (options.startEmbedded ?? true) {
-      const {ensureLocalBroker} = await import('../lib/broker/ensure.js')
-      const broker = await ensureLocalBroker(profile)
+      const [{ensureLocalBroker, SHARED_BROKER_IDLE_MS}, {join}] = await Promise.all([import('../lib/broker/ensure.js'), import('node:path')])
+      // a separate process, so a tail beside this command keeps its broker when this command ends
+      const broker = await ensureLocalBroker(profile, {command: [process.execPath, join(this.config.root, 'bin', 'run.js')]})
       if (broker) {
-        this.notice(`Started the embedded MQTT broker on ${broker.host}:${broker.port} for this command (nothing was listening there).`)
-        this.onCleanup(() => broker.close())
+        this.notice(
+          `Started the embedded MQTT broker on ${broker.host}:${broker.port} (nothing was listening there), pid ${broker.pid}: ` +
+            `shared by every iotctl command, it stops ${SHARED_BROKER_IDLE_MS / 1000} s after its last client disconnects (stop it now: kill ${broker.pid}).`,
+        )
       }
     }
     return profile

@@ -8,6 +8,15 @@ import type {RunSummary} from '../lib/telemetry/stats.js'
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
 const short = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(0))
+/** --allow-failures: "5" devices or "2%" of the fleet */
+function parseAllowance(text: string): {count: number; share?: number} {
+  const match = /^(\d+(?:\.\d+)?)(%?)$/.exec(text.trim())
+  if (!match || (!match[2] && !Number.isInteger(Number(match[1]))) || Number(match[1]) > (match[2] ? 100 : Infinity)) {
+    throw usageError(`Invalid --allow-failures "${text}": expected a number of devices (e.g. 5) or a share of the fleet (e.g. 2%)`)
+  }
+  return match[2] ? {count: 0, share: Number(match[1]) / 100} : {count: Number(match[1])}
+}
+
 const ms = (n: number | undefined) => (n === undefined ? '–' : n < 10 ? `${n.toFixed(2)} ms` : `${n.toFixed(0)} ms`)
 
 export default class Simulate extends BaseCommand<typeof Simulate> {
@@ -52,6 +61,7 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     topic: Flags.string({summary: 'telemetry topic template, e.g. "{type}/{id}" (default: the profile’s, else the scheme’s)'}),
     'tls-identities': Flags.boolean({summary: 'one fleet-CA certificate per device (issued or reused) for mutual TLS'}),
     shard: Flags.string({summary: 'run only shard i of n (1-based, e.g. 2/4): shards together run the whole fleet'}),
+    'allow-failures': Flags.string({summary: 'devices that may never connect before the run counts as failed (exit 5): a number, or a share like 5%', default: '0'}),
     seed: Flags.string({summary: 'make the simulated values reproducible'}),
   }
 
@@ -70,8 +80,10 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     const durationMs = f.duration === undefined ? undefined : parseDuration(f.duration, '--duration')
     const connectRate = f['connect-rate'] === undefined ? undefined : parseRate(f['connect-rate'], '--connect-rate')
     const qos = Number(f.qos) as 0 | 1 | 2
+    const allowFailures = parseAllowance(f['allow-failures'])
 
-    const profile = await this.backendProfile(f.backend)
+    // the embedded broker (when `local` has none) starts only once the fleet is known to fit
+    const profile = await this.backendProfile(f.backend, {startEmbedded: false})
     const scheme = getScheme(f.scheme ?? defaultScheme(profile))
     if (!scheme.templates.telemetry && (f.messages !== undefined || intervalMs === 0)) {
       // django-iot devices only answer commands: a message count or a publish rate would never be reached
@@ -97,13 +109,16 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
       scheme: scheme.name,
     })
     if (devices.length === 0) throw usageError(`Shard ${f.shard} of a ${fleetSize}-device fleet is empty`)
-    const templates = await templatesFor(devices.map((d) => d.type), ws)
+    const {checkFleetCapacity} = await import('../lib/device/capacity.js')
+    checkFleetCapacity({devices: devices.length, fleetSize, transportKind: profile.kind === 'aws-iot' ? 'mqtt' : profile.kind})
+    const templates = await templatesFor(devices.types, ws)
+    await this.backendProfile(f.backend)
 
     let credentials: Map<string, import('../lib/pki/credentials.js').DeviceCredentials> | undefined
     if (f['tls-identities']) {
       if (!/^(mqtts|ssl|tls|wss):/.test(profile.url)) throw usageError(`--tls-identities needs a TLS backend; ${profile.name} is ${profile.url}`, ['Add one: iotctl backends add NAME --kind mqtt --url mqtts://HOST:8883 --ca ca.pem'])
       const [{simulatedIdentities}, {askCaPassphrase}] = await Promise.all([import('../lib/telemetry/identities.js'), import('../lib/pki/passphrase.js')])
-      credentials = await simulatedIdentities(ws, devices, {
+      credentials = await simulatedIdentities(ws, devices.toArray(), {
         passphrase: () => askCaPassphrase(this.prompter),
         onIssue: ({register, issue}) => this.info(`Issuing ${issue} device certificate${issue === 1 ? '' : 's'} from the fleet CA${register ? ` (registering ${register} simulated device${register === 1 ? '' : 's'} first)` : ''}…`),
       })
@@ -114,13 +129,24 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     const transport = await openTransport({profile, scheme: scheme.name, secret, pkiDir: ws.paths.pki, maxInFlight: scheme.limits.maxInFlight})
     const json = this.jsonEnabled()
     const quietDevices = devices.length > 10
+    // HTTP and CoAP have no connection to lose: a refused request is an answer, counted in the summary
+    const connectionless = transport.kind !== 'mqtt'
     const connectionEvents = {disconnected: 0, reconnected: 0}
-    const onEvent = (event: FleetEvent) => this.onFleetEvent(event, {json, quietDevices, connectionEvents})
+    const onEvent = (event: FleetEvent) => this.onFleetEvent(event, {json, quietDevices: quietDevices || connectionless, connectionEvents})
     const fleet = new Fleet({
       transport,
       scheme,
       templates,
-      devices: devices.map((d) => ({...d, credentials: credentials?.get(d.id)})),
+      devices: credentials
+        ? {
+            length: devices.length,
+            types: devices.types,
+            at: (i: number) => {
+              const device = devices.at(i)
+              return device && {...device, credentials: credentials.get(device.id)}
+            },
+          }
+        : devices,
       intervalMs,
       jitter,
       qos,
@@ -137,7 +163,7 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     this.info(`Simulating ${devices.length}${f.shard ? ` of ${fleetSize} (shard ${f.shard})` : ''} device${devices.length === 1 ? '' : 's'} against ${where}${qos ? `, QoS ${qos}` : ''}${durationMs || f.messages ? '' : ' — Ctrl-C to stop'}`)
     const ticker = setInterval(() => {
       this.status.update(this.statusText(fleet.snapshot()))
-      if (connectionEvents.disconnected || connectionEvents.reconnected) {
+      if (!connectionless && (connectionEvents.disconnected || connectionEvents.reconnected)) {
         if (json) this.emit({event: 'connections', ...connectionEvents, ...this.counts(fleet.snapshot())})
         else if (quietDevices) this.info(`${this.palette.warning('●')} ${connectionEvents.disconnected} disconnected, ${connectionEvents.reconnected} reconnected in the last second (${fleet.snapshot().lastError ?? ''})`)
         connectionEvents.disconnected = connectionEvents.reconnected = 0
@@ -152,6 +178,16 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     else this.renderSummary(result)
     if ((qos > 0 || transport.kind !== 'mqtt') && summary.failed > 0) {
       this.warning(`${summary.failed} message${summary.failed === 1 ? ' was' : 's were'} ${transport.kind === 'mqtt' ? 'never acknowledged by the broker' : `not accepted by the backend (${Object.entries(summary.codes).map(([code, n]) => `${code}: ${n}`).join(', ')})`}`)
+      process.exitCode = ExitCode.NETWORK
+    }
+    const allowed = allowFailures.share === undefined ? allowFailures.count : Math.floor(allowFailures.share * summary.devices)
+    if (summary.neverConnected > allowed) {
+      this.warning(
+        `${fmt(summary.neverConnected)} of ${fmt(summary.devices)} device${summary.devices === 1 ? '' : 's'} never connected` +
+          (summary.notStarted ? ` (${fmt(summary.notStarted)} not started before the run ended)` : '') +
+          (allowed ? `, more than --allow-failures ${f['allow-failures']}` : '') +
+          (summary.lastError ? `; last error: ${summary.lastError}` : ''),
+      )
       process.exitCode = ExitCode.NETWORK
     }
     return undefined
@@ -213,6 +249,16 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     ]
     const answers = Object.entries(r.codes).filter(([code]) => code !== 'acked')
     if (answers.length) lines.push(`  answers ${answers.map(([code, n]) => `${code} ${fmt(n)}`).join('  ')}`)
+    if (r.neverConnected || r.connectFailures) {
+      const never = r.neverConnected - r.notStarted
+      lines.push(
+        p.error(
+          `  never connected ${fmt(r.neverConnected)}` +
+            (r.notStarted ? ` (${fmt(never)} tried, ${fmt(r.notStarted)} not started before the end)` : '') +
+            `  connect failures ${fmt(r.connectFailures)}`,
+        ),
+      )
+    }
     if (r.commands) lines.push(`  commands answered ${fmt(r.responses)} of ${fmt(r.commands)}`)
     if (r.lastError && (r.errors || r.failed || r.connectFailures)) lines.push(p.dim(`  last error: ${r.lastError}`))
     this.print(lines.join('\n'))

@@ -22,6 +22,13 @@ export interface FleetDevice {
   intervalSeconds?: number
 }
 
+/** The fleet's devices by index; arrays qualify. `types` lets a lazy plan name its types up front. */
+export interface FleetDeviceSource {
+  readonly length: number
+  at(index: number): FleetDevice | undefined
+  readonly types?: readonly string[]
+}
+
 export type FleetEvent =
   | {event: 'connected'; device: string; reconnect: boolean}
   | {event: 'disconnected'; device: string; error?: string}
@@ -37,7 +44,8 @@ export interface FleetOptions {
   scheme: Scheme
   /** device type → template (models and commands) */
   templates: ReadonlyMap<string, Pick<TemplateDefinition, 'telemetry' | 'commands'>>
-  devices: FleetDevice[]
+  /** an array, or a plan that derives device i on demand (a device's state exists once it is started) */
+  devices: FleetDeviceSource
   /** ms between samples for every device (overrides templates); 0 = as fast as each connection drains */
   intervalMs?: number
   /** ± share of the interval, 0..1 */
@@ -101,15 +109,26 @@ const PENDING = 8
  */
 export class Fleet {
   readonly stats = new RunStats()
+  /** started devices only, in index order: a device's state is built when it first connects */
   private readonly devices: VirtualDevice[] = []
   private readonly channels: DeviceChannel[] = []
-  private readonly flags: Uint8Array
-  private readonly attempts: Uint8Array
-  private readonly intervals: Float64Array
+  private readonly flags: number[] = []
+  private readonly attempts: number[] = []
+  private readonly intervals: number[] = []
+  private readonly size: number
+  private readonly models = new Map<string, TypeModel>()
+  private readonly seed: string
+  private readonly bootedAt = Date.now()
+  private readonly floorMs: number
   private readonly samples = new TimeHeap(1024)
   private readonly retries = new TimeHeap(64)
   private readonly queue: number[] = []
   private queueHead = 0
+  /** the next device never started: devices start in index order, retries go to `queue` */
+  private nextNew = 0
+  /** connects started in this turn of the event loop (transports that answer in a microtask must not starve timers and signals) */
+  private startedThisTurn = 0
+  private pumpLater?: NodeJS.Immediate
   private pending = 0
   private outstanding = 0
   private everConnected = 0
@@ -137,46 +156,57 @@ export class Fleet {
   constructor(options: FleetOptions) {
     this.options = options
     const n = options.devices.length
-    this.flags = new Uint8Array(n)
-    this.attempts = new Uint8Array(n)
-    this.intervals = new Float64Array(n)
+    this.size = n
     this.window = Math.max(1, options.connectWindow ?? 100)
     this.telemetryQos = options.scheme.telemetryQos(options.qos)
     this.maxPayload = options.scheme.limits.maxPayloadBytes ?? Infinity
     this.stats.devices = n
     // a scheme's publish cap (AWS IoT: 100/s per connection) bounds the interval
-    const floorMs = options.scheme.limits.maxPublishesPerSecond ? 1000 / options.scheme.limits.maxPublishesPerSecond : 0
-    const models = new Map<string, TypeModel>()
-    const seed = options.seed ?? `${Math.random()}`
-    const bootedAt = Date.now()
+    this.floorMs = options.scheme.limits.maxPublishesPerSecond ? 1000 / options.scheme.limits.maxPublishesPerSecond : 0
+    this.seed = options.seed ?? `${Math.random()}`
     this.handler = this.makeHandler()
-    options.devices.forEach((spec, index) => {
-      const template = options.templates.get(spec.type)
-      if (!template) throw new IotctlError(`No template for device type "${spec.type}"`, {code: 'TEMPLATE_NOT_FOUND', exit: ExitCode.NOT_FOUND})
-      let model = models.get(spec.type)
-      if (!model) models.set(spec.type, (model = compileTypeModel(spec.type, template)))
-      const ref = {id: spec.id, type: spec.type, mac: spec.mac}
-      const topics = spec.topics ?? deviceTopics(options.scheme, ref, options.telemetryTopic)
-      const device = new VirtualDevice({device: ref, model, template, scheme: options.scheme, topics, rng: Rng.from(`${seed}:${spec.id}`), bootedAt})
-      this.devices.push(device)
-      const interval = options.intervalMs ?? (spec.intervalSeconds ?? model.intervalSeconds) * 1000
-      this.intervals[index] = Math.max(interval, floorMs)
-      const status = topics.status && options.scheme.statusPayload
-      this.channels.push(
-        options.transport.channel(
-          {
-            device: ref,
-            clientId: spec.id,
-            credentials: spec.credentials,
-            clean: options.clean ?? true,
-            subscriptions: topics.command ? [{topic: topics.command, qos: options.scheme.commandQos}] : undefined,
-            will: status ? {topic: topics.status!, payload: options.scheme.statusPayload!(ref, false, undefined, 'connection lost'), qos: 1, retain: true} : undefined,
-          },
-          this.handler,
-          index,
-        ),
-      )
-    })
+    // every type needs its template before the first connect, not when its first device comes up
+    const types = options.devices.types ?? (Array.isArray(options.devices) ? [...new Set((options.devices as FleetDevice[]).map((d) => d.type))] : [])
+    for (const type of types) this.model(type)
+  }
+
+  private model(type: string): TypeModel {
+    let model = this.models.get(type)
+    if (model) return model
+    const template = this.options.templates.get(type)
+    if (!template) throw new IotctlError(`No template for device type "${type}"`, {code: 'TEMPLATE_NOT_FOUND', exit: ExitCode.NOT_FOUND})
+    this.models.set(type, (model = compileTypeModel(type, template)))
+    return model
+  }
+
+  /** Build device i's state and channel: the next device never started (indices start in order). */
+  private materialize(index: number): void {
+    const options = this.options
+    const spec = options.devices.at(index)!
+    const model = this.model(spec.type)
+    const template = options.templates.get(spec.type)!
+    const ref = {id: spec.id, type: spec.type, mac: spec.mac}
+    const topics = spec.topics ?? deviceTopics(options.scheme, ref, options.telemetryTopic)
+    this.devices.push(new VirtualDevice({device: ref, model, template, scheme: options.scheme, topics, rng: Rng.from(`${this.seed}:${spec.id}`), bootedAt: this.bootedAt}))
+    const interval = options.intervalMs ?? (spec.intervalSeconds ?? model.intervalSeconds) * 1000
+    this.intervals.push(Math.max(interval, this.floorMs))
+    this.flags.push(0)
+    this.attempts.push(0)
+    const status = topics.status && options.scheme.statusPayload
+    this.channels.push(
+      options.transport.channel(
+        {
+          device: ref,
+          clientId: spec.id,
+          credentials: spec.credentials,
+          clean: options.clean ?? true,
+          subscriptions: topics.command ? [{topic: topics.command, qos: options.scheme.commandQos}] : undefined,
+          will: status ? {topic: topics.status!, payload: options.scheme.statusPayload!(ref, false, undefined, 'connection lost'), qos: 1, retain: true} : undefined,
+        },
+        this.handler,
+        index,
+      ),
+    )
   }
 
   /** Live numbers for a status line. */
@@ -220,7 +250,6 @@ export class Fleet {
         this.lastRefill = now
         this.tokens = Math.min(this.window, this.options.connectRate ?? Infinity)
         if (this.options.durationMs !== undefined) this.deadline = now + this.options.durationMs
-        for (let i = 0; i < this.devices.length; i++) this.queue.push(i)
         this.sweeper = setInterval(() => this.sweep(), 1000)
         this.pump()
         this.arm()
@@ -229,6 +258,8 @@ export class Fleet {
       }
       await this.windDown()
     } finally {
+      this.stats.neverConnected = this.size - this.everConnected
+      this.stats.notStarted = this.size - this.nextNew
       signal?.removeEventListener('abort', onAbort)
       this.clearTimers()
     }
@@ -290,9 +321,9 @@ export class Fleet {
     if (reconnect) s.reconnects++
     else {
       this.flags[i] |= EVER
-      if (++this.everConnected === this.devices.length) {
+      if (++this.everConnected === this.size) {
         s.allConnectedAt = performance.now()
-        this.options.onEvent?.({event: 'all-connected', devices: this.devices.length, seconds: (s.allConnectedAt - s.connectStartedAt!) / 1000})
+        this.options.onEvent?.({event: 'all-connected', devices: this.size, seconds: (s.allConnectedAt - s.connectStartedAt!) / 1000})
       }
     }
     if (!this.stopping && !(this.flags[i] & SCHEDULED) && device.topics.telemetry && !this.asFastAsPossible) {
@@ -349,7 +380,7 @@ export class Fleet {
     this.firstFailures++
     if (this.options.retryFirstConnect) return
     const auth = error instanceof IotctlError && error.exit === ExitCode.AUTH
-    if (this.everConnected === 0 && (auth || this.firstFailures >= Math.min(this.devices.length, this.window))) {
+    if (this.everConnected === 0 && (auth || this.firstFailures >= Math.min(this.size, this.window))) {
       this.firstError = error ?? new IotctlError('No device could connect', {code: 'MQTT_CONNECT_FAILED', exit: ExitCode.NETWORK})
       this.stop('failed')
     }
@@ -369,7 +400,7 @@ export class Fleet {
 
   // ------------------------------------------------------------------ pacing and scheduling
 
-  /** Start connects while the window and the rate allow. */
+  /** Start connects while the window and the rate allow: new devices first, then reconnects that are due. */
   private pump(): void {
     if (this.stopping) return
     const rate = this.options.connectRate
@@ -378,13 +409,25 @@ export class Fleet {
       this.tokens = Math.min(this.window, this.tokens + ((now - this.lastRefill) / 1000) * rate)
       this.lastRefill = now
     }
-    while (this.pending < this.window && this.queueHead < this.queue.length) {
+    while (this.pending < this.window && this.waiting()) {
       if (rate && this.tokens < 1) {
         this.arm()
         return
       }
+      if (this.startedThisTurn >= this.window) {
+        // yield to timers (--duration), signals and I/O before starting more
+        this.pumpLater ??= setImmediate(() => {
+          this.pumpLater = undefined
+          this.startedThisTurn = 0
+          this.pump()
+        })
+        return
+      }
+      if (this.startedThisTurn++ === 0) setImmediate(() => (this.startedThisTurn = 0))
       if (rate) this.tokens--
-      const i = this.queue[this.queueHead++]
+      let i: number
+      if (this.nextNew < this.size) this.materialize((i = this.nextNew++))
+      else i = this.queue[this.queueHead++]
       this.flags[i] |= PENDING
       this.pending++
       this.channels[i].connect()
@@ -395,9 +438,14 @@ export class Fleet {
     }
   }
 
+  /** devices waiting for a connect: never started, or due to reconnect */
+  private waiting(): boolean {
+    return this.nextNew < this.size || this.queueHead < this.queue.length
+  }
+
   private nextWake(): number {
     let wake = Math.min(this.samples.peekTime(), this.retries.peekTime(), this.deadline)
-    if (this.options.connectRate && this.queueHead < this.queue.length) wake = Math.min(wake, this.lastRefill + 1000 / this.options.connectRate)
+    if (this.options.connectRate && this.waiting()) wake = Math.min(wake, this.lastRefill + 1000 / this.options.connectRate)
     return wake
   }
 
@@ -507,6 +555,8 @@ export class Fleet {
   private clearTimers(): void {
     if (this.timer) clearTimeout(this.timer)
     if (this.sweeper) clearInterval(this.sweeper)
+    if (this.pumpLater) clearImmediate(this.pumpLater)
+    this.pumpLater = undefined
     if (this.maxLoop) {
       clearImmediate(this.maxLoop)
       clearTimeout(this.maxLoop as unknown as NodeJS.Timeout)

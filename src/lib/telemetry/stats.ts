@@ -39,7 +39,12 @@ export class RunStats {
   connected = 0
   /** successful connects after the first one of a device */
   reconnects = 0
+  /** failed connect attempts (a device may fail several times) */
   connectFailures = 0
+  /** devices that never connected once during the run (set at the end) */
+  neverConnected = 0
+  /** of those, devices whose first connect had not even started when the run ended */
+  notStarted = 0
   /** messages handed to the transport */
   sent = 0
   /** confirmed by the backend (QoS ≥ 1 PUBACK/PUBCOMP, HTTP 2xx, CoAP 2.xx) */
@@ -93,6 +98,9 @@ export interface RunSummary {
   reconnects: number
   retries: number
   connectFailures: number
+  /** devices that never connected once (their connects failed, or the run ended before their turn) */
+  neverConnected: number
+  notStarted: number
   commands: number
   responses: number
   bytes: number
@@ -124,6 +132,8 @@ export function summarize(stats: RunStats, extra: {qos: number; interrupted: boo
     reconnects: stats.reconnects,
     retries: stats.retries,
     connectFailures: stats.connectFailures,
+    neverConnected: stats.neverConnected,
+    notStarted: stats.notStarted,
     commands: stats.commands,
     responses: stats.responses,
     bytes: stats.bytes,
