@@ -71,7 +71,8 @@ describe('simulate → tail round trips, every scheme (real Mosquitto)', () => {
     expect(heartbeat.code, heartbeat.stderr).toBe(0)
     expect(heartbeat.json()).toMatchObject({ok: true, data: expect.stringMatching(/^up /), topic: 'django/iot/server/1001', responseTopic: 'django/iot/client/1001'})
     const snaps = await runCli(['send', '1002', 'getsnapinfo', '--scheme', 'django-iot', '--json'], ctx)
-    expect(snaps.json().data).toEqual(expect.arrayContaining([expect.objectContaining({name: 'snapd', status: 'active'})]))
+    expect(snaps.json().data).toMatchObject({type: 'sync', 'status-code': 200, status: 'OK'})
+    expect(snaps.json().data.result).toEqual(expect.arrayContaining([expect.objectContaining({name: 'snapd', status: 'active'})]))
     expect(await tail.exited).toBe(0)
     const seen = tail.ndjson()
     expect(seen.filter((m) => m.kind === 'command').map((m) => m.command)).toEqual(['heartbeat', 'getsnapinfo'])
@@ -89,9 +90,16 @@ describe('simulate → tail round trips, every scheme (real Mosquitto)', () => {
       ['1002', 'online'],
       ['1003', 'offline'],
     ])
+    // plain text answers the agent's reboot; an answered error has its own exit code (11)
+    const reboot = await runCli(['send', '1001', 'reboot', '--scheme', 'django-iot'], ctx)
+    expect(reboot.code, reboot.stderr).toBe(0)
+    expect(reboot.stdout.trim()).toBe('reboot-OK')
+    const refused = await runCli(['send', '1002', 'frobnicate', '--scheme', 'django-iot', '--json'], ctx)
+    expect(refused.code).toBe(11)
+    expect(refused.json().error).toMatchObject({code: 'COMMAND_FAILED', exit: 11, message: expect.stringMatching(/1002 answered frobnicate with an error: unknown command/)})
     sim.child.kill('SIGINT')
     expect(await sim.exited).toBe(130)
-    expect(sim.stdout()).toMatch(/commands answered 4 of 4/)
+    expect(sim.stdout()).toMatch(/commands answered 6 of 6/)
   })
 
   it('the embedded broker (iotctl broker) carries the same round trip', async () => {
