@@ -347,10 +347,12 @@ export class Fleet {
     const s = this.stats
     const flags = this.flags[i]
     if (error) s.lastError = error.message
-    // refused credentials (HTTP 401/403 after a request, MQTT CONNACK 4/5) will not fix themselves
-    if (error instanceof IotctlError && error.exit === ExitCode.AUTH && !this.options.retryFirstConnect && !this.stopping) {
+    // refused credentials (HTTP 401/403 after a request, MQTT CONNACK 4/5) and an untrusted server
+    // certificate will not fix themselves: the run fails with that error, even when it comes while winding down
+    if (error instanceof IotctlError && (error.exit === ExitCode.AUTH || error.exit === ExitCode.VERIFY) && !this.options.retryFirstConnect && this.stopReason !== 'failed') {
       this.firstError = error
-      this.stop('failed')
+      if (!this.stopping) this.stop('failed')
+      else if (this.stopReason !== 'interrupted') this.stopReason = 'failed'
     }
     if (flags & READY) {
       s.connected--
@@ -379,7 +381,7 @@ export class Fleet {
     this.firstError ??= error
     this.firstFailures++
     if (this.options.retryFirstConnect) return
-    const auth = error instanceof IotctlError && error.exit === ExitCode.AUTH
+    const auth = error instanceof IotctlError && (error.exit === ExitCode.AUTH || error.exit === ExitCode.VERIFY)
     if (this.everConnected === 0 && (auth || this.firstFailures >= Math.min(this.size, this.window))) {
       this.firstError = error ?? new IotctlError('No device could connect', {code: 'MQTT_CONNECT_FAILED', exit: ExitCode.NETWORK})
       this.stop('failed')
