@@ -78,6 +78,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       enableJsonFlag: ctor.enableJsonFlag,
       args: ctor.args,
       strict: ctor.strict,
+    }).catch(async (error: Error & {flags?: unknown}) => {
+      // an unknown flag: name the nearest ones (as an unknown command does), exit 2
+      if (!Array.isArray(error.flags) || !/Nonexistent flag/i.test(error.message)) throw error
+      const {closestWords} = await import('../lib/cli/closest.js')
+      const known = Object.keys({...ctor.baseFlags, ...ctor.flags}).map((name) => `--${name}`)
+      if (ctor.enableJsonFlag) known.push('--json')
+      const unknown = (error.flags as string[]).map((flag) => flag.split('=')[0])
+      const suggestions = unknown.flatMap((flag) => closestWords(flag, known, 2).map((near) => `Did you mean ${near} (not ${flag})?`))
+      throw new IotctlError(`Unknown flag${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')} for iotctl ${this.id?.replaceAll(':', ' ') ?? ''}`, {
+        code: 'USAGE',
+        exit: ExitCode.USAGE,
+        suggestions: [...suggestions, `See its flags: iotctl ${this.id?.replaceAll(':', ' ') ?? ''} --help`],
+      })
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>

@@ -60,3 +60,16 @@ describe('an untrusted server certificate chain exits 6 (verification failed), a
     expect(result.stderr).not.toMatch(/disconnected|reconnecting/)
   })
 })
+
+describe('an unknown flag names the nearest one (exit 2), as an unknown command does', () => {
+  it('human and --json', async () => {
+    const ctx = isolatedEnv()
+    const human = await runCli(['simulate', '--cout', '5'], ctx)
+    expect(human.code).toBe(2)
+    expect(human.stderr).toMatch(/Unknown flag --cout for iotctl simulate/)
+    expect(human.stderr).toMatch(/Did you mean --count \(not --cout\)\?/)
+    const json = await runCli(['tail', '--json', '--retaned'], ctx)
+    expect(json.code).toBe(2)
+    expect(json.json().error).toMatchObject({code: 'USAGE', exit: 2, suggestions: expect.arrayContaining(['Did you mean --retained (not --retaned)?'])})
+  })
+})

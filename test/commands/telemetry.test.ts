@@ -160,6 +160,9 @@ describe('record → replay', () => {
     await new Promise((r) => setTimeout(r, 300))
     recorder.child.kill('SIGINT')
     expect(await recorder.exited).toBe(130)
+    // --json on Ctrl-C ends with a summary event, as the human mode ends with its summary line
+    expect(recorder.ndjson().at(-1)).toMatchObject({event: 'summary', reason: 'interrupted', matched: expect.any(Number), recorded: expect.any(Number)})
+    expect(recorder.ndjson().at(-1).recorded).toBeGreaterThanOrEqual(20)
     const lines = readFileSync(recording, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
     const telemetry = lines.filter((l) => l.topic.endsWith('/telemetry'))
     expect(telemetry).toHaveLength(20)
