@@ -180,6 +180,9 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
       this.warning(`${summary.failed} message${summary.failed === 1 ? ' was' : 's were'} ${transport.kind === 'mqtt' ? 'never acknowledged by the broker' : `not accepted by the backend (${Object.entries(summary.codes).map(([code, n]) => `${code}: ${n}`).join(', ')})`}`)
       process.exitCode = ExitCode.NETWORK
     }
+    if (summary.unanswered > 0) {
+      this.warning(`${fmt(summary.unanswered)} request${summary.unanswered === 1 ? ' was' : 's were'} still unanswered when the run ended (not failed: the backend may yet store them)`)
+    }
     const allowed = allowFailures.share === undefined ? allowFailures.count : Math.floor(allowFailures.share * summary.devices)
     if (summary.neverConnected > allowed) {
       this.warning(
@@ -242,7 +245,7 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     const p = this.palette
     const lines = [
       `${r.interrupted ? p.warning('Stopped') : p.success('Done')}: ${fmt(r.devices)} device${r.devices === 1 ? '' : 's'} for ${r.seconds.toFixed(1)} s against ${r.backend} (scheme ${r.scheme}, QoS ${r.qos})`,
-      `  sent ${fmt(r.sent)}  acked ${r.qos || Object.keys(r.codes).length ? fmt(r.acked) : '– (QoS 0)'}  failed ${fmt(r.failed)}  skipped ${fmt(r.skipped)}  errors ${fmt(r.errors)}  reconnects ${fmt(r.reconnects)}${r.retries ? `  retries ${fmt(r.retries)}` : ''}`,
+      `  sent ${fmt(r.sent)}  acked ${r.qos || Object.keys(r.codes).length ? fmt(r.acked) : '– (QoS 0)'}  failed ${fmt(r.failed)}${r.unanswered ? `  unanswered ${fmt(r.unanswered)}` : ''}  skipped ${fmt(r.skipped)}  errors ${fmt(r.errors)}  reconnects ${fmt(r.reconnects)}${r.retries ? `  retries ${fmt(r.retries)}` : ''}`,
       `  rate ${fmt(r.rate)} msg/s` +
         (r.connect.seconds === undefined ? '' : `  connect ${fmt(r.devices)} in ${r.connect.seconds.toFixed(2)} s (${fmt(r.connect.perSecond ?? 0)}/s)`) +
         (r.latencyMs.count ? `  publish→ack p50 ${ms(r.latencyMs.p50)}  p99 ${ms(r.latencyMs.p99)}` : ''),

@@ -141,6 +141,10 @@ class HttpChannel<Owner> implements DeviceChannel {
     }
   }
 
+  flush(): void {
+    this.transport.flushBatch()
+  }
+
   tick(nowMs: number): void {
     this.transport.tick(nowMs)
   }

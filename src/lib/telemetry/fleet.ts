@@ -64,8 +64,10 @@ export interface FleetOptions {
   telemetryTopic?: string
   /** MQTT clean session (default true) */
   clean?: boolean
-  /** wait this long for outstanding confirmations when stopping (default 5 s) */
+  /** wait this long for outstanding confirmations when stopping (default 5 s), again while answers keep coming */
   drainTimeoutMs?: number
+  /** …but no longer than this in all (default 30 s) */
+  drainMaxMs?: number
   reconnectMinMs?: number
   /** keep retrying when nothing could connect at all (default: give up with the first error) */
   retryFirstConnect?: boolean
@@ -290,6 +292,8 @@ export class Fleet {
         if (outcome.ok) {
           s.acked++
           s.latency.record(outcome.latencyMs ?? performance.now() - token)
+        } else if (outcome.code === 'unanswered') {
+          s.unanswered++
         } else {
           s.failed++
           if (outcome.error) s.lastError = outcome.error.message
@@ -571,16 +575,24 @@ export class Fleet {
     this.stopping = true
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
-    // bounded wait for QoS ≥ 1 acknowledgements still on their way
-    if (this.outstanding > 0) {
+    // batches held back (CoAP sense pairs) go out now, so the wait below covers them too
+    for (const channel of this.channels) channel.flush?.()
+    // bounded wait for QoS ≥ 1 acknowledgements and CoAP/HTTP answers still on their way: each
+    // window of drainTimeoutMs, extended while answers keep arriving (a slow listener working
+    // through its backlog), up to drainMaxMs in all; what is still open then is counted unanswered
+    const window = this.options.drainTimeoutMs ?? 5000
+    const endBy = performance.now() + (this.options.drainMaxMs ?? 30_000)
+    while (this.outstanding > 0 && performance.now() < endBy) {
+      const before = this.outstanding
       await new Promise<void>((resolve) => {
-        const timeout = setTimeout(resolve, this.options.drainTimeoutMs ?? 5000)
+        const timeout = setTimeout(resolve, Math.min(window, Math.max(0, endBy - performance.now())))
         this.drained = () => {
           clearTimeout(timeout)
           resolve()
         }
       })
       this.drained = undefined
+      if (this.outstanding >= before) break // no progress in a whole window
     }
     if (this.sweeper) clearInterval(this.sweeper)
     this.sweeper = undefined

@@ -51,6 +51,8 @@ export class RunStats {
   acked = 0
   /** confirmed as failed, or never confirmed before the end */
   failed = 0
+  /** sent, and neither confirmed nor failed when the run ended (CoAP requests still open) */
+  unanswered = 0
   /** samples not sent: the device was offline or over its in-flight cap */
   skipped = 0
   /** payloads that broke a scheme limit, encode failures */
@@ -93,6 +95,7 @@ export interface RunSummary {
   sent: number
   acked: number
   failed: number
+  unanswered: number
   skipped: number
   errors: number
   reconnects: number
@@ -127,6 +130,7 @@ export function summarize(stats: RunStats, extra: {qos: number; interrupted: boo
     sent: stats.sent,
     acked: stats.acked,
     failed: stats.failed,
+    unanswered: stats.unanswered,
     skipped: stats.skipped,
     errors: stats.errors,
     reconnects: stats.reconnects,
