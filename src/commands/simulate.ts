@@ -26,11 +26,16 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     'publishes with advancing timestamps and sequence numbers, keeps a retained online/offline status with a last will, and answers ' +
     'commands (including the django-iot requests). All devices are driven by one scheduler; connects are paced through a window ' +
     'of pending CONNECTs (and --connect-rate). Ctrl-C, --duration or --messages stop publishing, wait (bounded) for outstanding ' +
-    'QoS ≥ 1 acknowledgements and disconnect cleanly; the summary (sent, acked, errors, reconnects, rate, latency) always follows. ' +
+    'QoS ≥ 1 acknowledgements and HTTP/CoAP answers (longer while answers keep arriving; CoAP requests still open are counted ' +
+    'unanswered, not failed) and disconnect cleanly; the summary (sent, acked, errors, reconnects, rate, latency, devices that ' +
+    'never connected) always follows, also when the run ends during the connect phase. Devices that never connected fail the ' +
+    'run (exit 5) unless --allow-failures allows them. ' +
     'With --json, stdout is NDJSON: {"event":"connected"} once every device is up, {"event":"connections"} each second with ' +
     'disconnects/reconnects, {"event":"command"} per answered command, and {"event":"summary"} at the end. At QoS 0 "sent" ' +
-    'means written to the socket; count delivery at a subscriber. Large fleets need file descriptors: raise `ulimit -n` ' +
-    'above the device count (each device is one socket; the broker needs as many).'
+    'means written to the socket; count delivery at a subscriber. The fleet is planned lazily (memory follows the devices ' +
+    'started, not --count), and a fleet this process cannot hold is refused before anything connects: MQTT needs one file ' +
+    'descriptor per device (raise `ulimit -n`; the broker needs as many) and about 32 KB of memory each; split larger ' +
+    'fleets with --shard.'
 
   static examples = [
     '<%= config.bin %> <%= command.id %> --count 50',
