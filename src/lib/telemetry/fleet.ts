@@ -128,8 +128,13 @@ export class Fleet {
   private queueHead = 0
   /** the next device never started: devices start in index order, retries go to `queue` */
   private nextNew = 0
-  /** connects started in this turn of the event loop (transports that answer in a microtask must not starve timers and signals) */
+  /**
+   * Connects started in this turn of the event loop, since when: transports that answer in a
+   * microtask (HTTP, CoAP) would otherwise start a whole fleet without ever letting timers
+   * (--duration) and signals in; after 100 ms of starting, the rest waits for the next turn.
+   */
   private startedThisTurn = 0
+  private turnStartedAt = 0
   private pumpLater?: NodeJS.Immediate
   private pending = 0
   private outstanding = 0
@@ -420,7 +425,7 @@ export class Fleet {
         this.arm()
         return
       }
-      if (this.startedThisTurn >= this.window) {
+      if (this.startedThisTurn > 0 && performance.now() - this.turnStartedAt > 100) {
         // yield to timers (--duration), signals and I/O before starting more
         this.pumpLater ??= setImmediate(() => {
           this.pumpLater = undefined
@@ -429,7 +434,10 @@ export class Fleet {
         })
         return
       }
-      if (this.startedThisTurn++ === 0) setImmediate(() => (this.startedThisTurn = 0))
+      if (this.startedThisTurn++ === 0) {
+        this.turnStartedAt = performance.now()
+        setImmediate(() => (this.startedThisTurn = 0))
+      }
       if (rate) this.tokens--
       let i: number
       if (this.nextNew < this.size) this.materialize((i = this.nextNew++))
