@@ -1,11 +1,11 @@
 import {Command} from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
 import type * as Interfaces from '@oclif/core/interfaces'
-import {PLAIN_PALETTE, colorDisabled, createPalette, type Palette} from '../lib/cli/colors.js'
-import {ExitCode, IotctlError, InterruptedError} from '../lib/cli/errors.js'
-import {Prompter} from '../lib/cli/prompt.js'
-import {StatusLine} from '../lib/cli/status-line.js'
-import {renderTable, type Column} from '../lib/cli/table.js'
+import {PLAIN_PALETTE, colorDisabled, createPalette, type Palette} from '../lib/console/colors.js'
+import {ExitCode, IotctlError, InterruptedError} from '../lib/console/errors.js'
+import {Prompter} from '../lib/console/prompt.js'
+import {StatusLine} from '../lib/console/status-line.js'
+import {renderTable, type Column} from '../lib/console/table.js'
 import type {BackendProfile} from '../lib/config/profiles.js'
 import type {SettingKey, SettingValue} from '../lib/config/settings.js'
 import type {UserConfig} from '../lib/config/store.js'
@@ -81,7 +81,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }).catch(async (error: Error & {flags?: unknown}) => {
       // an unknown flag: name the nearest ones (as an unknown command does), exit 2
       if (!Array.isArray(error.flags) || !/Nonexistent flag/i.test(error.message)) throw error
-      const {closestWords} = await import('../lib/cli/closest.js')
+      const {closestWords} = await import('../lib/console/closest.js')
       const known = Object.keys({...ctor.baseFlags, ...ctor.flags}).map((name) => `--${name}`)
       if (ctor.enableJsonFlag) known.push('--json')
       const unknown = (error.flags as string[]).map((flag) => flag.split('=')[0])

@@ -1,8 +1,8 @@
 import * as Flags from '@oclif/core/flags'
 import {once} from 'node:events'
 import {BaseCommand} from '../cli/base-command.js'
-import {parseDuration} from '../lib/cli/duration.js'
-import {usageError} from '../lib/cli/errors.js'
+import {parseDuration} from '../lib/console/duration.js'
+import {usageError} from '../lib/console/errors.js'
 import {startEmbeddedBroker} from '../lib/broker/embedded.js'
 
 export default class Broker extends BaseCommand<typeof Broker> {

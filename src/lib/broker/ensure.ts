@@ -1,6 +1,6 @@
 import {spawn} from 'node:child_process'
 import {isLocalEmbeddable, type BackendProfile} from '../config/profiles.js'
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import {startEmbeddedBroker} from './embedded.js'
 import {portAcceptsConnections} from './probe.js'
 

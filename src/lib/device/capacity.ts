@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs'
 import {freemem} from 'node:os'
 import {getHeapStatistics} from 'node:v8'
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 
 /** Open files this process keeps besides device sockets (stdio, the event loop, module files, a DNS socket…). */
 const RESERVED_FDS = 64

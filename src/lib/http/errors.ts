@@ -1,4 +1,4 @@
-import {IotctlError, ExitCode, tlsFailureSide} from '../cli/errors.js'
+import {IotctlError, ExitCode, tlsFailureSide} from '../console/errors.js'
 
 const BODY_PREVIEW = 500
 

@@ -1,8 +1,8 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {getScheme} from '../../../src/lib/mqtt/schemes/index.js'
-import {Fleet} from '../../../src/lib/telemetry/fleet.js'
-import {planFleet} from '../../../src/lib/telemetry/fleet-plan.js'
-import {openTransport} from '../../../src/lib/telemetry/transports.js'
+import {getScheme} from '../../../src/lib/schemes/index.js'
+import {Fleet} from '../../../src/lib/device/fleet.js'
+import {planFleet} from '../../../src/lib/device/fleet-plan.js'
+import {openTransport} from '../../../src/lib/transport/registry.js'
 import type {TemplateDefinition} from '../../../src/lib/templates/types.js'
 import {startMosquitto, type Mosquitto} from '../../support/mosquitto.js'
 
