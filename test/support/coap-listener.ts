@@ -63,11 +63,12 @@ export async function startCoapListener(options: {dropFirst?: number; perValueMs
   }) as typeof socket.emit
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()))
   let busyUntil = 0
+  let closed = false
   const server = coap.createServer((req, res) => {
     if (options.perValueMs) {
       const pairs = (req.payload.toString('utf8').split(',').length - 1) / 2
       busyUntil = Math.max(busyUntil, Date.now()) + pairs * options.perValueMs
-      setTimeout(() => answer(req, res), busyUntil - Date.now())
+      setTimeout(() => closed || answer(req, res), busyUntil - Date.now())
     } else answer(req, res)
   })
   const answer = (req: import('coap').IncomingMessage, res: import('coap').OutgoingMessage) => {
@@ -95,6 +96,7 @@ export async function startCoapListener(options: {dropFirst?: number; perValueMs
     datagrams: () => datagrams,
     close: () =>
       new Promise<void>((resolve) => {
+        closed = true
         server.close(() => {
           try {
             socket.close(() => resolve())
