@@ -28,8 +28,8 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     'of pending CONNECTs (and --connect-rate). Ctrl-C, --duration or --messages stop publishing, wait (bounded) for outstanding ' +
     'QoS ≥ 1 acknowledgements and HTTP/CoAP answers (longer while answers keep arriving; CoAP requests still open are counted ' +
     'unanswered, not failed) and disconnect cleanly; the summary (sent, acked, errors, reconnects, rate, latency, devices that ' +
-    'never connected) always follows, also when the run ends during the connect phase. Devices that never connected fail the ' +
-    'run (exit 5) unless --allow-failures allows them. ' +
+    'never connected) always follows, also when the run ends during the connect phase. Devices whose connects failed (and ' +
+    'never succeeded) fail the run (exit 5) unless --allow-failures allows them. ' +
     'With --json, stdout is NDJSON: {"event":"connected"} once every device is up, {"event":"connections"} each second with ' +
     'disconnects/reconnects, {"event":"command"} per answered command, and {"event":"summary"} at the end. At QoS 0 "sent" ' +
     'means written to the socket; count delivery at a subscriber. The fleet is planned lazily (memory follows the devices ' +
@@ -66,7 +66,7 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     topic: Flags.string({summary: 'telemetry topic template, e.g. "{type}/{id}" (default: the profile’s, else the scheme’s)'}),
     'tls-identities': Flags.boolean({summary: 'one fleet-CA certificate per device (issued or reused) for mutual TLS'}),
     shard: Flags.string({summary: 'run only shard i of n (1-based, e.g. 2/4): shards together run the whole fleet'}),
-    'allow-failures': Flags.string({summary: 'devices that may never connect before the run counts as failed (exit 5): a number, or a share like 5%', default: '0'}),
+    'allow-failures': Flags.string({summary: 'devices whose connects may fail before the run counts as failed (exit 5): a number, or a share like 5%', default: '0'}),
     seed: Flags.string({summary: 'make the simulated values reproducible'}),
   }
 
@@ -189,14 +189,17 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
       this.warning(`${fmt(summary.unanswered)} request${summary.unanswered === 1 ? ' was' : 's were'} still unanswered when the run ended (not failed: the backend may yet store them)`)
     }
     const allowed = allowFailures.share === undefined ? allowFailures.count : Math.floor(allowFailures.share * summary.devices)
-    if (summary.neverConnected > allowed) {
+    // devices whose connects failed fail the run; ones the run ended before (still connecting,
+    // or never started: --duration or Ctrl-C during the connect phase) are reported, not failed
+    if (summary.failedToConnect > allowed) {
       this.warning(
-        `${fmt(summary.neverConnected)} of ${fmt(summary.devices)} device${summary.devices === 1 ? '' : 's'} never connected` +
-          (summary.notStarted ? ` (${fmt(summary.notStarted)} not started before the run ended)` : '') +
+        `${fmt(summary.failedToConnect)} of ${fmt(summary.devices)} device${summary.devices === 1 ? '' : 's'} could not connect` +
           (allowed ? `, more than --allow-failures ${f['allow-failures']}` : '') +
           (summary.lastError ? `; last error: ${summary.lastError}` : ''),
       )
       process.exitCode = ExitCode.NETWORK
+    } else if (summary.neverConnected > summary.failedToConnect) {
+      this.notice(`${fmt(summary.neverConnected - summary.failedToConnect)} device${summary.neverConnected - summary.failedToConnect === 1 ? '' : 's'} had not connected yet when the run ended${summary.notStarted ? ` (${fmt(summary.notStarted)} not started)` : ''}`)
     }
     return undefined
   }
@@ -258,14 +261,14 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     const answers = Object.entries(r.codes).filter(([code]) => code !== 'acked')
     if (answers.length) lines.push(`  answers ${answers.map(([code, n]) => `${code} ${fmt(n)}`).join('  ')}`)
     if (r.neverConnected || r.connectFailures) {
-      const never = r.neverConnected - r.notStarted
-      lines.push(
-        p.error(
-          `  never connected ${fmt(r.neverConnected)}` +
-            (r.notStarted ? ` (${fmt(never)} tried, ${fmt(r.notStarted)} not started before the end)` : '') +
-            `  connect failures ${fmt(r.connectFailures)}`,
-        ),
-      )
+      const connecting = r.neverConnected - r.failedToConnect - r.notStarted
+      const parts = [
+        `${fmt(r.failedToConnect)} failed`,
+        ...(connecting ? [`${fmt(connecting)} still connecting`] : []),
+        ...(r.notStarted ? [`${fmt(r.notStarted)} not started before the end`] : []),
+      ]
+      const text = `  never connected ${fmt(r.neverConnected)}${r.neverConnected ? ` (${parts.join(', ')})` : ''}  connect failures ${fmt(r.connectFailures)}`
+      lines.push(r.failedToConnect ? p.error(text) : p.warning(text))
     }
     if (r.commands) lines.push(`  commands answered ${fmt(r.responses)} of ${fmt(r.commands)}`)
     if (r.lastError && (r.errors || r.failed || r.connectFailures)) lines.push(p.dim(`  last error: ${r.lastError}`))

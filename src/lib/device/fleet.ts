@@ -102,6 +102,8 @@ const READY = 1
 const EVER = 2
 const SCHEDULED = 4
 const PENDING = 8
+/** a connect of this device failed, and it has not connected since */
+const FAILING = 16
 
 /**
  * Runs N virtual devices against one transport from ONE scheduler: a heap of due times and a
@@ -139,6 +141,8 @@ export class Fleet {
   private pending = 0
   private outstanding = 0
   private everConnected = 0
+  /** devices whose connects failed and that have not connected once since */
+  private failingDevices = 0
   private firstFailures = 0
   private firstError?: Error
   private timer?: NodeJS.Timeout
@@ -266,6 +270,7 @@ export class Fleet {
       await this.windDown()
     } finally {
       this.stats.neverConnected = this.size - this.everConnected
+      this.stats.failedToConnect = this.failingDevices
       this.stats.notStarted = this.size - this.nextNew
       signal?.removeEventListener('abort', onAbort)
       this.clearTimers()
@@ -329,7 +334,8 @@ export class Fleet {
     this.options.onEvent?.({event: 'connected', device: device.id, reconnect})
     if (reconnect) s.reconnects++
     else {
-      this.flags[i] |= EVER
+      if (flags & FAILING) this.failingDevices--
+      this.flags[i] = (this.flags[i] & ~FAILING) | EVER
       if (++this.everConnected === this.size) {
         s.allConnectedAt = performance.now()
         this.options.onEvent?.({event: 'all-connected', devices: this.size, seconds: (s.allConnectedAt - s.connectStartedAt!) / 1000})
@@ -367,12 +373,17 @@ export class Fleet {
       s.connected--
       this.options.onEvent?.({event: 'disconnected', device: this.devices[i].id, error: error?.message})
     }
+    let failing = 0
     if (flags & PENDING) {
       this.pending--
       s.connectFailures++
-      if (!(flags & EVER)) this.noteFirstFailure(error)
+      if (!(flags & EVER)) {
+        this.noteFirstFailure(error)
+        if (!(flags & FAILING)) this.failingDevices++
+        failing = FAILING
+      }
     }
-    this.flags[i] = flags & ~(READY | PENDING)
+    this.flags[i] = (flags & ~(READY | PENDING)) | failing
     if (this.stopping) {
       if (this.outstanding === 0) this.drained?.()
       return

@@ -43,6 +43,8 @@ export class RunStats {
   connectFailures = 0
   /** devices that never connected once during the run (set at the end) */
   neverConnected = 0
+  /** of those, devices whose connects failed (the rest were still connecting, or not started) */
+  failedToConnect = 0
   /** of those, devices whose first connect had not even started when the run ended */
   notStarted = 0
   /** messages handed to the transport */
@@ -103,6 +105,8 @@ export interface RunSummary {
   connectFailures: number
   /** devices that never connected once (their connects failed, or the run ended before their turn) */
   neverConnected: number
+  /** of those: connects failed (these fail the run), not started before the end (the rest were still connecting) */
+  failedToConnect: number
   notStarted: number
   commands: number
   responses: number
@@ -137,6 +141,7 @@ export function summarize(stats: RunStats, extra: {qos: number; interrupted: boo
     retries: stats.retries,
     connectFailures: stats.connectFailures,
     neverConnected: stats.neverConnected,
+    failedToConnect: stats.failedToConnect,
     notStarted: stats.notStarted,
     commands: stats.commands,
     responses: stats.responses,

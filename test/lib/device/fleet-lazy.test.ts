@@ -40,6 +40,7 @@ describe('a fleet is planned and built lazily', () => {
     // at 500 connects/s for 1.5 s, about 750 started; the rest were never built
     expect(summary.notStarted).toBeGreaterThan(9_990_000)
     expect(summary.neverConnected).toBeGreaterThanOrEqual(summary.notStarted)
+    expect(summary.failedToConnect).toBe(0)
     expect(peak - before).toBeLessThan(200e6)
   })
 })
