@@ -64,7 +64,7 @@ describe('simulate → tail round trips, every scheme (real Mosquitto)', () => {
   }
 
   it('django-iot: simulated serials answer heartbeat and -ret requests that tail checks against the contract', async () => {
-    const sim = background(['simulate', '--scheme', 'django-iot', '--ids', '1001,1002', '--duration', '20s'])
+    const sim = background(['simulate', '--scheme', 'django-iot', '--ids', '1001,1002', '--duration', '90s'])
     await sim.waitForStderr(/2 connected/)
     const tail = await tailFor(['--scheme', 'django-iot', '--type', 'agent', '--count', '2', '--timeout', '20s'])
     const heartbeat = await runCli(['send', '1001', 'heartbeat', '--scheme', 'django-iot', '--json'], ctx)
@@ -91,10 +91,10 @@ describe('simulate → tail round trips, every scheme (real Mosquitto)', () => {
       ['1003', 'offline'],
     ])
     // plain text answers the agent's reboot; an answered error has its own exit code (11)
-    const reboot = await runCli(['send', '1001', 'reboot', '--scheme', 'django-iot'], ctx)
+    const reboot = await runCli(['send', '1001', 'reboot', '--scheme', 'django-iot', '--timeout', '30s'], ctx)
     expect(reboot.code, reboot.stderr).toBe(0)
     expect(reboot.stdout.trim()).toBe('reboot-OK')
-    const refused = await runCli(['send', '1002', 'frobnicate', '--scheme', 'django-iot', '--json'], ctx)
+    const refused = await runCli(['send', '1002', 'frobnicate', '--scheme', 'django-iot', '--timeout', '30s', '--json'], ctx)
     expect(refused.code).toBe(11)
     expect(refused.json().error).toMatchObject({code: 'COMMAND_FAILED', exit: 11, message: expect.stringMatching(/1002 answered frobnicate with an error: unknown command/)})
     sim.child.kill('SIGINT')
