@@ -14,6 +14,7 @@ import type {BoardInfo, ConnectOptions, FlashPart, ResetResult, WriteOptions, Wr
 export const DEFAULT_FLASH_BAUD = 921_600
 export const ROM_BAUD = 115_200
 const RUN_USER_CODE = 0xd3
+const READ_FLASH_SLOW = 0x0e
 const SECTOR = 0x1000
 /** RTS pulses EN low then releases it; esptool-js's own HardReset never asserts RTS first (§1.6) */
 const HARD_RESET_SEQUENCE = 'D0|R1|W100|R0'
@@ -180,6 +181,26 @@ export class FlashSession {
         cause: error,
       })
     }
+  }
+
+  /**
+   * The first bytes (at most 64) of a flash region: READ_FLASH through the stub, READ_FLASH_SLOW from the ROM
+   * (which every ROM loader answers, ESP8266's included).
+   */
+  async readHead(address: number, length = 16): Promise<Uint8Array> {
+    this.assertOpen()
+    if (length > 64) throw new Error('readHead reads at most 64 bytes')
+    if (this.loader.IS_STUB) return (await this.loader.readFlash(address, length)).subarray(0, length)
+    const request = new Uint8Array(8)
+    new DataView(request.buffer).setUint32(0, address, true)
+    new DataView(request.buffer).setUint32(4, length, true)
+    const data = (await this.loader.checkCommand('read flash (slow)', READ_FLASH_SLOW, request, 0, 64)) as Uint8Array
+    return data.subarray(0, length)
+  }
+
+  /** Whether the board's flash holds an image header (0xE9) at `address`: false on an erased or blank board. */
+  async hasImageAt(address: number): Promise<boolean> {
+    return (await this.readHead(address, 4))[0] === 0xe9
   }
 
   /** The board's MD5 of a flash region, lowercase hex. */
