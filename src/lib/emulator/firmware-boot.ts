@@ -63,10 +63,10 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
 
   const chip = options.chip
   // the ROM loads the second-stage bootloader first: without one (erased, blank) a real chip stops here
-  const problem = await bootloaderProblem(flash, chip)
-  if (problem) {
-    console.write(`${problem}\r\n`)
-    throw new BootFailure(problem)
+  const romComplaint = await bootloaderProblem(flash, chip)
+  if (romComplaint) {
+    console.write(`${romComplaint}\r\n`)
+    throw new BootFailure(romComplaint)
   }
   log('I', 'boot', `2nd stage bootloader at 0x${chip.bootloaderOffset.toString(16)}`)
 
