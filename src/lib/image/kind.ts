@@ -2,7 +2,7 @@ import {BOOTLOADER_DESC_MAGIC, BOOTLOADER_DESC_SIZE, FLASH_MAPPED_RANGES} from '
 import type {EspImageInfo} from './types.js'
 
 /** What an image is for: an application, or a second-stage bootloader. */
-export type ImageKind = 'app' | 'bootloader'
+export type ImageKind = 'app' | 'bootloader' | 'unknown'
 
 /** esp_bootloader_desc_t of an ESP-IDF bootloader. */
 export interface BootloaderDescriptor {
@@ -41,12 +41,12 @@ export function encodeBootloaderDescriptor(desc: BootloaderDescriptor): Uint8Arr
  * App or bootloader, as esptool tells them apart: an app has flash-mapped (IROM/DROM) segments and
  * its DROM starts with the app descriptor; a bootloader runs from RAM only (DRAM/IRAM segments) and
  * has no app descriptor. ESP8266 apps load from RAM too, so only a descriptor tells there; without
- * one an ESP8266 image counts as an app.
+ * one an ESP8266 image is 'unknown'.
  */
 export function imageKind(info: EspImageInfo): ImageKind {
   if (info.appDescriptor) return 'app'
   const ranges = info.chip ? FLASH_MAPPED_RANGES[info.chip] : undefined
-  if (!ranges || info.chip === 'esp8266') return 'app'
+  if (!ranges || info.chip === 'esp8266') return 'unknown'
   const mapped = info.segments.some((s) => ranges.some(([from, to]) => s.loadAddress >= from && s.loadAddress < to))
   return mapped ? 'app' : 'bootloader'
 }

@@ -157,15 +157,15 @@ export function simulationTemplateType(image: Uint8Array | EspImageInfo): string
  * an esp_bootloader_desc_t naming iotctl, checksum and SHA-256 right) that esptool recognises as a
  * bootloader. Only the virtual board "runs" it; with it a simulation plan boots an erased board.
  */
-export function buildSimulationBootloader(options: {chip: Chip; flashSize?: string}): Uint8Array {
+export function buildSimulationBootloader(options: {chip: Chip; flashSize?: string; idfVersion?: string; codeSize?: number}): Uint8Array {
   const addresses = BOOTLOADER_ADDRESSES[options.chip]
   if (!addresses) throw usageError(`no simulation bootloader for chip "${options.chip}"`)
-  const descriptor = encodeBootloaderDescriptor({version: 1, idfVersion: SIMULATION_BOOTLOADER_NAME, dateTime: 'Jan  1 2000 00:00:00'})
+  const descriptor = encodeBootloaderDescriptor({version: 1, idfVersion: options.idfVersion ?? SIMULATION_BOOTLOADER_NAME, dateTime: 'Jan  1 2000 00:00:00'})
   const note = encoder.encode(`iotctl simulation bootloader for ${options.chip}: runs only on the iotctl virtual board\0`)
   const data = new Uint8Array(descriptor.length + Math.ceil(note.length / 4) * 4)
   data.set(descriptor)
   data.set(note, descriptor.length)
-  const code = filler(1024, 0xb007)
+  const code = filler(Math.ceil((options.codeSize ?? 1024) / 4) * 4, 0xb007)
   return assemble(options.chip, [{address: addresses.dram, data}, {address: addresses.iram, data: code}], options.flashSize ?? '4MB', addresses.iram)
 }
 

@@ -169,7 +169,7 @@ function checkImageKind(bytes: Uint8Array, chip: Chip, origin: string, expected:
     return // inspectAppImage names the structural problem
   }
   const kind = imageKind(info)
-  if (kind === expected) return
+  if (kind === expected || kind === 'unknown') return
   if (expected === 'app') {
     throw new IotctlError(`${origin} is a second-stage bootloader (RAM segments only, no app descriptor), not an application image`, {
       code: 'IMAGE_IS_BOOTLOADER',
