@@ -70,7 +70,7 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
     const b = overPty.json()
     expect(a).toMatchObject({device: '24:0a:c4:e2:e0:01', type: 'temp', chip: 'esp32', mac: '24:0a:c4:e2:e0:01', registered: true, certificateIssued: true, virtual: true, simulation: true, reset: 'run-user-code', dryRun: false})
     expect(b).toMatchObject({device: '18:fe:34:e2:e0:02', chip: 'esp8266', registered: true, certificateIssued: true})
-    expect(a.parts.map((p: {name: string}) => p.name)).toEqual(['partition-table', 'nvs', 'app'])
+    expect(a.parts.map((p: {name: string}) => p.name)).toEqual(['bootloader', 'partition-table', 'nvs', 'app'])
     expect(a.parts.every((p: {verified: boolean}) => p.verified)).toBe(true)
     expect(a.bytes).toBe(a.parts.reduce((n: number, p: {size: number}) => n + p.size, 0))
     expect(a.throughput).toBeGreaterThan(0)

@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {FlashSession} from '../../src/lib/flash/index.js'
+import {buildSimulationBootloader} from '../../src/lib/image/index.js'
 import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
 import {startEmulator} from '../support/emulator-process.js'
 import {freePort} from '../support/net.js'
@@ -48,17 +49,16 @@ describe('iotctl emulate + monitor', () => {
 
     const session = await FlashSession.connect({port: board.url})
     expect(session.info).toMatchObject({chip: 'esp8266', mac: '18:fe:34:00:00:42', flashSize: 1024 * 1024})
-    const bootloader = new Uint8Array(0x1000).fill(0x11)
-    bootloader[0] = 0xe9
+    const bootloader = buildSimulationBootloader({chip: 'esp8266', flashSize: '1MB'})
     await session.write({parts: [{name: 'bootloader', address: 0, data: bootloader}]})
     expect(await session.reset()).toBe('run-user-code')
     await session.close()
-    await board.waitFor('flashWritten', (e) => e.offset === 0 && e.length === 0x1000)
+    await board.waitFor('flashWritten', (e) => e.offset === 0 && e.length === bootloader.length)
     await board.waitFor('reset', (e) => e.to === 'app' && e.reason === 'RUN_USER_CODE')
     await board.waitFor('console', (e) => /rst cause:2, boot mode:\(3,6\)/.test(e.text))
     expect(await board.stop()).toBe(130)
     expect(board.events.at(-1)).toEqual({type: 'stopped'})
-    expect(readFileSync(board.flashFile).subarray(0, 0x1000).equals(Buffer.from(bootloader))).toBe(true)
+    expect(readFileSync(board.flashFile).subarray(0, bootloader.length).equals(Buffer.from(bootloader))).toBe(true)
 
     // same flash, booted at start: the monitor sees the boot log and exits 0 on --until
     const again = await emulate(ctx, ['--chip', 'esp8266', '--mac', '18:fe:34:00:00:42', '--boot'])
