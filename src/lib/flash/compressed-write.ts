@@ -4,6 +4,7 @@ import {constants, deflate, inflateSync} from 'node:zlib'
 
 import type {ESPLoader} from 'esptool-js'
 
+import {blockTimeoutMs, currentBaud} from './block-timeouts.js'
 import {hex} from './format.js'
 
 const deflateAsync = promisify(deflate)
@@ -50,14 +51,16 @@ export async function writeCompressed(loader: ESPLoader, options: CompressedWrit
   const started = performance.now()
   const blocks = await loader.flashDeflBegin(image.length, compressed.length, options.address)
   const ratio = image.length / Math.max(1, compressed.length)
-  let timeout = loader.DEFAULT_TIMEOUT
+  const baud = currentBaud(loader)
+  let timeout = blockTimeoutMs({stub: loader.IS_STUB, flashBytes: 0, wireBytes: Math.min(blockSize, compressed.length), baud})
   let sent = 0
   options.onProgress?.(0, compressed.length)
   try {
     for (let seq = 0; seq < blocks; seq++) {
       const block = compressed.subarray(seq * blockSize, (seq + 1) * blockSize)
-      // the same per-block budget esptool-js gives: 40 s per MB of data written, at least 3 s
-      const blockTimeout = Math.max(loader.DEFAULT_TIMEOUT, loader.timeoutPerMb(loader.ERASE_WRITE_TIMEOUT_PER_MB, block.length * ratio))
+      // esptool's per-block budget for the flash this block fills, plus its time on the line at this baud
+      const next = compressed.subarray((seq + 1) * blockSize, (seq + 2) * blockSize)
+      const blockTimeout = blockTimeoutMs({stub: loader.IS_STUB, flashBytes: block.length * ratio, wireBytes: Math.max(block.length, next.length), baud})
       // the ROM writes before it answers; the stub answers first and writes while the next block arrives
       if (!loader.IS_STUB) timeout = blockTimeout
       await loader.flashDeflBlock(block, seq, timeout)

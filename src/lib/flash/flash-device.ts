@@ -32,6 +32,8 @@ export interface FlashDeviceOptions {
   flash?: FlashSettings
   erase?: boolean
   verify?: boolean
+  /** the ROM loader only (esptool --no-stub) */
+  noStub?: boolean
   /** connect, detect, plan, and stop before writing */
   dryRun?: boolean
   profile: BackendProfile
@@ -102,6 +104,7 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
     port: options.port,
     baud: options.baud,
     expectChip: options.chip,
+    noStub: options.noStub,
     onLog: options.onLog,
     onWarning: options.onWarning,
     signal: options.signal,
@@ -110,6 +113,7 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
   let template: LoadedTemplate | undefined
   try {
     const info = session.info
+    if (options.erase && !info.stub) throw usageError('--erase needs the flasher stub (the ROM loader cannot erase the whole chip)', ['Drop --no-stub, or flash without --erase'])
     options.onStage?.('connected', `${info.description}, MAC ${info.mac}${info.virtual ? ' (virtual board)' : ''}`)
 
     // who is this board? (a new one is registered only once its plan has passed every check)
