@@ -4,7 +4,7 @@ import {ExitCode, InterruptedError, IotctlError, usageError} from '../cli/errors
 import {VIRTUAL_BOARD_MARKER} from '../emulator/registers.js'
 import {openPort} from '../serial/open-port.js'
 import type {WebSerialLike} from '../serial/types.js'
-import {CompressedWriteError, md5Hex, padTo4, writeCompressed} from './compressed-write.js'
+import {boardMd5, CompressedWriteError, md5Hex, padTo4, writeCompressed} from './compressed-write.js'
 import {writeUncompressed} from './uncompressed-write.js'
 import {chipMismatch, connectError, writeError} from './errors.js'
 import {installEsptoolGuards} from './esptool-guards.js'
@@ -252,7 +252,7 @@ export class FlashSession {
   /** The board's MD5 of a flash region, lowercase hex. */
   async md5(address: number, size: number): Promise<string> {
     this.assertOpen()
-    return (await this.loader.flashMd5sum(address, size)).toLowerCase()
+    return boardMd5(this.loader, address, size)
   }
 
   /**
