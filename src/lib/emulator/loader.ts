@@ -90,13 +90,6 @@ const ok = new Uint8Array(0)
  * The ROM bootloader and, after MEM_END has "run" the uploaded stub, the flasher stub (esp-flashing-reference §2).
  * Frames come in one at a time (the board awaits `handle`); replies go out through the host.
  */
-/**
- * The flash size the ROM loader assumes until a host sends SPI_SET_PARAMS (its `flashchip` struct in RAM);
- * erases and writes beyond it fail, as they do on a chip whose loader was never told the real size.
- * 2 MB is the modelled default (the size hosts that skip SPI_SET_PARAMS were seen to be limited to).
- */
-export const ROM_DEFAULT_FLASH_SIZE = 2 * 1024 * 1024
-
 export class BootloaderMachine {
   mode: 'rom' | 'stub' = 'rom'
   /** the loader's idea of the flash size (SPI_SET_PARAMS); the stub keeps what the ROM was told */
@@ -108,7 +101,15 @@ export class BootloaderMachine {
   private read?: ReadSession
 
   constructor(private readonly host: LoaderHost) {
-    this.configuredFlashSize = Math.min(ROM_DEFAULT_FLASH_SIZE, host.flash.size)
+    this.configuredFlashSize = this.romFlashSize()
+  }
+
+  /**
+   * The flash size the ROM loader assumes until a host sends SPI_SET_PARAMS (its `flashchip` struct in RAM);
+   * erases and writes beyond it fail, as on a chip whose loader was never told the real size.
+   */
+  private romFlashSize(): number {
+    return Math.min(this.host.chip.romDefaultFlashSize ?? this.host.flash.size, this.host.flash.size)
   }
 
   get isStub(): boolean {
@@ -118,7 +119,7 @@ export class BootloaderMachine {
   /** hardware reset: back to the ROM, any transfer in progress is dropped */
   resetToRom(): void {
     this.mode = 'rom'
-    this.configuredFlashSize = Math.min(ROM_DEFAULT_FLASH_SIZE, this.host.flash.size)
+    this.configuredFlashSize = this.romFlashSize()
     this.completedWrites = 0
     this.abortTransfers()
   }
