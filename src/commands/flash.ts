@@ -23,10 +23,12 @@ export default class Flash extends BaseCommand<typeof Flash> {
   static description =
     'Connects (reset into the bootloader over DTR/RTS where the port has them), detects the chip and reads the MAC. Without ' +
     '--device the MAC is the device id and a new board is registered with --type. A device without a certificate gets one from ' +
-    'the fleet CA; its flash plan (partition table, NVS configuration, app) is built and checked against the board before ' +
-    'anything is written. Parts are written compressed with a progress bar each, verified by MD5 on the board, and the board is ' +
-    'reset into the app. The attempt (ok or failed) is recorded in the registry. --all-ports flashes every detected board in ' +
-    'parallel, each registered by its own MAC. Simulation images only go to virtual boards (iotctl emulate).'
+    'the fleet CA; its flash plan (bootloader, partition table, NVS configuration, app) is built and checked against the board before ' +
+    'anything is written: a board without a second-stage bootloader (blank, or erased by --erase) is only flashed when the plan ' +
+    'brings one (--bootloader, the template’s, or a simulation plan’s). Parts are written compressed with a progress bar each, ' +
+    'verified by MD5 on the board, and the board is reset into the app. The attempt (ok or failed) is recorded in the registry. ' +
+    '--all-ports flashes every detected board in parallel, each registered by its own MAC. Simulation images only go to virtual ' +
+    'boards (iotctl emulate).'
 
   static examples = [
     '<%= config.bin %> <%= command.id %> --type temp',
