@@ -1,14 +1,14 @@
 import type {BackendProfile} from '../config/profiles.js'
-import {ExitCode, IotctlError, usageError} from '../cli/errors.js'
+import {ExitCode, IotctlError, usageError} from '../console/errors.js'
 import type {ChipArtifacts} from '../provision/plan.js'
 import type {FlashPlan} from '../provision/plan-types.js'
 import type {ResolvedSettings} from '../provision/settings.js'
 import type {DeviceRecord} from '../registry/types.js'
 import type {LoadedTemplate} from '../templates/loader.js'
-import type {Chip, TargetChip} from '../templates/types.js'
+import type {Chip, TargetChip} from '../esp/chips.js'
 import type {Workspace} from '../workspace/workspace.js'
 import {hex} from './format.js'
-import {CHIP_LAYOUTS} from '../provision/chips.js'
+import {CHIP_FACTS} from '../esp/chips.js'
 import {FlashSession} from './session.js'
 import type {FlashSettings} from '../image/patch.js'
 import type {BoardInfo, ResetResult, WriteProgress, WrittenPart} from './types.js'
@@ -180,7 +180,7 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
     }
     // a board without a second-stage bootloader (erased by --erase, or blank) boots only if the plan brings one
     if (!bootsBlankBoard(artifacts.sharedParts.map((p) => ({...p, data: p.name === 'bootloader' ? artifacts.bootloader?.bytes : undefined})), artifacts.boardChip)) {
-      const offset = CHIP_LAYOUTS[artifacts.boardChip].bootloaderOffset
+      const offset = CHIP_FACTS[artifacts.boardChip].bootloaderOffset
       let blank: boolean | undefined
       if (!options.erase) {
         try {

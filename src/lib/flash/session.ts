@@ -1,7 +1,7 @@
 import type {ESPLoader, Transport} from 'esptool-js'
 
-import {ExitCode, InterruptedError, IotctlError, usageError} from '../cli/errors.js'
-import {VIRTUAL_BOARD_MARKER} from '../emulator/registers.js'
+import {ExitCode, InterruptedError, IotctlError, usageError} from '../console/errors.js'
+import {ROM_BAUD, RUN_USER_CODE, VIRTUAL_BOARD_MARKER} from '../esp/chips.js'
 import {openPort} from '../serial/open-port.js'
 import type {WebSerialLike} from '../serial/types.js'
 import {boardMd5, CompressedWriteError, md5Hex, padTo4, writeCompressed} from './compressed-write.js'
@@ -13,8 +13,7 @@ import {LoaderTerminal} from './terminal.js'
 import type {BoardInfo, ConnectOptions, FlashPart, ResetResult, WriteOptions, WriteResult, WrittenPart} from './types.js'
 
 export const DEFAULT_FLASH_BAUD = 921_600
-export const ROM_BAUD = 115_200
-const RUN_USER_CODE = 0xd3
+export {ROM_BAUD}
 const READ_FLASH_SLOW = 0x0e
 const SPI_SET_PARAMS = 0x0b
 /** esptool writes 1 KB blocks through a ROM loader (16 KB through the stub) */

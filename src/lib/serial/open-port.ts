@@ -1,6 +1,6 @@
 import {stat} from 'node:fs/promises'
 
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import {existingPorts, lookupPortInfo, type ListPortsOptions} from './list-ports.js'
 import {isSocketSpec, TcpSerialPort} from './tcp-port.js'
 import type {WebSerialLike} from './types.js'
