@@ -33,6 +33,7 @@ export default class Flash extends BaseCommand<typeof Flash> {
     '<%= config.bin %> <%= command.id %> --device greenhouse-01 --port /dev/ttyUSB0',
     '<%= config.bin %> <%= command.id %> --type temp --port socket://127.0.0.1:3333 --json',
     '<%= config.bin %> <%= command.id %> --type temp --all-ports',
+    '<%= config.bin %> <%= command.id %> --type temp --port /dev/ttyUSB0 --runtime-image ESP32_GENERIC-20251209-v1.27.0.bin --set wifi.ssid=greenhouse',
   ]
 
   static flags = {
@@ -44,6 +45,8 @@ export default class Flash extends BaseCommand<typeof Flash> {
     chip: Flags.option({options: ['auto', 'esp8266', 'esp32', 'esp32s2', 'esp32s3', 'esp32c3', 'esp32c6'] as const, summary: 'refuse boards that are not this chip', default: 'auto'})(),
     app: Flags.string({summary: "application image file (instead of the template's source)"}),
     bootloader: Flags.string({summary: 'second-stage bootloader image to include'}),
+    'runtime-image': Flags.string({summary: "MicroPython firmware file for the template's device part (instead of downloading the pinned release)"}),
+    runtime: Flags.option({options: ['auto', 'micropython', 'simulation'] as const, summary: 'what a template with a device part gets: auto = MicroPython on real boards (and virtual ones when the image is at hand)', default: 'auto'})(),
     erase: Flags.boolean({summary: 'erase the whole flash first'}),
     verify: Flags.boolean({summary: 'check each part’s MD5 on the board (--no-verify skips it)', allowNo: true, default: true}),
     'dry-run': Flags.boolean({summary: 'connect, detect and plan, but write nothing'}),
@@ -97,6 +100,8 @@ export default class Flash extends BaseCommand<typeof Flash> {
       chip: f.chip,
       appFile: f.app,
       bootloaderFile: f.bootloader,
+      runtimeImageFile: f['runtime-image'],
+      runtime: f.runtime,
       flash: flashSettingsOf(f),
       erase: f.erase,
       verify: f.verify,

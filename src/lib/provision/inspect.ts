@@ -62,10 +62,10 @@ const DEFAULT_SECRETS = new Set(Object.entries(STANDARD_NVS_KEYS).filter(([, s])
 async function inspectPlan(dir: string, showSecrets: boolean): Promise<InspectReport> {
   const plan = await readFlashPlan(dir)
   const {manifest, data} = plan
-  const secrets = new Set([...DEFAULT_SECRETS, ...(manifest.nvs.secretKeys ?? [])])
+  const secrets = new Set([...DEFAULT_SECRETS, ...(manifest.nvs?.secretKeys ?? [])])
   const report: InspectReport = {path: dir, kind: 'plan', manifest}
   if (data['partition-table']) report.partitions = readPartitionTable(data['partition-table'])
-  if (data.nvs) report.nvs = {offset: manifest.nvs.offset, size: data.nvs.length, entries: nvsEntries(data.nvs, secrets, showSecrets)}
+  if (data.nvs) report.nvs = {offset: manifest.nvs!.offset, size: data.nvs.length, entries: nvsEntries(data.nvs, secrets, showSecrets)}
   const app = manifest.parts.find((p) => p.name === 'app')
   if (data.app && app) report.app = {...describeApp(data.app), offset: app.offset, sha256: app.sha256}
   return report

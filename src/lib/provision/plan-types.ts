@@ -9,10 +9,13 @@ export const PART_FILES = {
   'partition-table': 'partition-table.bin',
   nvs: 'nvs.bin',
   app: 'app.bin',
+  runtime: 'micropython.bin',
+  fs: 'fs.bin',
   merged: 'merged.bin',
 } as const
 
-export type PartName = 'bootloader' | 'partition-table' | 'nvs' | 'app'
+/** runtime: a combined MicroPython image (bootloader + table + app); fs: the filesystem MicroPython mounts */
+export type PartName = 'bootloader' | 'partition-table' | 'nvs' | 'app' | 'runtime' | 'fs'
 
 /** One region of flash: what goes where. */
 export interface FlashPart {
@@ -29,7 +32,7 @@ export interface FlashPart {
 export interface AppInfo {
   /** where the image came from: a path, a URL, a build command, or "simulation" */
   origin: string
-  kind: 'path' | 'url' | 'build' | 'simulation'
+  kind: 'path' | 'url' | 'build' | 'simulation' | 'micropython'
   size: number
   sha256: string
   projectName?: string
@@ -60,7 +63,11 @@ export interface FlashManifest {
   simulation: boolean
   backend: {profile: string; url: string; scheme: string}
   app: AppInfo
-  nvs: {namespace: string; offset: number; size: number; keys: string[]; /** keys holding secrets (redacted by inspect) */ secretKeys?: string[]}
+  /** absent for a MicroPython bundle (its configuration is config.json on the filesystem) */
+  nvs?: {namespace: string; offset: number; size: number; keys: string[]; /** keys holding secrets (redacted by inspect) */ secretKeys?: string[]}
+  /** a MicroPython bundle: the firmware image and the filesystem written beside it */
+  runtime?: {kind: 'micropython'; origin: string; offset: number; sha256: string; version?: string}
+  fs?: {format: 'fat'; offset: number; size: number; files: string[]}
   parts: FlashPart[]
   merged?: {path: string; offset: 0; size: number; sha256: string}
   builds: {chipFamily: string; parts: {path: string; offset: number}[]}[]
