@@ -32,7 +32,7 @@ function pasteBoard(repl: MicroPythonRepl, options: {increment: number; supporte
   const emit = (b: Uint8Array) => listeners.forEach((l) => l(b))
   const stats = {requests: 0, windowsGranted: 0, overflow: false, maxReceived: 0}
   let held: number[] = []
-  let paste: {code: number[]; allowed: number} | undefined
+  let paste: {code: number[]; allowed: number; ended: boolean} | undefined
   let dropOk = 0
   inner.onData((b) => {
     let bytes = b
@@ -48,6 +48,7 @@ function pasteBoard(repl: MicroPythonRepl, options: {increment: number; supporte
       if (paste) {
         if (byte === 0x04) {
           const code = Uint8Array.from(paste.code)
+          paste.ended = true // grants not yet sent are dropped, as a board stops granting at end of data
           paste = undefined
           emit(new Uint8Array([0x04]))
           dropOk = 2
@@ -57,9 +58,14 @@ function pasteBoard(repl: MicroPythonRepl, options: {increment: number; supporte
         paste.code.push(byte)
         if (paste.code.length > paste.allowed) stats.overflow = true
         if (paste.code.length % options.increment === 0) {
-          paste.allowed += options.increment
-          stats.windowsGranted++
-          setImmediate(() => emit(new Uint8Array([0x01])))
+          // a window is granted when its \x01 goes out, not before
+          const current = paste
+          setImmediate(() => {
+            if (current.ended) return
+            current.allowed += options.increment
+            stats.windowsGranted++
+            emit(new Uint8Array([0x01]))
+          })
         }
         continue
       }
@@ -74,7 +80,7 @@ function pasteBoard(repl: MicroPythonRepl, options: {increment: number; supporte
             emit(text('R\x00'))
             continue
           }
-          paste = {code: [], allowed: 2 * options.increment}
+          paste = {code: [], allowed: 2 * options.increment, ended: false}
           emit(new Uint8Array([0x52, 0x01, options.increment & 0xff, options.increment >> 8, 0x01]))
           continue
         }
