@@ -111,3 +111,51 @@ describe('MicroPython bundle → virtual board, checked by esptool, fsck.fat and
     expect(readFatImage(flash.subarray(0x100000, 0x100000 + fs.length)).has('config.json')).toBe(true)
   })
 })
+
+describe('iotctl flash --files-only → MicroPython REPL behind a pty', () => {
+  it('writes the app, config.json and certificates over the raw REPL (raw-paste), verified, then soft-resets', {timeout: 120_000}, async () => {
+    const {startMicroPythonRepl, serveRepl, pasteBoard} = await import('../support/micropython-repl.js')
+    const {startPtyBridge} = await import('../support/pty-bridge.js')
+    const appDir = join(isolatedEnv().home, 'app')
+    for (const [path, text] of Object.entries(PLACEHOLDER_APP)) {
+      mkdirSync(join(appDir, path, '..'), {recursive: true})
+      writeFileSync(join(appDir, path), text)
+    }
+    const ctx = isolatedEnv({IOTCTL_CA_PASSPHRASE: 'files only e2e', IOTCTL_DEVICE_APP_DIR: appDir})
+    const root = join(ctx.home, 'fleet')
+    mkdirSync(root)
+    expect((await runCli(['init', root], ctx)).code).toBe(0)
+    ctx.cwd = root
+    expect((await runCli(['certs', 'init', '--subject', 'CN=Files Only CA'], ctx)).code).toBe(0)
+    expect((await runCli(['backends', 'add', 'secure', '--kind', 'mqtt', '--url', 'mqtts://127.0.0.1:8883', '--use'], ctx)).code).toBe(0)
+    expect((await runCli(['devices', 'add', 'temp-9', '--type', 'temp', '--chip', 'esp32'], ctx)).code).toBe(0)
+
+    const repl = await startMicroPythonRepl()
+    const stats: {requests: number; windowsGranted: number; overflow: boolean}[] = []
+    const server = await serveRepl(repl, () => {
+      const board = pasteBoard(repl, {increment: 128, supported: true})
+      stats.push(board.stats)
+      return board.link
+    })
+    const pty = await startPtyBridge(server.port)
+    try {
+      const result = await runCli(['flash', '--files-only', '--device', 'temp-9', '--port', pty.path, '--set', 'wifi.ssid=farm', '--set', 'wifi.password=pw-files-only', '--json'], ctx, {timeoutMs: 100_000})
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stdout + result.stderr).not.toContain('pw-files-only')
+      const summary = result.json()
+      expect(summary).toMatchObject({device: 'temp-9', type: 'temp', chip: 'esp32', platform: 'webassembly', certificateIssued: true, mode: 'paste', softReset: true})
+      expect(summary.files.map((f: {path: string}) => f.path).sort()).toEqual(['boot.py', 'certs/ca.der', 'certs/device.der', 'certs/device.key.der', 'config.json', 'iotctl/__init__.py', 'iotctl/app.py', 'main.py'])
+      // the files as the interpreter's own filesystem holds them
+      const config = JSON.parse(new TextDecoder().decode(repl.mp.FS.readFile('/config.json')))
+      expect(config).toMatchObject({id: 'temp-9', chip: 'esp32', wifi: {ssid: 'farm', password: 'pw-files-only'}, tls: {cert: 'certs/device.der'}})
+      expect(new TextDecoder().decode(repl.mp.FS.readFile('/main.py'))).toBe(PLACEHOLDER_APP['main.py'])
+      expect(repl.softReboots).toBe(1)
+      expect(stats.some((s) => s.requests > 0 && !s.overflow)).toBe(true)
+      const shown = (await runCli(['devices', 'show', 'temp-9', '--json'], ctx)).json()
+      expect(shown.flashes[0]).toMatchObject({result: 'ok', template: 'temp'})
+    } finally {
+      await pty.stop()
+      await server.close()
+    }
+  })
+})

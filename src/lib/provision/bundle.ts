@@ -7,7 +7,11 @@ import {writeFatImage} from '../fs/index.js'
 import type {DeviceCredentials} from '../pki/credentials.js'
 import {fromPem} from '../pki/der.js'
 import {packageRoot} from '../templates/package-root.js'
-import {DEVICE_CERT_FILES, deviceAppConfigJson, type DeviceAppConfig, type MicroPythonChip} from './device-app-config.js'
+import type {BackendProfile} from '../config/profiles.js'
+import type {TemplateDefinition} from '../templates/types.js'
+import {DEVICE_CERT_FILES, deviceAppConfig, deviceAppConfigJson, type DeviceAppConfig, type MicroPythonChip} from './device-app-config.js'
+import type {ResolvedSettings} from './settings.js'
+import {topicsForProfile} from './topics.js'
 
 /**
  * A MicroPython bundle: the official firmware (one combined image) plus a FAT filesystem holding
@@ -88,4 +92,33 @@ export function buildFilesystemImage(files: Map<string, Uint8Array>, size: numbe
     if (error instanceof IotctlError) throw new IotctlError(`Device ${deviceId}: ${error.message}`, {code: error.code, exit: error.exit, details: error.details, cause: error})
     throw error
   }
+}
+
+export interface DeviceBundleInput {
+  template: Pick<TemplateDefinition, 'telemetry' | 'device' | 'settings'> & {type: string}
+  device: {id: string; type: string}
+  chip: MicroPythonChip
+  profile: BackendProfile
+  scheme: string
+  settings: ResolvedSettings
+  credentials: DeviceCredentials
+  /** the device app's files (readDeviceApp) */
+  app: Map<string, Uint8Array>
+}
+
+/** One device's files for its board: the app, its config.json, its DER certificates (when it has a key). */
+export function deviceBundleFiles(input: DeviceBundleInput): Map<string, Uint8Array> {
+  const {template, device, chip, profile, scheme, settings, credentials} = input
+  const config = deviceAppConfig({
+    device: {id: device.id, type: device.type},
+    chip,
+    scheme,
+    profile,
+    template,
+    wifi: settings.wifi,
+    settings: settings.values,
+    topics: topicsForProfile(profile, scheme, device),
+  })
+  const certs = credentials.keyPem ? deviceCertFiles(credentials, chip, device.id) : undefined
+  return bundleFiles(input.app, config, certs)
 }

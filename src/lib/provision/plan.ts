@@ -16,8 +16,8 @@ import {nvsNamespace} from './nvs-keys.js'
 import {PART_FILES, PLAN_FORMAT, type AppInfo, type FlashManifest, type FlashPart, type FlashPlan} from './plan-types.js'
 import type {ResolvedSettings} from './settings.js'
 import {topicsForProfile} from './topics.js'
-import {buildFilesystemImage, bundleFiles, deviceAppDir, deviceCertFiles, readDeviceApp} from './bundle.js'
-import {deviceAppConfig, type MicroPythonChip} from './device-app-config.js'
+import {buildFilesystemImage, deviceAppDir, deviceBundleFiles, readDeviceApp} from './bundle.js'
+import type {MicroPythonChip} from './device-app-config.js'
 import {acquireRuntimeImage, cachedRuntime, filesystemRegion, inspectRuntimeImage, runtimeSourceFor, type FsRegion, type RuntimeImage} from './runtime-image.js'
 
 /** What every device of one chip shares in a build: computed once, checked before anything is written. */
@@ -231,18 +231,7 @@ export function buildDevicePlan(input: DevicePlanInput): FlashPlan {
 function buildBundlePlan(input: DevicePlanInput, mp: NonNullable<ChipArtifacts['micropython']>): FlashPlan {
   const {template, device, artifacts, profile, scheme, settings, credentials} = input
   const chip = mp.image.chip
-  const config = deviceAppConfig({
-    device: {id: device.id, type: device.type},
-    chip,
-    scheme,
-    profile,
-    template,
-    wifi: settings.wifi,
-    settings: settings.values,
-    topics: topicsForProfile(profile, scheme, device),
-  })
-  const certs = credentials.keyPem ? deviceCertFiles(credentials, chip, device.id) : undefined
-  const files = bundleFiles(mp.app, config, certs)
+  const files = deviceBundleFiles({template, device, chip, profile, scheme, settings, credentials, app: mp.app})
   const fs = buildFilesystemImage(files, mp.fs.size, device.id)
   const parts: FlashPart[] = [...artifacts.sharedParts, {name: 'fs', path: PART_FILES.fs, offset: mp.fs.offset, size: fs.length, sha256: sha256Hex(fs), secret: true}]
   const data: FlashPlan['data'] = {runtime: mp.image.bytes, fs}

@@ -3,96 +3,10 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {openPort} from '../../../src/lib/serial/open-port.js'
 import {RawRepl, openReplLink, type ReplLink} from '../../../src/lib/serial/raw-repl.js'
 import {uploadFiles} from '../../../src/lib/serial/repl-upload.js'
-import {serveRepl, startMicroPythonRepl, type MicroPythonRepl} from '../../support/micropython-repl.js'
+import {directLink, pasteBoard, serveRepl, startMicroPythonRepl, type MicroPythonRepl} from '../../support/micropython-repl.js'
 import {startPtyBridge, type PtyBridge} from '../../support/pty-bridge.js'
 
 const text = (s: string) => new TextEncoder().encode(s)
-
-/** The interpreter's REPL as a link, in process. */
-function directLink(repl: MicroPythonRepl): ReplLink {
-  let chain = Promise.resolve()
-  const listeners: ((b: Uint8Array) => void)[] = []
-  const off = repl.onOutput((b) => listeners.forEach((l) => l(b)))
-  return {
-    write: (data) => (chain = chain.then(() => repl.input(data.slice()))),
-    onData: (l) => void listeners.push(l),
-    close: async () => off(),
-  }
-}
-
-/**
- * The board side of raw-paste mode in front of the real interpreter. The WebAssembly port's REPL
- * answers "R\x01" but then blocks reading stdin (it has no UART to wait on), so this layer does what a
- * board's UART driver does: grants windows, counts bytes, and hands the code to the interpreter's raw
- * mode to compile and run. `supported: false` answers "R\x00" like a board without raw-paste.
- */
-function pasteBoard(repl: MicroPythonRepl, options: {increment: number; supported: boolean}) {
-  const inner = directLink(repl)
-  const listeners: ((b: Uint8Array) => void)[] = []
-  const emit = (b: Uint8Array) => listeners.forEach((l) => l(b))
-  const stats = {requests: 0, windowsGranted: 0, overflow: false, maxReceived: 0}
-  let held: number[] = []
-  let paste: {code: number[]; allowed: number; ended: boolean} | undefined
-  let dropOk = 0
-  inner.onData((b) => {
-    let bytes = b
-    // the interpreter acknowledges raw-mode code with "OK"; raw-paste has no such acknowledgement
-    while (dropOk > 0 && bytes.length > 0) {
-      bytes = bytes.subarray(1)
-      dropOk--
-    }
-    if (bytes.length) emit(bytes)
-  })
-  const write = async (data: Uint8Array) => {
-    for (const byte of data) {
-      if (paste) {
-        if (byte === 0x04) {
-          const code = Uint8Array.from(paste.code)
-          paste.ended = true // grants not yet sent are dropped, as a board stops granting at end of data
-          paste = undefined
-          emit(new Uint8Array([0x04]))
-          dropOk = 2
-          await inner.write(new Uint8Array([...code, 0x04]))
-          continue
-        }
-        paste.code.push(byte)
-        if (paste.code.length > paste.allowed) stats.overflow = true
-        if (paste.code.length % options.increment === 0) {
-          // a window is granted when its \x01 goes out, not before
-          const current = paste
-          setImmediate(() => {
-            if (current.ended) return
-            current.allowed += options.increment
-            stats.windowsGranted++
-            emit(new Uint8Array([0x01]))
-          })
-        }
-        continue
-      }
-      if (held.length > 0 || byte === 0x05) {
-        held.push(byte)
-        if (held.length < 3) continue
-        const request = held
-        held = []
-        if (request[1] === 0x41 && request[2] === 0x01) {
-          stats.requests++
-          if (!options.supported) {
-            emit(text('R\x00'))
-            continue
-          }
-          paste = {code: [], allowed: 2 * options.increment, ended: false}
-          emit(new Uint8Array([0x52, 0x01, options.increment & 0xff, options.increment >> 8, 0x01]))
-          continue
-        }
-        await inner.write(Uint8Array.from(request))
-        continue
-      }
-      await inner.write(new Uint8Array([byte]))
-    }
-  }
-  const link: ReplLink = {write, onData: (l) => void listeners.push(l), close: () => inner.close()}
-  return {link, stats}
-}
 
 function appFiles(): Map<string, Uint8Array> {
   return new Map([
