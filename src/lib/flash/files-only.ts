@@ -1,4 +1,4 @@
-import {ExitCode, IotctlError, usageError} from '../cli/errors.js'
+import {ExitCode, IotctlError, usageError} from '../console/errors.js'
 import type {BackendProfile} from '../config/profiles.js'
 import type {MicroPythonChip} from '../provision/device-app-config.js'
 import type {ResolvedSettings} from '../provision/settings.js'

@@ -1,4 +1,4 @@
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 
 /**
  * The shape of a FAT volume: what the boot sector (BPB) says and where each region starts.

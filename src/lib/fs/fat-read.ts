@@ -1,4 +1,4 @@
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import {readGeometry, type FatGeometry} from './fat-geometry.js'
 import {LFN_OFFSETS, displayShortName, shortNameChecksum} from './fat-names.js'
 

@@ -1,4 +1,4 @@
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import {planGeometry, type FatGeometry} from './fat-geometry.js'
 import {exactShortName, generatedShortName, invalidLongName, longNameEntries, shortNameChecksum} from './fat-names.js'
 

@@ -1,6 +1,6 @@
-import {ExitCode, IotctlError, usageError} from '../cli/errors.js'
+import {ExitCode, IotctlError, usageError} from '../console/errors.js'
 import type {BackendProfile} from '../config/profiles.js'
-import {getScheme, type DeviceTopics} from '../mqtt/schemes/index.js'
+import {getScheme, type DeviceTopics} from '../schemes/index.js'
 import {CHIP_PINS, SENSOR_DRIVERS} from '../templates/sensors.js'
 import type {PinRef, SensorDriver, TemplateDefinition} from '../templates/types.js'
 

@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
-import {ExitCode, IotctlError, explainSystemError, notFound} from '../cli/errors.js'
+import {ExitCode, IotctlError, explainSystemError, notFound} from '../console/errors.js'
 import {parseEspImage} from '../image/index.js'
 import {PARTITION_TABLE_OFFSET, findAppPartition, readPartitionTable, type PartitionEntry} from '../partitions/index.js'
 import {sha256Hex} from '../templates/hash.js'
