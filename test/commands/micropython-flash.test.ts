@@ -95,6 +95,12 @@ describe('MicroPython bundle → virtual board, checked by esptool, fsck.fat and
       ['runtime', 0],
       ['fs', 0x100000],
     ])
+    // firmware inspect lists the filesystem and hides the Wi-Fi password
+    const inspected = await runCli(['firmware', 'inspect', out, '--json'], ctx)
+    expect(inspected.code, inspected.stderr).toBe(0)
+    const report = inspected.json()
+    expect(report.fs).toMatchObject({offset: 0x100000, config: {id: 'temp-8266', chip: 'esp8266', wifi: {ssid: 'farm', password: '********'}}})
+    expect(report.fs.files.map((f: {path: string}) => f.path)).toContain('certs/device.key.der')
     // the certificate issued for an ESP8266 bundle is RSA-2048 (axTLS)
     const key = join(ctx.home, 'key.der')
     writeFileSync(key, readFatImage(new Uint8Array(readFileSync(join(out, 'fs.bin')))).get('certs/device.key.der')!)

@@ -4,6 +4,7 @@ import {sha256Hex} from '../templates/hash.js'
 import {STANDARD_NVS_KEYS} from './nvs-keys.js'
 import {PARTITION_TABLE_OFFSET} from './chips.js'
 import {describeApp, isAppImage, isNvsPartition, isPartitionTable, readNvsPartition, readPartitionTable, type AppDescription, type NvsRow, type PartitionRow} from './formats.js'
+import {readFatImage} from '../fs/index.js'
 import {readFlashPlan} from './plan-files.js'
 import type {FlashManifest} from './plan-types.js'
 
@@ -28,6 +29,8 @@ export interface InspectReport {
   partitions?: PartitionRow[]
   nvs?: {offset?: number; size: number; entries: InspectedNvsEntry[]}
   app?: AppDescription & {offset?: number; sha256: string}
+  /** a MicroPython bundle's filesystem: its files, and config.json with secrets redacted unless asked */
+  fs?: {offset: number; size: number; files: {path: string; size: number}[]; config?: Record<string, unknown>}
 }
 
 const SECRET_NAME = /pass|pwd|secret|token|private|(^|_)key$/i
@@ -68,6 +71,24 @@ async function inspectPlan(dir: string, showSecrets: boolean): Promise<InspectRe
   if (data.nvs) report.nvs = {offset: manifest.nvs!.offset, size: data.nvs.length, entries: nvsEntries(data.nvs, secrets, showSecrets)}
   const app = manifest.parts.find((p) => p.name === 'app')
   if (data.app && app) report.app = {...describeApp(data.app), offset: app.offset, sha256: app.sha256}
+  const fsPart = manifest.parts.find((p) => p.name === 'fs')
+  if (data.fs && fsPart) report.fs = inspectFilesystem(data.fs, fsPart.offset, showSecrets)
+  return report
+}
+
+/** The files of a bundle's FAT filesystem; config.json's passwords hidden unless asked. */
+function inspectFilesystem(bytes: Uint8Array, offset: number, showSecrets: boolean): NonNullable<InspectReport['fs']> {
+  const files = readFatImage(bytes)
+  const report: NonNullable<InspectReport['fs']> = {offset, size: bytes.length, files: [...files].map(([path, d]) => ({path, size: d.length}))}
+  const raw = files.get('config.json')
+  if (raw) {
+    const config = JSON.parse(new TextDecoder().decode(raw)) as Record<string, any>
+    if (!showSecrets) {
+      if (config.wifi?.password) config.wifi.password = REDACTED
+      if (config.mqtt?.password) config.mqtt.password = REDACTED
+    }
+    report.config = config
+  }
   return report
 }
 
