@@ -126,6 +126,8 @@ export default class Flash extends BaseCommand<typeof Flash> {
       bootloaderFile: f.bootloader,
       runtimeImageFile: f['runtime-image'],
       runtime: f.runtime,
+      // air-gapped machines (and tests): the MicroPython image only from the cache or --runtime-image
+      offline: Boolean(process.env.IOTCTL_OFFLINE),
       flash: flashSettingsOf(f),
       erase: f.erase,
       verify: f.verify,

@@ -114,6 +114,7 @@ export default class FirmwareBuild extends BaseCommand<typeof FirmwareBuild> {
           bootloaderFile: flags.bootloader,
           runtimeImageFile: flags['runtime-image'],
           runtime: flags.runtime,
+          offline: Boolean(process.env.IOTCTL_OFFLINE),
           flash: flashSettingsOf(flags),
           merged: flags.merged,
           concurrency: flags.concurrency,

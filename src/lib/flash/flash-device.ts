@@ -31,6 +31,8 @@ export interface FlashDeviceOptions {
   runtimeImageFile?: string
   /** --runtime: 'auto' (real boards get MicroPython, virtual ones when the image is at hand), 'micropython', 'simulation' */
   runtime?: 'auto' | 'micropython' | 'simulation'
+  /** never download the MicroPython image (IOTCTL_OFFLINE) */
+  offline?: boolean
   /** flash mode/frequency/size patched into the image headers */
   flash?: FlashSettings
   erase?: boolean
@@ -180,6 +182,7 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
           runtime: options.runtime,
           // a real board gets the MicroPython firmware, downloaded once if need be; a virtual one never downloads
           allowRuntimeDownload: !info.virtual,
+          offline: options.offline,
           signal: options.signal,
         }),
     )

@@ -56,6 +56,8 @@ export interface PrepareOptions extends AppSourceCallbacks {
    */
   runtime?: 'auto' | 'micropython' | 'simulation'
   allowRuntimeDownload?: boolean
+  /** never download (IOTCTL_OFFLINE): a missing image is an error naming URL, hash and --runtime-image */
+  offline?: boolean
 }
 
 /** Which chip a device is built for: its registry chip, else the template's first. */
@@ -137,6 +139,7 @@ async function prepareMicroPython(options: PrepareOptions, board: MicroPythonChi
     file: options.runtimeImageFile,
     cacheDir: options.cacheDir,
     allowDownload: options.runtime === 'micropython' || options.allowRuntimeDownload === true,
+    offline: options.offline,
     onDownload: options.onDownload,
     signal: options.signal,
   })

@@ -67,6 +67,8 @@ export interface AcquireRuntimeOptions extends AppSourceCallbacks {
   cacheDir: string
   /** false: only a cached copy or the file counts (virtual boards, builds that must not fetch) */
   allowDownload: boolean
+  /** IOTCTL_OFFLINE: never download, say so */
+  offline?: boolean
 }
 
 /** The cached copy of a pinned image, if there is a good one. */
@@ -94,6 +96,7 @@ export async function acquireRuntimeImage(options: AcquireRuntimeOptions): Promi
   const cached = await cachedRuntime(source, options.cacheDir)
   if (cached) return {bytes: cached, origin: source.url}
   if (!source.sha256) throw unavailable(source, options.chip, 'iotctl downloads only images whose SHA-256 the template pins')
+  if (options.offline) throw unavailable(source, options.chip, 'it is not in the cache, and IOTCTL_OFFLINE is set')
   if (!options.allowDownload) throw unavailable(source, options.chip, 'it is not in the cache, and this run does not download')
   let bytes: Uint8Array
   try {
