@@ -145,6 +145,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return profile
   }
 
+  /** The password or token a profile keeps in the 0600 secrets file, when it keeps one there. */
+  protected async profileSecret(profile: BackendProfile): Promise<string | undefined> {
+    return profile.storedSecret ? (await this.userConfig()).profileSecret(profile.name) : undefined
+  }
+
   private caPassphraseCache?: Promise<string>
 
   /** The fleet CA passphrase: IOTCTL_CA_PASSPHRASE, else asked once on a terminal (twice when creating). */
@@ -211,6 +216,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       return
     }
     const typed = error instanceof IotctlError ? error : undefined
+    // a shared flag's parser (src/cli/flags.ts) throws typed errors; oclif wraps their message
+    if (typed) typed.message = typed.message.replace(/^Parsing --[\w-]+ \n\t/, '').replace(/\nSee more help with --help$/, '')
     const exit = this.interrupted && !typed ? ExitCode.INTERRUPTED : (typed?.exit ?? error.oclif?.exit ?? ExitCode.GENERAL)
     const code = typed?.code ?? (error.oclif?.exit === 2 ? 'USAGE' : (error.code ?? 'UNEXPECTED'))
     const suggestions = typed?.suggestions ?? error.suggestions ?? []

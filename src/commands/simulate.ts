@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
-import {parseDuration} from '../lib/console/duration.js'
+import {backendFlag, durationFlag, qosFlag} from '../cli/flags.js'
 import {ExitCode, usageError} from '../lib/console/errors.js'
 import {defaultScheme, isTlsUrl} from '../lib/config/profiles.js'
 import type {FleetEvent, FleetSnapshot} from '../lib/device/fleet.js'
@@ -34,15 +34,15 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
   static handlesInterrupt = true
 
   static flags = {
-    backend: Flags.string({char: 'b', summary: 'backend profile (default: the backend setting)'}),
+    backend: backendFlag(),
     count: Flags.integer({char: 'n', summary: 'number of devices in the whole fleet (default 10, or the --mix counts)', min: 1}),
     type: Flags.string({char: 't', summary: 'device type (firmware template) of every device', exclusive: ['mix']}),
     mix: Flags.string({summary: 'several types by share, e.g. temp:30,light:20'}),
-    interval: Flags.string({summary: 'time between messages per device (default: the type’s); 0 = as fast as each connection takes'}),
+    interval: durationFlag('time between messages per device (default: the type’s); 0 = as fast as each connection takes', {allowZero: true}),
     jitter: Flags.string({summary: 'random ± variation of each interval, e.g. 10%', default: '0%'}),
-    duration: Flags.string({summary: 'stop after this long, e.g. 60s', exclusive: ['messages']}),
+    duration: durationFlag('stop after this long, e.g. 60s', {exclusive: ['messages']}),
     messages: Flags.integer({summary: 'stop after this many messages in total', min: 1}),
-    qos: Flags.option({options: ['0', '1', '2'] as const, summary: 'telemetry QoS', default: '0'})(),
+    qos: qosFlag('telemetry QoS', '0'),
     'connect-rate': Flags.string({summary: 'new connections per second, e.g. 500/s (default: a window of pending connects only)'}),
     'connect-window': Flags.integer({summary: 'CONNECTs in flight at once', default: 100, min: 1}),
     'id-prefix': Flags.string({summary: 'device ids are PREFIX0001, PREFIX0002… (default sim-; django-iot: the first integer serial)'}),
@@ -65,9 +65,9 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
       import('../lib/transport/registry.js'),
       import('../lib/device/fleet.js'),
     ])
-    const intervalMs = f.interval === undefined ? undefined : parseDuration(f.interval, '--interval', {allowZero: true})
+    const intervalMs = f.interval
     const jitter = parseShare(f.jitter, '--jitter')
-    const durationMs = f.duration === undefined ? undefined : parseDuration(f.duration, '--duration')
+    const durationMs = f.duration
     const connectRate = f['connect-rate'] === undefined ? undefined : parseRate(f['connect-rate'], '--connect-rate')
     const qos = Number(f.qos) as 0 | 1 | 2
 
@@ -109,8 +109,7 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
       })
     }
 
-    const user = await this.userConfig()
-    const secret = profile.storedSecret ? await user.profileSecret(profile.name) : undefined
+    const secret = await this.profileSecret(profile)
     const transport = await openTransport({profile, scheme: scheme.name, secret, pkiDir: ws.paths.pki, maxInFlight: scheme.limits.maxInFlight})
     const json = this.jsonEnabled()
     const quietDevices = devices.length > 10
