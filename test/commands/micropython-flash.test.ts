@@ -60,6 +60,11 @@ describe('MicroPython bundle → virtual board, checked by esptool, fsck.fat and
       ['fs', 0x200000, true],
     ])
 
+    // the virtual board boots the bundle: MicroPython (the real interpreter) runs main.py from our FAT image
+    const deadline = Date.now() + 60_000
+    while (!board.console().includes('iotctl placeholder app') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    expect(board.console()).toContain('iotctl placeholder app')
+
     // esptool resets the running board into download mode (SYNC) and reads back the firmware and the
     // used start of the filesystem (its boot sector, FATs, folders and files: the rest is zero-filled)
     const runtime = readFileSync(files.esp32)
