@@ -24,10 +24,12 @@ export default class Flash extends BaseCommand<typeof Flash> {
   static description =
     'Connects (reset into the bootloader over DTR/RTS where the port has them), detects the chip and reads the MAC. Without ' +
     '--device the MAC is the device id and a new board is registered with --type. A device without a certificate gets one from ' +
-    'the fleet CA; its flash plan (partition table, NVS configuration, app) is built and checked against the board before ' +
-    'anything is written. Parts are written compressed with a progress bar each, verified by MD5 on the board, and the board is ' +
-    'reset into the app. The attempt (ok or failed) is recorded in the registry. --all-ports flashes every detected board in ' +
-    'parallel, each registered by its own MAC. Simulation images only go to virtual boards (iotctl emulate).'
+    'the fleet CA; its flash plan (bootloader, partition table, NVS configuration, app) is built and checked against the board before ' +
+    'anything is written: a board without a second-stage bootloader (blank, or erased by --erase) is only flashed when the plan ' +
+    'brings one (--bootloader, the template’s, or a simulation plan’s). Parts are written compressed with a progress bar each, ' +
+    'verified by MD5 on the board, and the board is reset into the app. The attempt (ok or failed) is recorded in the registry. ' +
+    '--all-ports flashes every detected board in parallel, each registered by its own MAC. Simulation images only go to virtual ' +
+    'boards (iotctl emulate).'
 
   static examples = [
     '<%= config.bin %> <%= command.id %> --type temp',
@@ -53,7 +55,8 @@ export default class Flash extends BaseCommand<typeof Flash> {
       exclusive: ['all-ports', 'app', 'bootloader', 'runtime-image', 'erase'],
     }),
     runtime: Flags.option({options: ['auto', 'micropython', 'simulation'] as const, summary: 'what a template with a device part gets: auto = MicroPython on real boards (and virtual ones when the image is at hand)', default: 'auto'})(),
-    erase: Flags.boolean({summary: 'erase the whole flash first'}),
+    erase: Flags.boolean({summary: 'erase the whole flash first (the plan must then bring a bootloader)'}),
+    'no-stub': Flags.boolean({summary: 'talk to the ROM loader only, without uploading the flasher stub (slower; uncompressed on ESP8266)'}),
     verify: Flags.boolean({summary: 'check each part’s MD5 on the board (--no-verify skips it)', allowNo: true, default: true}),
     'dry-run': Flags.boolean({summary: 'connect, detect and plan, but write nothing'}),
     backend: Flags.string({char: 'b', summary: 'backend profile the device is configured for (default: the backend setting)'}),
@@ -130,6 +133,7 @@ export default class Flash extends BaseCommand<typeof Flash> {
       offline: Boolean(process.env.IOTCTL_OFFLINE),
       flash: flashSettingsOf(f),
       erase: f.erase,
+      noStub: f['no-stub'],
       verify: f.verify,
       dryRun: f['dry-run'],
       profile,

@@ -13,7 +13,7 @@ export default class Send extends BaseCommand<typeof Send> {
   static description =
     'The command goes out on the device’s command topic of its scheme with a correlation id (iotctl), or as the plain string the ' +
     'Django server sends (django-iot, answered with its msgCode). A device that does not answer within --timeout exits 7; an ' +
-    'answer that reports an error exits 1. The device type (part of iotctl topics) comes from the registry, --type, or the ' +
+    'answer that reports an error exits 11. The device type (part of iotctl topics) comes from the registry, --type, or the ' +
     'device’s retained status.'
 
   static examples = [
@@ -84,7 +84,7 @@ export default class Send extends BaseCommand<typeof Send> {
       signal: this.signal,
     })
     if (!result.ok) {
-      throw new IotctlError(`${id} answered ${this.args.command} with an error: ${result.error ?? 'failed'}`, {code: 'COMMAND_FAILED', exit: ExitCode.GENERAL, details: {...result}})
+      throw new IotctlError(`${id} answered ${this.args.command} with an error: ${result.error ?? 'failed'}`, {code: 'COMMAND_FAILED', exit: ExitCode.COMMAND_FAILED, details: {...result}})
     }
     const p = this.palette
     this.info(`${p.success('✔')} ${id} answered ${this.args.command} in ${result.latencyMs} ms`)

@@ -122,6 +122,8 @@ export default class Tail extends BaseCommand<typeof Tail> {
         details: {...result},
       })
     }
+    // under --json too: a script reading the stream learns how it ended (Ctrl-C, --count, --timeout)
+    if (json) this.emit({event: 'summary', ...result})
     this.info(summary)
     return undefined
   }
