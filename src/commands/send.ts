@@ -59,7 +59,7 @@ export default class Send extends BaseCommand<typeof Send> {
     const scheme = getScheme(f.scheme ?? defaultScheme(profile))
     if (data !== undefined && scheme.name === 'django-iot') this.warning('django-iot commands are plain words: --data is not sent')
     const [ws, user] = await Promise.all([this.workspace(), this.userConfig()])
-    const registered = (await Registry.load(ws.paths.registry)).find(id)
+    const registered = (await Registry.load(ws)).find(id)
     const settings = await resolveMqttSettings(profile, {
       clientId: `iotctl-send-${randomBytes(4).toString('hex')}`,
       secret: profile.storedSecret ? await user.profileSecret(profile.name) : undefined,

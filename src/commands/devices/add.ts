@@ -24,7 +24,7 @@ export default class DevicesAdd extends BaseCommand<typeof DevicesAdd> {
   async run(): Promise<DeviceRecord> {
     const {workspace, ...flags} = this.flags
     const ws = await this.workspace()
-    const device = await addDevice(ws.paths.registry, {
+    const device = await addDevice(ws, {
       id: this.args.id,
       type: flags.type,
       chip: flags.chip,
