@@ -96,10 +96,12 @@ export class FileRegistryStore implements RegistryStore {
         const mac = macOf(device)
         if (mac) macs.set(mac, device.id)
       }
-      for (const [id, change] of changes) {
-        const current = devices.get(id)
-        if (!current) {
-          missing.push(id)
+      const byKey = new Map([...devices.values()].map((device) => [idKey(device.id), device.id]))
+      for (const [wanted, change] of changes) {
+        const id = devices.has(wanted) ? wanted : byKey.get(idKey(wanted))
+        const current = id === undefined ? undefined : devices.get(id)
+        if (id === undefined || !current) {
+          missing.push(wanted)
           continue
         }
         const next = canonicalDevice({...change(structuredClone(current)), id, createdAt: current.createdAt, updatedAt: now})

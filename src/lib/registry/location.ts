@@ -1,4 +1,5 @@
 import {usageError} from '../cli/errors.js'
+import {redactUrlPassword} from '../config/settings.js'
 
 /** Where a workspace's registry lives: its JSON file, or a PostgreSQL database. */
 export type RegistryLocation = {kind: 'file'} | {kind: 'postgres'; url: string}
@@ -17,9 +18,7 @@ export function parseRegistryLocation(value: string | undefined): RegistryLocati
 }
 
 /** A URL as it may be shown: any password replaced by ********. */
-export function redactUrl(url: string): string {
-  return url.replace(/^(postgres(?:ql)?:\/\/[^:@/?#]*):[^@/?#]*@/i, '$1:********@').replace(/([?&]password=)[^&#]*/gi, '$1********')
-}
+export const redactUrl = redactUrlPassword
 
 /** Whether the URL carries a password (a URL kept in iotctl.json, shared through git, must not). */
 export function urlHasPassword(url: string): boolean {

@@ -217,8 +217,11 @@ export class PostgresRegistryStore implements RegistryStore {
     try {
       return await this.write(`updating ${ids.length === 1 ? ids[0] : `${ids.length} devices`}`, async (client) => {
         // lock the rows in one order, so two runs changing the same devices never deadlock
-        await client.query('SELECT id FROM iotctl.devices WHERE id = ANY($1) ORDER BY id FOR UPDATE', [ids])
-        const current = new Map((await client.query<DeviceRow>(`${DEVICE_QUERY} WHERE d.id = ANY($1)`, [ids])).rows.map((row) => [row.id, recordFromRow(row)]))
+        const locked = await client.query<{id: string}>('SELECT id FROM iotctl.devices WHERE lower(id) = ANY($1) ORDER BY id FOR UPDATE', [ids.map(idKey)])
+        const stored = locked.rows.map((row) => row.id)
+        const rows = (await client.query<DeviceRow>(`${DEVICE_QUERY} WHERE d.id = ANY($1)`, [stored])).rows
+        const byKey = new Map(rows.map((row) => [idKey(row.id), recordFromRow(row)]))
+        const current = new Map(ids.map((id) => [id, byKey.get(idKey(id))]))
         const now = new Date().toISOString()
         const updated: DeviceRecord[] = []
         const missing: string[] = []
@@ -230,7 +233,7 @@ export class PostgresRegistryStore implements RegistryStore {
             missing.push(id)
             continue
           }
-          const next = canonicalDevice({...change(structuredClone(before)), id, createdAt: before.createdAt, updatedAt: now})
+          const next = canonicalDevice({...change(structuredClone(before)), id: before.id, createdAt: before.createdAt, updatedAt: now})
           if (next.cert && JSON.stringify(next.cert) !== JSON.stringify(before.cert)) certs.push(certificateColumns(next))
           const seen = new Set((before.flashes ?? []).map((record) => JSON.stringify(record)))
           flashes.push(...flashColumns(next, (next.flashes ?? []).filter((record) => !seen.has(JSON.stringify(record)))))
