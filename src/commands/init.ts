@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
-import {readStdin} from '../lib/cli/stdin.js'
+import {readStdin} from '../lib/console/stdin.js'
 import {initWorkspace} from '../lib/workspace/workspace.js'
 
 export interface InitResult {

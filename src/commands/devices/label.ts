@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
-import {usageError} from '../../lib/cli/errors.js'
+import {usageError} from '../../lib/console/errors.js'
 import {parseLabels, updateDevice, type DeviceRecord} from '../../lib/registry/index.js'
 
 export default class DevicesLabel extends BaseCommand<typeof DevicesLabel> {

@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
-import {ExitCode, IotctlError} from '../../lib/cli/errors.js'
-import {readStdin} from '../../lib/cli/stdin.js'
+import {ExitCode, IotctlError} from '../../lib/console/errors.js'
+import {readStdin} from '../../lib/console/stdin.js'
 import type {RegistryCheck} from '../../lib/pki/registry-check.js'
 
 export default class RegistryCheckCommand extends BaseCommand<typeof RegistryCheckCommand> {

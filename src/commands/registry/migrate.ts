@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
-import {readStdin} from '../../lib/cli/stdin.js'
+import {readStdin} from '../../lib/console/stdin.js'
 import type {SchemaResult, TransferResult} from '../../lib/registry/transfer.js'
 
 export default class RegistryMigrate extends BaseCommand<typeof RegistryMigrate> {

@@ -1,4 +1,4 @@
-import {conflict, notFound} from '../cli/errors.js'
+import {conflict, notFound} from '../console/errors.js'
 import {normalizeMac} from './ids.js'
 
 /** The MAC a device answers to: its mac field, or its id when the id is a MAC. */

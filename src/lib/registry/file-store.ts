@@ -1,6 +1,6 @@
 import {mkdir, readFile} from 'node:fs/promises'
 import {dirname} from 'node:path'
-import {conflict} from '../cli/errors.js'
+import {conflict} from '../console/errors.js'
 import {writeFileAtomic} from '../workspace/atomic.js'
 import {withFileLock} from '../workspace/lock.js'
 import {canonicalDevice} from './canonical.js'

@@ -1,4 +1,4 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 import {redactUrlPassword} from '../config/settings.js'
 
 /** Where a workspace's registry lives: its JSON file, or a PostgreSQL database. */

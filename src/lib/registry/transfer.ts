@@ -1,6 +1,6 @@
 import {existsSync} from 'node:fs'
 import {rename} from 'node:fs/promises'
-import {IotctlError, ExitCode, usageError} from '../cli/errors.js'
+import {IotctlError, ExitCode, usageError} from '../console/errors.js'
 import {withFileLock} from '../workspace/lock.js'
 import {setWorkspaceSetting, type Workspace} from '../workspace/workspace.js'
 import {canonicalDevice} from './canonical.js'

@@ -1,6 +1,6 @@
 import {spawn} from 'node:child_process'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {ExitCode, IotctlError} from '../../../src/lib/cli/errors.js'
+import {ExitCode, IotctlError} from '../../../src/lib/console/errors.js'
 import type {DeviceRecord} from '../../../src/lib/registry/index.js'
 import {PostgresRegistryStore} from '../../../src/lib/registry/postgres/store.js'
 import {startPostgres, type PostgresServer} from '../../support/postgres.js'

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {ExitCode, IotctlError} from '../../../src/lib/cli/errors.js'
+import {ExitCode, IotctlError} from '../../../src/lib/console/errors.js'
 import {Registry, withFlashRecord, type DeviceRecord, type RegistryStore} from '../../../src/lib/registry/index.js'
 
 async function rejection(promise: Promise<unknown>): Promise<IotctlError> {

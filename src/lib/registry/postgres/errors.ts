@@ -1,4 +1,4 @@
-import {ExitCode, IotctlError} from '../../cli/errors.js'
+import {ExitCode, IotctlError} from '../../console/errors.js'
 import {targetName, type PostgresTarget} from './target.js'
 
 type PgError = Error & {code?: string; errors?: {code?: string}[]; constraint?: string}

@@ -1,5 +1,5 @@
 import type {Pool, PoolClient} from 'pg'
-import {ExitCode, IotctlError, conflict} from '../../cli/errors.js'
+import {ExitCode, IotctlError, conflict} from '../../console/errors.js'
 import {canonicalDevice} from '../canonical.js'
 import {deviceExists, deviceNotFound, idKey, macInUse, macOf} from '../conflicts.js'
 import {canonicalDeviceId} from '../ids.js'
