@@ -36,6 +36,9 @@ export interface SchemaMigration {
 
 const CONNECT_TIMEOUT_MS = 10_000
 
+/** pooled clients that already have an error listener (a client is handed out many times) */
+const watched = new WeakSet<PoolClient>()
+
 /**
  * The registry in PostgreSQL. The database keeps ids (case-insensitively) and MACs unique, every
  * change is one transaction that locks only the rows it changes, reads are retried once when a
@@ -78,7 +81,10 @@ export class PostgresRegistryStore implements RegistryStore {
     } catch (error) {
       throw explainPostgresError(error, this.target, doing)
     }
-    client.on('error', () => {}) // reported by the query that was running
+    if (!watched.has(client)) {
+      watched.add(client)
+      client.on('error', () => {}) // reported by the query that was running
+    }
     if (checkSchema) {
       this.schemaChecked ??= this.checkSchema(client)
       try {
