@@ -76,6 +76,15 @@ describe('iotctl on a PostgreSQL registry', () => {
     expect(denied.code).toBe(9)
     expect(denied.json().error.code).toBe('REGISTRY_AUTH')
 
+    // config set registry.url: kept in iotctl.json, never with a password
+    const leak = await runCli(['config', 'set', 'registry.url', withPassword, '--json'], ws)
+    expect(leak.code).toBe(2)
+    expect(leak.stdout + leak.stderr).not.toContain(server.password)
+    expect((await runCli(['config', 'set', 'registry.url', 'file', '--json'], ws)).code).toBe(0)
+    expect(JSON.parse(readFileSync(join(ws.cwd, 'iotctl.json'), 'utf8')).settings).toBeUndefined()
+    expect((await runCli(['config', 'set', 'registry.url', url, '--json'], ws)).json()).toMatchObject({set: true, scope: 'workspace'})
+    expect(JSON.parse(readFileSync(join(ws.cwd, 'iotctl.json'), 'utf8')).settings).toEqual({'registry.url': url})
+
     // a URL with the password in the (private) environment works and is shown redacted
     const envWs = {...ws, env: {...ws.env, IOTCTL_REGISTRY_URL: withPassword}}
     const config = await runCli(['config', 'list', '--json'], envWs)

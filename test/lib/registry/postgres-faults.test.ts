@@ -21,14 +21,22 @@ afterAll(async () => {
   server?.destroy()
 })
 
-/** A psql session that holds `lockSql` until released (it waits on a lock of its own). */
-function holdLock(lockSql: string): {release: () => Promise<void>} {
+/** A psql session that holds `lockSql` until released; resolves once the lock is really held. */
+async function holdLock(lockSql: string): Promise<{release: () => Promise<void>}> {
   const child = spawn('psql', ['-h', '127.0.0.1', '-p', String(server.port), '-U', server.user, '-d', 'faults', '-v', 'ON_ERROR_STOP=1', '-qAt'], {
     env: {...process.env, ...server.env},
-    stdio: ['pipe', 'ignore', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   })
-  child.stdin.write(`BEGIN; ${lockSql};\n`)
   const done = new Promise<void>((resolve) => child.on('close', () => resolve()))
+  let out = ''
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      out += chunk
+      if (out.includes('locked')) resolve()
+    })
+    child.on('close', () => reject(new Error(`psql ended before taking the lock: ${out}`)))
+    child.stdin.write(`BEGIN; ${lockSql}; SELECT 'locked';\n`)
+  })
   return {
     release: async () => {
       child.stdin.end('COMMIT;\n')
@@ -39,7 +47,7 @@ function holdLock(lockSql: string): {release: () => Promise<void>} {
 
 /** Wait until iotctl's connection waits on a lock, then kill that backend (the connection breaks mid-statement). */
 async function terminateWaitingIotctl(): Promise<void> {
-  for (let i = 0; i < 600; i++) {
+  for (const started = Date.now(); Date.now() - started < 50_000; ) {
     const killed = server.psql('faults', "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'iotctl' AND wait_event_type = 'Lock'").trim()
     if (killed.includes('t')) return
     await new Promise((r) => setTimeout(r, 50))
@@ -49,17 +57,17 @@ async function terminateWaitingIotctl(): Promise<void> {
 
 describe('PostgreSQL store: a connection lost mid-command', () => {
   it('a read is retried once on a fresh connection', async () => {
-    const lock = holdLock('LOCK TABLE iotctl.devices IN ACCESS EXCLUSIVE MODE')
+    const lock = await holdLock('LOCK TABLE iotctl.devices IN ACCESS EXCLUSIVE MODE')
     const reading = store.readDevices()
     await terminateWaitingIotctl()
     // the retry waits on the same lock; releasing it lets the retry finish
     await new Promise((r) => setTimeout(r, 200))
     await lock.release()
     expect((await reading).map((d) => d.id)).toEqual(['dev-1'])
-  })
+  }, 120_000)
 
   it('a write is never retried silently: exit 5, not committed, the device unchanged', async () => {
-    const lock = holdLock("SELECT id FROM iotctl.devices WHERE id = 'dev-1' FOR UPDATE")
+    const lock = await holdLock("SELECT id FROM iotctl.devices WHERE id = 'dev-1' FOR UPDATE")
     const writing = store.updateDevices(new Map([['dev-1', (d: DeviceRecord) => ({...d, labels: {lost: 'yes'}})]]))
     const outcome = writing.then(
       () => undefined,
@@ -73,5 +81,5 @@ describe('PostgreSQL store: a connection lost mid-command', () => {
     expect(error.message).toContain(`127.0.0.1:${server.port}`)
     expect(error.message).toContain('not committed')
     expect((await store.readDevices())[0]!.labels).toEqual({})
-  })
+  }, 120_000)
 })
