@@ -153,8 +153,11 @@ describe('iotctl on a PostgreSQL registry', () => {
     const toPg = await runCli(['registry', 'migrate', '--to', url, '--json'], ws)
     expect(toPg.code, toPg.stderr + toPg.stdout).toBe(0)
     expect(toPg.json()).toMatchObject({devices: 3, certificates: 3, from: {kind: 'file'}, to: {kind: 'postgres'}})
-    expect(existsSync(file)).toBe(false)
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({movedTo: url, devices: []})
     expect(readFileSync(toPg.json().backup)).toEqual(original)
+    // a run still on the old setting (here forced by the environment) stops at the marker
+    const late = await runCli(['devices', 'add', 'late-1', '--type', 'temp', '--json'], {...ws, env: {...ws.env, IOTCTL_REGISTRY_URL: 'file'}})
+    expect([late.code, late.json().error.code]).toEqual([4, 'REGISTRY_MOVED'])
     expect((await runCli(['devices', 'list', '--json'], ws)).json()).toEqual(before)
     expect((await runCli(['registry', 'check', '--json'], ws)).code).toBe(0)
 

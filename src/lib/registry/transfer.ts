@@ -1,5 +1,6 @@
 import {existsSync} from 'node:fs'
-import {rename} from 'node:fs/promises'
+import {copyFile, readFile, rename, rm} from 'node:fs/promises'
+import {writeFileAtomic} from '../workspace/atomic.js'
 import {IotctlError, ExitCode, usageError} from '../console/errors.js'
 import {withFileLock} from '../workspace/lock.js'
 import {setWorkspaceSetting, type Workspace} from '../workspace/workspace.js'
@@ -78,15 +79,19 @@ export async function transferRegistry(ws: Workspace, toValue: string, options: 
     const to = await openLocation(target, ws.paths.registry, options)
     const devices = (await from.readDevices()).map(canonicalDevice)
     if (target.kind === 'file' && existsSync(ws.paths.registry)) {
-      const leftover = await to.readDevices()
-      if (leftover.length === 0) await rename(ws.paths.registry, `${ws.paths.registry}.empty-${stamp()}`)
+      // the marker an earlier move left (or an empty file) gives way; a file with devices is refused by the import
+      if (await isMovedMarker(ws.paths.registry)) await rm(ws.paths.registry)
+      else if ((await to.readDevices()).length === 0) await rename(ws.paths.registry, `${ws.paths.registry}.empty-${stamp()}`)
     }
     await to.importDevices(devices)
     await verifyCopy(devices, to)
     let backup: string | undefined
     if (source.kind === 'file' && existsSync(ws.paths.registry)) {
       backup = `${ws.paths.registry}.migrated-${stamp()}`
-      await rename(ws.paths.registry, backup)
+      await copyFile(ws.paths.registry, backup)
+      // a run that read the old setting and waits for the file lock must not start a new JSON
+      // registry beside the moved one: it finds this marker and stops (exit 4, "run it again")
+      await writeFileAtomic(ws.paths.registry, JSON.stringify({version: 1, movedTo: to.location, devices: []}, null, 1) + '\n')
     }
     await setWorkspaceSetting(ws, 'registry.url', target.kind === 'file' ? undefined : target.url)
     return {
@@ -111,6 +116,14 @@ async function verifyCopy(devices: unknown[], to: RegistryStore): Promise<void> 
       code: 'REGISTRY_COPY_LOSSY',
       exit: ExitCode.CORRUPT,
     })
+  }
+}
+
+async function isMovedMarker(file: string): Promise<boolean> {
+  try {
+    return typeof JSON.parse(await readFile(file, 'utf8')).movedTo === 'string'
+  } catch {
+    return false
   }
 }
 
