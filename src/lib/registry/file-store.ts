@@ -35,14 +35,22 @@ export class FileRegistryStore implements RegistryStore {
     return (await readRegistryFile(this.file)).devices
   }
 
-  /** Re-read, apply, write atomically, all under the lock; if `change` throws, nothing is written. */
-  async mutate<T>(change: (devices: Map<string, DeviceRecord>) => T | Promise<T>): Promise<T> {
+  /** The whole file: devices and what else it keeps (OTA rollouts). */
+  async readFile(): Promise<RegistryFile> {
+    return readRegistryFile(this.file)
+  }
+
+  /**
+   * Re-read, apply, write atomically, all under the lock; if `change` throws, nothing is written.
+   * Keys beside the devices (OTA rollouts) are kept, and `change` may edit them in `registry`.
+   */
+  async mutate<T>(change: (devices: Map<string, DeviceRecord>, registry: RegistryFile) => T | Promise<T>): Promise<T> {
     await mkdir(dirname(this.file), {recursive: true})
     return withFileLock(this.file, async () => {
       const registry = await readRegistryFile(this.file)
       const devices = new Map(registry.devices.map((device) => [device.id, device]))
-      const result = await change(devices)
-      const next: RegistryFile = {version: 1, devices: [...devices.values()].map(canonicalDevice)}
+      const result = await change(devices, registry)
+      const next: RegistryFile = {...registry, version: 1, devices: [...devices.values()].map(canonicalDevice)}
       await writeFileAtomic(this.file, JSON.stringify(next, null, 1) + '\n')
       return result
     })

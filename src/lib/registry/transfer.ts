@@ -78,6 +78,15 @@ export async function transferRegistry(ws: Workspace, toValue: string, options: 
     const from = await openLocation(source, ws.paths.registry, options)
     const to = await openLocation(target, ws.paths.registry, options)
     const devices = (await from.readDevices()).map(canonicalDevice)
+    if (source.kind === 'file') {
+      const {FileRegistryStore} = await import('./file-store.js')
+      const rollouts = (await new FileRegistryStore(ws.paths.registry).readFile()).rollouts ?? []
+      if (rollouts.length > 0) {
+        throw usageError(`The JSON registry keeps ${rollouts.length} OTA rollouts, which the PostgreSQL registry cannot hold yet; nothing was moved`, [
+          'Finish or abort the rollouts (iotctl ota status), or keep this workspace on the JSON registry for now',
+        ])
+      }
+    }
     if (target.kind === 'file' && existsSync(ws.paths.registry)) {
       // the marker an earlier move left (or an empty file) gives way; a file with devices is refused by the import
       if (await isMovedMarker(ws.paths.registry)) await rm(ws.paths.registry)
