@@ -155,6 +155,18 @@ export function registryStoreSuite(name: string, makeStore: () => Promise<Regist
       expect(((await store.readDevices())[0] as unknown as {rollout: unknown}).rollout).toEqual({wave: 2, release: '1.4.0'})
     })
 
+    it('gives nested extension fields (a device\u2019s OTA state) back in one key order, byte for byte', async () => {
+      const store = await makeStore()
+      await store.addDevices([{id: 'nested', type: 'temp'}])
+      // jsonb would put short keys first (job before current); both stores sort keys at every depth
+      const ota = {target: '1.1.0', current: '1.0.0', previous: '0.9.0', job: {updatedAt: '2026-03-01T10:00:00.000Z', wave: 1, state: 'sent', rollout: 'r-1', operation: 'update' as const}}
+      const {updated} = await store.updateDevices(new Map([['nested', (d: DeviceRecord) => ({...d, ota})]]))
+      const read = (await store.readDevices())[0]!
+      expect(JSON.stringify(read)).toBe(JSON.stringify(updated[0]))
+      expect(Object.keys(read.ota!)).toEqual(['current', 'job', 'previous', 'target'])
+      expect(Object.keys(read.ota!.job!)).toEqual(['operation', 'rollout', 'state', 'updatedAt', 'wave'])
+    })
+
     it('imports only into an empty store', async () => {
       const store = await makeStore()
       await store.addDevices([{id: 'one', type: 'temp'}])
