@@ -1,5 +1,6 @@
 import {open, readFile, stat} from 'node:fs/promises'
 import {ExitCode, IotctlError, explainSystemError} from '../console/errors.js'
+import {Backoff} from '../http/backoff.js'
 import type {Qos} from '../schemes/types.js'
 import {Histogram} from '../device/histogram.js'
 import {lineBatches} from './line-reader.js'
@@ -116,11 +117,12 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   /** refused credentials: the replay ends with this error */
   let fatal: Error | undefined
   let wake: (() => void) | undefined
-  let reconnectDelayMs = 250
+  // a restart pauses the replay, it does not end it: reconnect, backing off while the broker stays away
+  const reconnect = new Backoff({baseMs: 250, maxMs: 5000})
   const handler: ChannelHandler<number> = {
     ready() {
       ready = true
-      reconnectDelayMs = 250
+      reconnect.succeed()
       options.onConnection?.({state: 'connected'})
       wake?.()
     },
@@ -136,9 +138,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       downError = error
       if (was) options.onConnection?.({state: 'disconnected', error: error?.message})
       wake?.()
-      // keep trying, backing off while the broker stays away: a restart pauses the replay, it does not end it
-      reconnectDelayMs = was ? 250 : Math.min(reconnectDelayMs * 2, 5000)
-      setTimeout(() => channel.state === 'idle' && channel.connect(), reconnectDelayMs).unref()
+      setTimeout(() => channel.state === 'idle' && channel.connect(), reconnect.fail()).unref()
     },
     settled(_owner, token, outcome) {
       if (token === 0) return
