@@ -299,18 +299,7 @@ export class Fleet {
       settled: (_i, token, outcome) => {
         if (token === 0) return
         this.outstanding--
-        const s = this.stats
-        if (outcome.ok) {
-          s.acked++
-          s.latency.record(outcome.latencyMs ?? performance.now() - token)
-        } else if (outcome.code === 'unanswered') {
-          s.unanswered++
-        } else {
-          s.failed++
-          if (outcome.error) s.lastError = outcome.error.message
-        }
-        s.noteCode(outcome.code)
-        if (outcome.retries) s.retries += outcome.retries
+        this.stats.settle(outcome, token)
         if (this.outstanding === 0) this.drained?.()
       },
       message: (i, topic, payload) => {
