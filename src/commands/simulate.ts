@@ -70,7 +70,7 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     seed: Flags.string({summary: 'make the simulated values reproducible'}),
   }
 
-  async run(): Promise<RunSummary | undefined> {
+  async run(): Promise<undefined> {
     const f = this.flags
     const [{getScheme}, {planFleet}, {parseRate, parseShare}, {templatesFor}, {openTransport}, {Fleet}] = await Promise.all([
       import('../lib/schemes/index.js'),

@@ -25,7 +25,7 @@ export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
     unset: Flags.boolean({summary: 'remove the user value (the default applies again)'}),
   }
 
-  async run(): Promise<{key: string; unset?: boolean; set?: boolean}> {
+  async run(): Promise<{key: string; unset: true} | {key: string; set: true}> {
     const {key} = this.args
     if (!isSettingKey(key)) throw usageError(`Unknown setting "${key}"`, [`Known settings: ${Object.keys(SETTINGS).join(', ')}`])
     const user = await this.userConfig()
