@@ -37,6 +37,8 @@ export function isolatedEnv(extra: NodeJS.ProcessEnv = {}): CliEnv {
       IOTCTL_DATA_DIR: join(home, 'data'),
       IOTCTL_CACHE_DIR: join(home, 'cache'),
       NO_COLOR: '1',
+      // never fetch a MicroPython image from the internet in a test
+      IOTCTL_OFFLINE: '1',
       ...extra,
     },
   }

@@ -28,6 +28,12 @@ export interface FlashDeviceOptions {
   chip?: string
   appFile?: string
   bootloaderFile?: string
+  /** --runtime-image FILE: the MicroPython firmware for a template's device part (no download) */
+  runtimeImageFile?: string
+  /** --runtime: 'auto' (real boards get MicroPython, virtual ones when the image is at hand), 'micropython', 'simulation' */
+  runtime?: 'auto' | 'micropython' | 'simulation'
+  /** never download the MicroPython image (IOTCTL_OFFLINE) */
+  offline?: boolean
   /** flash mode/frequency/size patched into the image headers */
   flash?: FlashSettings
   erase?: boolean
@@ -165,12 +171,31 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
     const board = chip === 'sim' ? (info.chip as Chip) : undefined
     if (chip === 'sim' && !info.virtual) throw simulationOnRealBoard(target.id, options.port)
     if (chip !== 'sim' && chip !== info.chip) throw usageError(`Template "${template.type}" is built for ${chip} here, but the board is an ${info.chip}`)
-    const artifacts = await cached(cache.artifacts, `${template.type}/${chip}/${board ?? ''}/${options.appFile ?? ''}/${options.bootloaderFile ?? ''}/${JSON.stringify(options.flash ?? {})}`, () =>
-      prepareChip({template: template!, chip, cacheDir: options.ws.paths.cache, appFile: options.appFile, bootloaderFile: options.bootloaderFile, flash: options.flash, board, signal: options.signal}),
+    const artifacts = await cached(
+      cache.artifacts,
+      `${template.type}/${chip}/${board ?? ''}/${options.appFile ?? ''}/${options.bootloaderFile ?? ''}/${options.runtimeImageFile ?? ''}/${options.runtime ?? ''}/${info.virtual}/${JSON.stringify(options.flash ?? {})}`,
+      () =>
+        prepareChip({
+          template: template!,
+          chip,
+          cacheDir: options.ws.paths.cache,
+          appFile: options.appFile,
+          bootloaderFile: options.bootloaderFile,
+          flash: options.flash,
+          board,
+          runtimeImageFile: options.runtimeImageFile,
+          runtime: options.runtime,
+          // a real board gets the MicroPython firmware, downloaded once if need be; a virtual one never downloads
+          allowRuntimeDownload: !info.virtual,
+          offline: options.offline,
+          signal: options.signal,
+        }),
     )
     if (artifacts.boardChip !== info.chip) throw usageError(`The images are laid out for ${artifacts.boardChip}, but the board is an ${info.chip}`)
     if (artifacts.simulation && !info.virtual) throw simulationOnRealBoard(target.id, options.port)
-    const needed = Math.max(...artifacts.sharedParts.map((p) => p.offset + p.size), artifacts.layout.nvs.offset + artifacts.layout.nvs.size)
+    const needed = artifacts.micropython
+      ? artifacts.micropython.fs.offset + artifacts.micropython.fs.size
+      : Math.max(...artifacts.sharedParts.map((p) => p.offset + p.size), artifacts.layout.nvs.offset + artifacts.layout.nvs.size)
     if (info.flashSize !== undefined && needed > info.flashSize) {
       throw new IotctlError(`The plan for ${target.id} needs flash up to ${hex(needed)}; the board has ${info.flashSize / 1024 / 1024} MB`, {
         code: 'PART_EXCEEDS_FLASH',
@@ -200,7 +225,12 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
     let certificateIssued = false
     const credentials = options.dryRun
       ? undefined
-      : await resolveCredentials(options.ws, [planned], {passphrase: options.passphrase, onIssue: () => (certificateIssued = true)})
+      : await resolveCredentials(options.ws, [planned], {
+          passphrase: options.passphrase,
+          onIssue: () => (certificateIssued = true),
+          // MicroPython's TLS on ESP8266 (axTLS) takes RSA keys only
+          algo: artifacts.micropython?.image.chip === 'esp8266' ? 'rsa-2048' : undefined,
+        })
     const plan: FlashPlan = buildDevicePlan({
       template,
       device: planned,

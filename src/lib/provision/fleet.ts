@@ -28,6 +28,10 @@ export interface FleetBuildOptions extends AppSourceCallbacks {
   outDir: (device: DeviceRecord) => string
   appFile?: string
   bootloaderFile?: string
+  /** --runtime-image / --runtime (see PrepareOptions) */
+  runtimeImageFile?: string
+  runtime?: 'auto' | 'micropython' | 'simulation'
+  offline?: boolean
   flash?: FlashSettings
   merged?: boolean
   /** devices built and written at once (default 16) */
@@ -77,7 +81,7 @@ export async function buildFleet(options: FleetBuildOptions): Promise<FleetBuild
 
   const artifacts = new Map<TargetChip, ChipArtifacts>()
   for (const chip of new Set(chips.values())) {
-    artifacts.set(chip, await prepareChip({template, chip, cacheDir: options.cacheDir, appFile: options.appFile, bootloaderFile: options.bootloaderFile, flash: options.flash, onDownload: options.onDownload, onBuildOutput: options.onBuildOutput, signal: options.signal}))
+    artifacts.set(chip, await prepareChip({template, chip, cacheDir: options.cacheDir, appFile: options.appFile, bootloaderFile: options.bootloaderFile, runtimeImageFile: options.runtimeImageFile, runtime: options.runtime, offline: options.offline, flash: options.flash, onDownload: options.onDownload, onBuildOutput: options.onBuildOutput, signal: options.signal}))
   }
 
   const credentials = await options.credentials(options.devices)
