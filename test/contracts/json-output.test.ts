@@ -110,6 +110,7 @@ describe('JSON schemas of --json results', () => {
     for (const id of ['dev-2', 'dev-3', 'csr-dev']) expect((await runCli(['devices', 'add', id, '--type', 'temp'], ctx)).code).toBe(0)
     await run('devices list', [])
     await run('devices show', ['dev-1'])
+    await run('devices label', ['dev-1', '--remove', 'site'])
 
     await run('backends add', ['lab', '--kind', 'mqtt', '--url', broker.url])
     await run('backends use', ['lab'])
