@@ -78,4 +78,25 @@ describe('flash → emulate → tail: the shipped MicroPython device app on a vi
     expect(ping.json()).toMatchObject({ok: true})
     expect(broker.log()).toContain(`u'${id}'`) // Mosquitto saw the board's own certificate
   })
+
+  it('ESP8266: the filesystem at the port\'s fixed 1 MiB offset, no partition table; the same app runs with an RSA-2048 certificate', {timeout: 180_000}, async () => {
+    const id = '18:fe:34:e2:e1:02'
+    const board = await startEmulator(ctx, ['--chip', 'esp8266', '--mac', id])
+    boards.push(board)
+    const flashed = await runCli(['flash', '--type', 'temp', '--port', board.url, '--runtime-image', images.esp8266, '--set', 'wifi.ssid=farm', '--set', 'wifi.password=pw', '--json'], ctx, {timeoutMs: 120_000})
+    expect(flashed.code, flashed.stderr).toBe(0)
+    expect(flashed.json().parts.map((p: {name: string; offset: number}) => [p.name, p.offset])).toEqual([
+      ['runtime', 0],
+      ['fs', 0x100000],
+    ])
+    const online = await runCli(['monitor', '--port', board.url, '--until', 'iotctl: online', '--timeout', '90s'], ctx, {timeoutMs: 120_000})
+    expect(online.code, `${online.stderr}\n${board.console()}`).toBe(0)
+    expect(board.console()).toMatch(/a FAT volume at 0x100000: MicroPython \(ESP8266_GENERIC layout\)/)
+    const tail = await runCli(['tail', '--backend', 'watch', '--count', '1', '--json', '--timeout', '60s', '--device', id], ctx, {timeoutMs: 90_000})
+    expect(tail.code, tail.stderr).toBe(0)
+    const telemetry = tail.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((m) => m.kind === 'telemetry')
+    expect(telemetry, tail.stdout).toMatchObject({device: id})
+    expect(typeof telemetry.fields.temperature).toBe('number')
+    expect(broker.log()).toContain(`u'${id}'`)
+  })
 })
