@@ -53,7 +53,7 @@ export default class FirmwareBuild extends BaseCommand<typeof FirmwareBuild> {
     const {flags} = this
     if (!flags.all && !flags.device?.length) throw usageError('Name the devices: --device ID (repeatable) or --all [--type T]', ['iotctl firmware build --device greenhouse-01', 'iotctl firmware build --all --type temp'])
     const ws = await this.workspace()
-    const registry = await Registry.load(ws.paths.registry)
+    const registry = await Registry.load(ws)
     const devices = flags.all ? registry.list({type: flags.type}) : flags.device!.map((id) => registry.get(id))
     if (devices.length === 0) throw new IotctlError(`No registered devices${flags.type ? ` of type ${flags.type}` : ''}`, {code: 'NO_DEVICES', exit: ExitCode.NOT_FOUND, suggestions: ['Register one: iotctl devices add ID --type temp']})
     if (flags.type && !flags.all) {

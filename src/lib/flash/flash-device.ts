@@ -104,7 +104,7 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
       import('../provision/plan.js'),
       import('../provision/credentials.js'),
     ])
-  const registryFile = options.ws.paths.registry
+  const fleet = options.ws
   options.onStage?.('connecting', options.port)
   const session = await FlashSession.connect({
     port: options.port,
@@ -123,7 +123,7 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
     options.onStage?.('connected', `${info.description}, MAC ${info.mac}${info.virtual ? ' (virtual board)' : ''}`)
 
     // who is this board? (a new one is registered only once its plan has passed every check)
-    const registry = await Registry.load(registryFile)
+    const registry = await Registry.load(fleet)
     let isNew = false
     if (options.deviceId) {
       device = registry.get(options.deviceId)
@@ -219,7 +219,7 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
     const settings = await options.settingsFor(template, artifacts.simulation)
     let registered = false
     if (isNew && !options.dryRun) {
-      device = await addDevice(registryFile, {id: target.id, type: target.type, chip: planned.chip, mac: info.mac})
+      device = await addDevice(fleet, {id: target.id, type: target.type, chip: planned.chip, mac: info.mac})
       registered = true
     }
     let certificateIssued = false
@@ -273,7 +273,7 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
     options.onStage?.('resetting')
     const reset = await session.reset()
     const seconds = (performance.now() - started) / 1000
-    await updateDevice(registryFile, target.id, (d) =>
+    await updateDevice(fleet, target.id, (d) =>
       withFlashRecord(
         {...d, chip: d.chip ?? (info.chip as DeviceRecord['chip']), mac: d.mac ?? info.mac},
         {at: new Date().toISOString(), result: 'ok', template: target.type, appVersion: artifacts.app.info.version, appSha256: artifacts.app.info.sha256, port: options.port, seconds},
@@ -293,9 +293,9 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
     }
   } catch (error) {
     // the attempt is part of the device's history, whatever failed after it was known
-    if (device && !options.dryRun && (await registered(registryFile, device.id))) {
+    if (device && !options.dryRun && (await registered(fleet, device.id))) {
       const message = error instanceof Error ? error.message : String(error)
-      await updateDevice(registryFile, device.id, (d) =>
+      await updateDevice(fleet, device.id, (d) =>
         withFlashRecord(d, {at: new Date().toISOString(), result: 'failed', template: device!.type, port: options.port, seconds: (performance.now() - started) / 1000, error: message}),
       ).catch(() => {})
     }
@@ -327,9 +327,9 @@ function simulationOnRealBoard(id: string, port: string): IotctlError {
   })
 }
 
-async function registered(file: string, id: string): Promise<boolean> {
+async function registered(ws: FlashDeviceOptions['ws'], id: string): Promise<boolean> {
   const {Registry} = await import('../registry/index.js')
-  return (await Registry.load(file)).devices.some((d) => d.id === id)
+  return (await Registry.load(ws)).devices.some((d) => d.id === id)
 }
 
 function cached<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {

@@ -2,6 +2,7 @@ import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {IotctlError} from '../console/errors.js'
 import type {BackendProfile} from '../config/profiles.js'
+import {deviceFolderName} from '../registry/ids.js'
 import type {DeviceRecord} from '../registry/types.js'
 import type {LoadedTemplate} from '../templates/loader.js'
 import type {TargetChip} from '../templates/types.js'
@@ -53,7 +54,7 @@ export interface FleetBuildResult {
 
 /** A folder name for a device id that is portable (MAC colons become dashes). */
 export function planDirName(id: string): string {
-  return id.replaceAll(':', '-')
+  return deviceFolderName(id)
 }
 
 /** Run `task` over `items` with at most `limit` in flight. */
