@@ -177,7 +177,13 @@ export class VirtualBoard extends EventEmitter<VirtualBoardEvents> {
     const snapshot = Uint8Array.from(this.flash.data)
     const done = (async () => {
       try {
-        await hook(snapshot, console, {signal: abort.signal, chip: this.chip.name, mac: this.mac})
+        const writeFlash = async (offset: number, bytes: Uint8Array) => {
+          if (generation !== this.generation || !this.flash.contains(offset, bytes.length)) return
+          this.flash.eraseCovering(offset, bytes.length)
+          this.flash.write(offset, bytes)
+          await this.flash.flush()
+        }
+        await hook(snapshot, console, {signal: abort.signal, chip: this.chip.name, mac: this.mac, writeFlash})
       } catch (error) {
         if (abort.signal.aborted || generation !== this.generation) return
         const message = error instanceof Error ? error.message : String(error)

@@ -11,6 +11,11 @@ export interface BootContext {
   chip: EmulatedChipName
   /** "24:0a:c4:12:34:56" */
   mac: string
+  /**
+   * Rewrite a flash region (its sectors erased first) and persist it, as the bootloader does with
+   * otadata and an app with esp_partition_write; without it the boot only reads the flash.
+   */
+  writeFlash?: (offset: number, bytes: Uint8Array) => Promise<void>
 }
 
 /**

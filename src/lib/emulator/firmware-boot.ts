@@ -2,6 +2,7 @@ import type {FleetEvent} from '../device/fleet.js'
 import type {TemplateDefinition} from '../templates/types.js'
 import {BootFailure, bootloaderProblem, type BootConsole, type BootContext, type BootHook} from './boot.js'
 import type {EmulatedChip} from './chips.js'
+import type {PartitionEntry} from '../partitions/types.js'
 
 /** What the boot needs of a device type's template. */
 export type BootTemplate = Pick<TemplateDefinition, 'telemetry' | 'commands' | 'nvs' | 'settings'>
@@ -53,6 +54,34 @@ async function runBundle(flash: Uint8Array, fsOffset: number, console: BootConso
 
 type Log = (level: 'I' | 'W' | 'E', tag: string, message: string) => void
 
+/**
+ * What ESP-IDF's second-stage bootloader (app rollback enabled) does with otadata at reset: the
+ * valid entry with the highest sequence names the slot; a 'new' image becomes 'pending-verify' and
+ * boots, one still 'pending-verify' (it never confirmed itself) becomes 'aborted' and the previous
+ * slot boots. The changed otadata is written back to the flash. Undefined: boot factory / ota_0.
+ */
+async function selectOtaSlotAtBoot(flash: Uint8Array, entries: PartitionEntry[], context: BootContext, log: Log): Promise<PartitionEntry | undefined> {
+  const {otaLayout, bootOtadata, readOtadata, OTADATA_SIZE} = await import('../partitions/otadata.js')
+  const {slots, otadata} = otaLayout(entries)
+  if (!otadata || slots.length === 0 || otadata.offset + OTADATA_SIZE > flash.length) return undefined
+  const region = flash.subarray(otadata.offset, otadata.offset + OTADATA_SIZE)
+  const before = readOtadata(region, slots.length)
+  const after = bootOtadata(region, slots.length)
+  if (after.rolledBack) {
+    const tried = before.bootSlot === undefined ? 'the new app' : slots[before.bootSlot].name
+    log('W', 'boot', `${tried} is still pending verification (it never confirmed itself): marked aborted, rolling back`)
+  }
+  if (!Buffer.from(after.otadata).equals(Buffer.from(region))) {
+    region.set(after.otadata)
+    await context.writeFlash?.(otadata.offset, after.otadata)
+  }
+  const info = readOtadata(region, slots.length)
+  if (info.active < 0) return undefined
+  const entry = info.entries[info.active as 0 | 1]
+  log('I', 'boot', `otadata: entry ${info.active}, seq ${entry.seq}, state ${entry.state} → ${slots[after.bootSlot!].name}`)
+  return slots[after.bootSlot!]
+}
+
 async function boot(flash: Uint8Array, console: BootConsole, context: BootContext, options: FirmwareBootOptions, log: Log): Promise<void> {
   const [{readPartitionTable, findAppPartition, findPartition, partitionTypeName, partitionSubtypeName}, {readNvs}, image, provision, {startDevice, usesTls}] =
     await Promise.all([
@@ -98,8 +127,10 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
     log('I', 'boot', `  ${e.name.padEnd(16)} ${String(partitionTypeName(e.type)).padEnd(4)} ${String(partitionSubtypeName(e.type, e.subtype)).padEnd(8)} 0x${e.offset.toString(16).padStart(6, '0')} 0x${e.size.toString(16)}`)
   }
 
-  // app
-  const app = findAppPartition(entries!)
+  // app: factory (else ota_0), unless otadata selects an OTA slot
+  let app = findAppPartition(entries!)
+  const otaSlot = await selectOtaSlotAtBoot(flash, entries!, context, log)
+  if (otaSlot) app = otaSlot
   if (!app) fail('boot', 'No bootable app partitions in the partition table')
   if (app!.offset + app!.size > flash.length) fail('boot', `app partition ${app!.name} lies beyond the ${flash.length / 1024 / 1024} MB flash`)
   const appBytes = flash.subarray(app!.offset, app!.offset + app!.size)

@@ -5,6 +5,8 @@
 export {writePartitionTable, readPartitionTable} from './table.js'
 export {
   DEFAULT_PARTITIONS,
+  NAMED_PARTITION_LAYOUTS,
+  partitionSpecs,
   alignmentOf,
   findAppPartition,
   findPartition,

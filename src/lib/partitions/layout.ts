@@ -22,6 +22,39 @@ export const DEFAULT_PARTITIONS: readonly PartitionSpec[] = Object.freeze([
   {name: 'factory', type: 'app', subtype: 'factory', offset: 0x10000, size: 0x100000},
 ])
 
+/**
+ * Named layouts a template can give as `partitions: 'NAME'`, after ESP-IDF's built-in tables:
+ * `factory` (partitions_singleapp.csv, the default), `factory-ota` ("Factory app, two OTA
+ * definitions", partitions_two_ota.csv) and `two-ota` ("Two large size OTA partitions", no factory).
+ */
+export const NAMED_PARTITION_LAYOUTS: Readonly<Record<string, readonly PartitionSpec[]>> = Object.freeze({
+  factory: DEFAULT_PARTITIONS,
+  'factory-ota': Object.freeze<PartitionSpec[]>([
+    {name: 'nvs', type: 'data', subtype: 'nvs', offset: 0x9000, size: 0x4000},
+    {name: 'otadata', type: 'data', subtype: 'ota', offset: 0xd000, size: 0x2000},
+    {name: 'phy_init', type: 'data', subtype: 'phy', offset: 0xf000, size: 0x1000},
+    {name: 'factory', type: 'app', subtype: 'factory', offset: 0x10000, size: 0x100000},
+    {name: 'ota_0', type: 'app', subtype: 'ota_0', offset: 0x110000, size: 0x100000},
+    {name: 'ota_1', type: 'app', subtype: 'ota_1', offset: 0x210000, size: 0x100000},
+  ]),
+  'two-ota': Object.freeze<PartitionSpec[]>([
+    {name: 'nvs', type: 'data', subtype: 'nvs', offset: 0x9000, size: 0x4000},
+    {name: 'otadata', type: 'data', subtype: 'ota', offset: 0xd000, size: 0x2000},
+    {name: 'phy_init', type: 'data', subtype: 'phy', offset: 0xf000, size: 0x1000},
+    {name: 'ota_0', type: 'app', subtype: 'ota_0', offset: 0x20000, size: 0x1a9000},
+    {name: 'ota_1', type: 'app', subtype: 'ota_1', offset: 0x1d0000, size: 0x1a9000},
+  ]),
+})
+
+/** A template's `partitions` (a list, a layout name, or nothing) as the list to lay out. */
+export function partitionSpecs(partitions: readonly PartitionSpec[] | string | undefined): readonly PartitionSpec[] {
+  if (partitions === undefined) return DEFAULT_PARTITIONS
+  if (typeof partitions !== 'string') return partitions
+  const named = NAMED_PARTITION_LAYOUTS[partitions]
+  if (!named) throw layoutError(`unknown partition layout "${partitions}" (${Object.keys(NAMED_PARTITION_LAYOUTS).join(', ')}, or a list of partitions)`)
+  return named
+}
+
 export interface LayoutOptions {
   /** flash chip size in bytes, or '4MB', '512KB' … */
   flashSize: number | string

@@ -25,6 +25,8 @@ export interface PartitionLayout {
   entries: PartitionEntry[]
   nvs: {name: string; offset: number; size: number}
   app: {name: string; offset: number; size: number}
+  /** the otadata partition of an OTA layout */
+  otadata?: {name: string; offset: number; size: number}
 }
 
 /** Prefix an error's message with its context, keeping code, exit, details and suggestions. */
@@ -48,7 +50,14 @@ export function buildPartitionTable(specs: readonly PartitionSpec[], options: {f
   const app = findAppPartition(entries)
   if (!nvs) throw new IotctlError(`The partition layout of ${options.template} has no nvs partition (type data, subtype nvs) for the device configuration`, {code: 'PARTITION_LAYOUT', exit: 2})
   if (!app) throw new IotctlError(`The partition layout of ${options.template} has no app partition`, {code: 'PARTITION_LAYOUT', exit: 2})
-  return {table: writePartitionTable(entries), entries, nvs: {name: nvs.name, offset: nvs.offset, size: nvs.size}, app: {name: app.name, offset: app.offset, size: app.size}}
+  const otadata = findPartition(entries, 'data', 'ota')
+  return {
+    table: writePartitionTable(entries),
+    entries,
+    nvs: {name: nvs.name, offset: nvs.offset, size: nvs.size},
+    app: {name: app.name, offset: app.offset, size: app.size},
+    ...(otadata ? {otadata: {name: otadata.name, offset: otadata.offset, size: otadata.size}} : {}),
+  }
 }
 
 function nvsEntry(item: NvsItem): NvsEntryInput {

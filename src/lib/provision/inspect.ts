@@ -74,6 +74,8 @@ async function inspectPlan(dir: string, showSecrets: boolean): Promise<InspectRe
   const secrets = new Set([...DEFAULT_SECRETS, ...(manifest.nvs?.secretKeys ?? [])])
   const report: InspectReport = {path: dir, kind: 'plan', manifest}
   if (data['partition-table']) report.partitions = readPartitionTable(data['partition-table'])
+  const otadataPart = manifest.parts.find((p) => p.name === 'otadata')
+  if (data.otadata && otadataPart && report.partitions) report.otadata = describeOtadata(data.otadata, otadataPart.offset, report.partitions)
   if (data.nvs) report.nvs = {offset: manifest.nvs!.offset, size: data.nvs.length, entries: nvsEntries(data.nvs, secrets, showSecrets)}
   const app = manifest.parts.find((p) => p.name === 'app')
   if (data.app && app) report.app = {...describeApp(data.app), offset: app.offset, sha256: app.sha256}
@@ -114,6 +116,15 @@ function mergedBootloader(bytes: Uint8Array, appChip: string | undefined): {offs
   return undefined
 }
 
+/** Both otadata copies and the app partition the bootloader starts, given the table. */
+function describeOtadata(region: Uint8Array, offset: number, partitions: PartitionRow[]): NonNullable<InspectReport['otadata']> {
+  const slots = partitions.filter((p) => p.type === 'app' && /^ota_\d+$/.test(String(p.subtype))).sort((a, b) => Number(String(a.subtype).slice(4)) - Number(String(b.subtype).slice(4)))
+  const info = readOtadata(region, slots.length)
+  // no valid entry: the bootloader starts factory, else ota_0
+  const boots = info.bootSlot === undefined ? (partitions.find((p) => p.type === 'app' && p.subtype === 'factory') ?? slots[0]) : slots[info.bootSlot]
+  return {offset, entries: info.entries, active: info.active, boots: boots?.name ?? 'none'}
+}
+
 /** A merged image: the partition table at 0x8000 says where the NVS and app partitions are. */
 function inspectMerged(path: string, bytes: Uint8Array, showSecrets: boolean): InspectReport {
   const table = bytes.subarray(PARTITION_TABLE_OFFSET, PARTITION_TABLE_OFFSET + 0xc00)
@@ -127,11 +138,8 @@ function inspectMerged(path: string, bytes: Uint8Array, showSecrets: boolean): I
   let app = partitions.find((p) => p.type === 'app')
   const otadata = partitions.find((p) => p.type === 'data' && p.subtype === 'ota')
   if (otadata && otadata.offset + OTADATA_SIZE <= bytes.length) {
-    const slots = partitions.filter((p) => p.type === 'app' && /^ota_\d+$/.test(String(p.subtype))).sort((a, b) => Number(String(a.subtype).slice(4)) - Number(String(b.subtype).slice(4)))
-    const info = readOtadata(bytes.subarray(otadata.offset, otadata.offset + OTADATA_SIZE), slots.length)
-    // no valid entry: the bootloader starts factory, else ota_0
-    const boots = info.bootSlot === undefined ? (partitions.find((p) => p.type === 'app' && p.subtype === 'factory') ?? slots[0]) : slots[info.bootSlot]
-    report.otadata = {offset: otadata.offset, entries: info.entries, active: info.active, boots: boots?.name ?? 'none'}
+    report.otadata = describeOtadata(bytes.subarray(otadata.offset, otadata.offset + OTADATA_SIZE), otadata.offset, partitions)
+    const boots = partitions.find((p) => p.name === report.otadata!.boots)
     if (boots) app = boots
   }
   if (app && app.offset < bytes.length && isAppImage(bytes.subarray(app.offset))) {

@@ -7,6 +7,7 @@ export const MANIFEST_NAME = 'manifest.json'
 export const PART_FILES = {
   bootloader: 'bootloader.bin',
   'partition-table': 'partition-table.bin',
+  otadata: 'otadata.bin',
   nvs: 'nvs.bin',
   app: 'app.bin',
   runtime: 'micropython.bin',
@@ -14,8 +15,8 @@ export const PART_FILES = {
   merged: 'merged.bin',
 } as const
 
-/** runtime: a combined MicroPython image (bootloader + table + app); fs: the filesystem MicroPython mounts */
-export type PartName = 'bootloader' | 'partition-table' | 'nvs' | 'app' | 'runtime' | 'fs'
+/** otadata: ESP-IDF's initial (erased) otadata, as idf.py flash writes ota_data_initial.bin; runtime: a combined MicroPython image (bootloader + table + app); fs: the filesystem MicroPython mounts */
+export type PartName = 'bootloader' | 'partition-table' | 'otadata' | 'nvs' | 'app' | 'runtime' | 'fs'
 
 /** One region of flash: what goes where. */
 export interface FlashPart {

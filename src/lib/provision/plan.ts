@@ -10,7 +10,9 @@ import type {AppSource, Chip, FlashSize, TargetChip} from '../templates/types.js
 import {hasFlashSettings, patchImageHeader, type FlashSettings} from '../image/patch.js'
 import {buildSimulationBootloader, imageKind, parseEspImage, type ImageKind} from '../image/index.js'
 import {acquireApp, appSourceFor, type AppSourceCallbacks} from './app-source.js'
-import {CHIP_LAYOUTS, DEFAULT_FLASH_SIZE, DEFAULT_PARTITIONS, PARTITION_TABLE_OFFSET, boardChip, flashSizeBytes} from './chips.js'
+import {partitionSpecs} from '../partitions/index.js'
+import {emptyOtadata, OTADATA_SIZE} from '../partitions/otadata.js'
+import {CHIP_LAYOUTS, DEFAULT_FLASH_SIZE, PARTITION_TABLE_OFFSET, boardChip, flashSizeBytes} from './chips.js'
 import {checkSettingKeys, deviceNvsItems, secretNvsKeys, type DeviceConfig} from './device-config.js'
 import {buildNvsImage, buildPartitionTable, inspectAppImage, makeSimulationImage, mergeFlash, type PartitionLayout} from './formats.js'
 import {nvsNamespace} from './nvs-keys.js'
@@ -111,11 +113,13 @@ export async function prepareChip(options: PrepareOptions): Promise<ChipArtifact
   const bytes = simulationApp ? patch(makeSimulationImage(board, {templateType: template.type, flashSize})) : patch(acquired.bytes)
   const {simulation, ...described} = inspectAppImage(bytes, board, acquired.origin)
   const info: AppInfo = {origin: acquired.origin, kind: acquired.kind, size: bytes.length, sha256: sha256Hex(bytes), ...described}
-  const layout = buildPartitionTable(template.partitions ?? DEFAULT_PARTITIONS, {flashSize, appSize: bytes.length, template: template.file})
+  const layout = buildPartitionTable(partitionSpecs(template.partitions), {flashSize, appSize: bytes.length, template: template.file})
   const bootloader = await resolveBootloader(options, board, simulationApp, flashSize, patch, callbacks)
   const sharedParts: FlashPart[] = []
   if (bootloader) sharedParts.push({name: 'bootloader', path: PART_FILES.bootloader, offset: CHIP_LAYOUTS[board].bootloaderOffset, size: bootloader.bytes.length, sha256: bootloader.sha256, bootloader: true})
   sharedParts.push({name: 'partition-table', path: PART_FILES['partition-table'], offset: PARTITION_TABLE_OFFSET, size: layout.table.length, sha256: sha256Hex(layout.table)})
+  // an OTA layout gets its otadata erased, so the bootloader starts factory (or ota_0), whatever ran before
+  if (layout.otadata) sharedParts.push({name: 'otadata', path: PART_FILES.otadata, offset: layout.otadata.offset, size: OTADATA_SIZE, sha256: sha256Hex(emptyOtadata())})
   sharedParts.push({name: 'app', path: PART_FILES.app, offset: layout.app.offset, size: bytes.length, sha256: info.sha256})
   const headers: ImageHeaders = {policy: keepSize ? 'keep' : 'plan', app: headerOf(bytes), ...(bootloader ? {bootloader: headerOf(bootloader.bytes)} : {})}
   return {chip, boardChip: board, simulation, app: {bytes, info}, layout, bootloader, sharedParts, flashSize, headers}
@@ -300,6 +304,7 @@ export function buildDevicePlan(input: DevicePlanInput): FlashPlan {
   const parts = [...artifacts.sharedParts, nvsPart].sort((a, b) => a.offset - b.offset)
   const data: FlashPlan['data'] = {'partition-table': artifacts.layout.table, app: artifacts.app.bytes, nvs}
   if (artifacts.bootloader) data.bootloader = artifacts.bootloader.bytes
+  if (artifacts.layout.otadata) data.otadata = emptyOtadata()
   const family = CHIP_LAYOUTS[artifacts.boardChip].family
   const manifest: FlashManifest = {
     format: PLAN_FORMAT,

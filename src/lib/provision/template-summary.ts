@@ -1,7 +1,8 @@
 import type {LoadedTemplate} from '../templates/loader.js'
 import type {AppSource, FieldModel, PartitionSpec, SettingSpec} from '../templates/types.js'
 import {isAppSource} from '../templates/validate.js'
-import {DEFAULT_FLASH_SIZE, DEFAULT_PARTITIONS} from './chips.js'
+import {partitionSpecs} from '../partitions/index.js'
+import {DEFAULT_FLASH_SIZE} from './chips.js'
 import {nvsNamespace, templateNvsKeys} from './nvs-keys.js'
 
 /** Everything `firmware show` reports about a template, as plain JSON (no handlers). */
@@ -19,6 +20,8 @@ export interface TemplateSummary {
   commands: {name: string; description: string}[]
   partitions: readonly PartitionSpec[]
   partitionsDefault: boolean
+  /** the named layout the template chose ('factory-ota', …) */
+  partitionsLayout?: string
   flashSize: string
   nvs: {namespace: string; size?: number; keys: ReturnType<typeof templateNvsKeys>}
   app: {chip: string; source: string}[]
@@ -49,8 +52,9 @@ export function summarizeTemplate(template: LoadedTemplate): TemplateSummary {
     fields: Object.entries(template.telemetry.fields).map(([name, f]) => ({name, type: f.type, unit: f.unit, min: f.min, max: f.max, precision: f.precision, description: f.description, model: f.model})),
     settings: Object.entries(template.settings ?? {}).map(([name, spec]) => ({name, ...spec})),
     commands: Object.entries(template.commands ?? {}).map(([name, spec]) => ({name, description: spec.description})),
-    partitions: template.partitions ?? DEFAULT_PARTITIONS,
+    partitions: partitionSpecs(template.partitions),
     partitionsDefault: template.partitions === undefined,
+    ...(typeof template.partitions === 'string' ? {partitionsLayout: template.partitions} : {}),
     flashSize: template.flashSize ?? DEFAULT_FLASH_SIZE,
     nvs: {namespace: nvsNamespace(template), size: template.nvs?.size, keys: templateNvsKeys(template)},
     app,

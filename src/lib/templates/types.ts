@@ -71,6 +71,9 @@ export interface CommandSpec {
   handler?: (ctx: CommandContext) => unknown | Promise<unknown>
 }
 
+/** ESP-IDF's built-in tables, by name (see NAMED_PARTITION_LAYOUTS) */
+export type PartitionLayoutName = 'factory' | 'factory-ota' | 'two-ota'
+
 export interface PartitionSpec {
   name: string
   type: 'app' | 'data' | number
@@ -159,8 +162,11 @@ export interface TemplateDefinition {
     fields: Record<string, FieldSpec>
   }
   commands?: Record<string, CommandSpec>
-  /** partition layout; the default is nvs + phy_init + factory app */
-  partitions?: PartitionSpec[]
+  /**
+   * partition layout: a list, or a named layout — 'factory' (the default: nvs + phy_init + factory
+   * app), 'factory-ota' (factory + otadata + ota_0 + ota_1), 'two-ota' (otadata + ota_0 + ota_1)
+   */
+  partitions?: PartitionSpec[] | PartitionLayoutName
   nvs?: {
     /** NVS namespace the firmware opens (≤ 15 chars); default 'iotctl' */
     namespace?: string

@@ -167,8 +167,14 @@ function checkCommands(c: Checker, commands: unknown): void {
   }
 }
 
+const PARTITION_LAYOUT_NAMES = ['factory', 'factory-ota', 'two-ota']
+
 function checkPartitions(c: Checker, partitions: unknown): void {
   if (partitions === undefined) return
+  if (typeof partitions === 'string') {
+    if (!PARTITION_LAYOUT_NAMES.includes(partitions)) c.fail('partitions', `must be a list or one of ${PARTITION_LAYOUT_NAMES.map((n) => `'${n}'`).join(', ')}, got ${describe(partitions)}`)
+    return
+  }
   if (!Array.isArray(partitions) || partitions.length === 0) return c.fail('partitions', 'must be a non-empty array')
   partitions.forEach((p, i) => {
     const path = `partitions[${i}]`

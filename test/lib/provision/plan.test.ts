@@ -1,3 +1,4 @@
+import {execFileSync} from 'node:child_process'
 import {existsSync, mkdtempSync, statSync} from 'node:fs'
 import {mkdir, readFile, readdir, writeFile} from 'node:fs/promises'
 import {createServer, type Server} from 'node:http'
@@ -83,6 +84,8 @@ describe('flash plans', () => {
       {id: '24:6f:28:aa:bb:cc', type: 'widget', chip: 'esp32'},
       {id: 'big-1', type: 'big', chip: 'esp32'},
       {id: 'tiny-1', type: 'tiny', chip: 'esp32'},
+      {id: 'ota-1', type: 'otaw', chip: 'esp32'},
+      {id: 'ota2-1', type: 'ota2', chip: 'esp32'},
     ])
     creds = await ensureDeviceCredentials(ws, devices.map((d) => d.id), {passphrase: PASSPHRASE})
     await writeTemplate(ws, 'widget', WIDGET('{simulation: true}'))
@@ -192,6 +195,65 @@ describe('flash plans', () => {
     expect(merged.nvs!.entries.find((e) => e.key === 'key')!.redacted).toBe(true)
     expect((await inspectFlash(join(dir, 'nvs.bin'))).kind).toBe('nvs')
     expect((await inspectFlash(join(dir, 'partition-table.bin'))).partitions).toHaveLength(3)
+  })
+
+  it("lays out ESP-IDF's OTA tables by name: the table read back by iotctl and by an independent reader, otadata erased", async () => {
+    await writeTemplate(ws, 'otaw', WIDGET('{simulation: true}', "partitions: 'factory-ota',"))
+    await writeTemplate(ws, 'ota2', WIDGET('{simulation: true}', "partitions: 'two-ota',"))
+    for (const [id, type] of [['ota-1', 'otaw'], ['ota2-1', 'ota2']]) {
+      const result = await buildFleet({...(await options(type, [id])), merged: true})
+      expect(result.failed).toEqual([])
+    }
+    const oracle = (file: string) => JSON.parse(execFileSync('python3', [join(import.meta.dirname, '..', '..', 'support', 'oracles', 'partition_table.py'), file], {encoding: 'utf8'}))
+    const otadataOracle = (file: string) => JSON.parse(execFileSync('python3', [join(import.meta.dirname, '..', '..', 'support', 'oracles', 'otadata.py'), 'read', file, '2'], {encoding: 'utf8'}))
+
+    const dir = join(ws.paths.builds, 'ota-1')
+    const {manifest, data} = await readFlashPlan(dir, {merged: true})
+    expect(manifest.parts.map((p) => [p.name, p.offset, p.size])).toEqual([
+      ['bootloader', 0x1000, data.bootloader!.length],
+      ['partition-table', 0x8000, 0xc00],
+      ['nvs', 0x9000, 0x4000],
+      ['otadata', 0xd000, 0x2000],
+      ['app', 0x10000, data.app!.length],
+    ])
+    const expected = [
+      ['nvs', 1, 2, 0x9000, 0x4000],
+      ['otadata', 1, 0, 0xd000, 0x2000],
+      ['phy_init', 1, 1, 0xf000, 0x1000],
+      ['factory', 0, 0, 0x10000, 0x100000],
+      ['ota_0', 0, 0x10, 0x110000, 0x100000],
+      ['ota_1', 0, 0x11, 0x210000, 0x100000],
+    ]
+    const ours = readPartitionTable(data['partition-table']!)
+    expect(ours.md5).toBe('ok')
+    expect(ours.entries.map((e) => [e.name, e.type, e.subtype, e.offset, e.size])).toEqual(expected)
+    const theirs = oracle(join(dir, 'partition-table.bin'))
+    expect(theirs.md5_ok).toBe(true)
+    expect(theirs.entries.map((e: any) => [e.name, e.type, e.subtype, e.offset, e.size])).toEqual(expected)
+    // erased, as ota_data_initial.bin: no valid entry, so the bootloader starts factory
+    expect(data.otadata!.length).toBe(0x2000)
+    expect(data.otadata!.every((b) => b === 0xff)).toBe(true)
+    expect(otadataOracle(join(dir, 'otadata.bin'))).toMatchObject({active: -1, boot_slot: null})
+    const report = await inspectFlash(dir)
+    expect(report.otadata).toMatchObject({offset: 0xd000, active: -1, boots: 'factory'})
+    // the merged image: esptool merge-bin of the same parts agrees, and inspect boots factory from it
+    expect(Buffer.from(data.merged!).equals(Buffer.from(await esptoolMergeBin('esp32', manifest.parts.map((p) => ({offset: p.offset, data: data[p.name]!})))))).toBe(true)
+    const merged = await inspectFlash(join(dir, 'merged.bin'))
+    expect(merged.otadata).toMatchObject({active: -1, boots: 'factory'})
+    expect(merged.app).toMatchObject({offset: 0x10000, simulation: true})
+
+    // two slots, no factory: the app goes into ota_0, which the bootloader starts from erased otadata
+    const two = await readFlashPlan(join(ws.paths.builds, 'ota2-1'))
+    expect(two.manifest.parts.map((p) => [p.name, p.offset])).toEqual([['bootloader', 0x1000], ['partition-table', 0x8000], ['nvs', 0x9000], ['otadata', 0xd000], ['app', 0x20000]])
+    expect(oracle(join(ws.paths.builds, 'ota2-1', 'partition-table.bin')).entries.map((e: any) => [e.name, e.offset])).toEqual([['nvs', 0x9000], ['otadata', 0xd000], ['phy_init', 0xf000], ['ota_0', 0x20000], ['ota_1', 0x1d0000]])
+    expect((await inspectFlash(join(ws.paths.builds, 'ota2-1'))).otadata).toMatchObject({active: -1, boots: 'ota_0'})
+  })
+
+  it('refuses an unknown layout name in the template', async () => {
+    await writeTemplate(ws, 'badlayout', WIDGET('{simulation: true}', "partitions: 'three-ota',"))
+    const error = await loadTemplate('badlayout', {workspace: ws, cacheDir: ws.paths.cache}).catch((e) => e)
+    expect(error).toBeInstanceOf(IotctlError)
+    expect(error.message).toMatch(/"three-ota".*PartitionLayoutName/s)
   })
 
   it('refuses an image too large for its partition before writing anything', async () => {
