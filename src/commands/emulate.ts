@@ -43,6 +43,7 @@ export default class Emulate extends BaseCommand<typeof Emulate> {
     boot: Flags.boolean({summary: 'boot from flash at start instead of waiting in the bootloader'}),
     pace: Flags.boolean({summary: 'pace the UART at the negotiated baud rate (115200, then what CHANGE_BAUDRATE sets)'}),
     'pose-as-real': Flags.boolean({summary: 'hide that the board is virtual (hosts then refuse simulation images)', hidden: true}),
+    'hang-on-boot': Flags.boolean({summary: 'the app hangs right after the ROM banner and prints nothing (to test boot assertions)', hidden: true}),
     'chip-magic': Flags.string({summary: 'answer this chip-detect magic instead (hex), to test how hosts treat an unknown chip', hidden: true}),
   }
 
@@ -62,7 +63,8 @@ export default class Emulate extends BaseCommand<typeof Emulate> {
     const ws = await this.workspace()
     const flashFile = f['flash-file'] ? resolve(f['flash-file']) : join(ws.paths.boards, `${mac.replaceAll(':', '')}.bin`)
     // booting runs the flashed device type's behaviour from the device runtime (workspace templates first)
-    const onBoot = firmwareBootHook({chip, loadTemplate: (type) => loadTemplate(type, {workspace: ws, cacheDir: ws.paths.cache})})
+    const runFirmware = firmwareBootHook({chip, loadTemplate: (type) => loadTemplate(type, {workspace: ws, cacheDir: ws.paths.cache})})
+    const onBoot: typeof runFirmware = f['hang-on-boot'] ? (_flash, _console, {signal}) => new Promise((done) => signal.addEventListener('abort', () => done(), {once: true})) : runFirmware
     const board = await VirtualBoard.start({
       chip: chip.name,
       mac,

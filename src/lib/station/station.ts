@@ -1,0 +1,349 @@
+import {readFile} from 'node:fs/promises'
+
+import {InterruptedError, IotctlError, ExitCode} from '../cli/errors.js'
+import type {BackendProfile} from '../config/profiles.js'
+import type {FlashDeviceOptions, FlashSummary} from '../flash/flash-device.js'
+import type {BoardInfo, WriteProgress} from '../flash/types.js'
+import type {FlashPlan} from '../provision/plan-types.js'
+import type {Workspace} from '../workspace/workspace.js'
+import {watchBoot, type BootOutcome} from './boot-watch.js'
+import {sha256Hex} from './canonical.js'
+import {portsMatching} from './port-watch.js'
+import type {TravelerInput, TravelerPart, TravelerRecord} from './record.js'
+import type {RecordStore} from './record-store.js'
+import type {StationRecipe} from './recipe.js'
+import type {StationKey} from './station-key.js'
+import {TappedPort} from './tapped-port.js'
+
+export type BoardStage = 'connecting' | 'connected' | 'planning' | 'writing' | 'booting'
+
+export type StationEvent =
+  | {event: 'watching'; station: string; ports: string[]}
+  | {event: 'attached'; port: string}
+  | {event: 'detached'; port: string}
+  | {event: 'stage'; port: string; stage: BoardStage; detail?: string}
+  | {event: 'progress'; port: string; part: string; written: number; total: number}
+  | {event: 'passed'; port: string; mac: string; device: string; record: string; seconds: number; rework: boolean}
+  | {event: 'failed'; port: string; mac?: string; reason: string; message: string; record: string; seconds: number}
+  | {event: 'record-failed'; port: string; message: string}
+
+export interface ShiftSummary {
+  station: string
+  startedAt: string
+  endedAt: string
+  seconds: number
+  boards: number
+  passed: number
+  failed: number
+  failedByReason: Record<string, number>
+  boardsPerHour: number
+  passedPerHour: number
+  records: string[]
+}
+
+export interface StationRunOptions {
+  ws: Workspace
+  recipe: StationRecipe
+  key: StationKey
+  store: RecordStore
+  /** port patterns (globs, paths, socket://); empty = every ESP-looking USB serial port */
+  ports: string[]
+  /** how often the port list is polled for boards plugged in or out */
+  pollMs?: number
+  operator: string
+  iotctlVersion: string
+  profile: BackendProfile
+  scheme: string
+  settingsFor: FlashDeviceOptions['settingsFor']
+  passphrase: () => Promise<string>
+  signal: AbortSignal
+  onEvent: (event: StationEvent) => void
+  onWarning?: (message: string) => void
+  /** stop by itself after this many boards (tests, a fixed batch); default: run until aborted */
+  maxBoards?: number
+}
+
+/**
+ * A production line: watch the ports, flash every board that appears with the recipe (in parallel, one
+ * worker per port), check it boots (the recipe's assertion on its console), and append a traveler record
+ * for each board, passed or failed. A port is flashed again only after its board went away. Runs until the
+ * signal aborts (Ctrl-C), then waits for the boards in hand and returns the shift summary.
+ */
+export async function runStation(options: StationRunOptions): Promise<ShiftSummary> {
+  const started = new Date()
+  const {recipe, signal} = options
+  const [{flashDevice, newFlashCache}, {espPorts}] = await Promise.all([import('../flash/flash-device.js'), import('../serial/pick-port.js')])
+  const cache = newFlashCache()
+  const active = new Map<string, Promise<void>>()
+  const done = new Set<string>()
+  const outcomes: {result: 'pass' | 'fail'; reason?: string; record: string}[] = []
+  const discover = async () => (options.ports.length > 0 ? portsMatching(options.ports) : (await espPorts()).map((p) => p.path))
+  options.onEvent({event: 'watching', station: recipe.name, ports: options.ports})
+
+  const board = async (port: string) => {
+    const record = await flashOne(port)
+    if (record) outcomes.push({result: record.result, reason: record.reason, record: record.id})
+  }
+
+  const flashOne = async (port: string): Promise<TravelerRecord | undefined> => {
+    const startedAt = new Date()
+    let info: BoardInfo | undefined
+    let plan: FlashPlan | undefined
+    let summary: FlashSummary | undefined
+    let watch: {done: Promise<BootOutcome>} | undefined
+    let boot: BootOutcome | undefined
+    const progress = new Map<string, WriteProgress>()
+    let failure: IotctlError | undefined
+    const emitStage = (stage: BoardStage, detail?: string) => options.onEvent({event: 'stage', port, stage, ...(detail ? {detail} : {})})
+    try {
+      await checkSourceFiles(recipe)
+      const {openPort} = await import('../serial/open-port.js')
+      const tapped = new TappedPort(await openPort(port, {onWarning: (w) => options.onWarning?.(`${port}: ${w}`)}))
+      const until = new RegExp(recipe.boot.until)
+      summary = await flashDevice({
+        ws: options.ws,
+        port,
+        portObject: tapped,
+        type: recipe.template.type,
+        baud: recipe.flash.baud,
+        chip: 'auto',
+        appFile: recipe.images.app.file,
+        bootloaderFile: recipe.images.bootloader?.file,
+        flash: recipe.flash.settings,
+        erase: recipe.flash.erase,
+        verify: recipe.flash.verify,
+        profile: options.profile,
+        scheme: options.scheme,
+        settingsFor: options.settingsFor,
+        passphrase: options.passphrase,
+        cache,
+        signal,
+        onWarning: (w) => options.onWarning?.(`${port}: ${w}`),
+        onStage: (stage, detail) => {
+          if (stage === 'connecting' || stage === 'connected' || stage === 'planning' || stage === 'writing') emitStage(stage, detail)
+          // the tap is on before the reset, so the first line of the boot is seen
+          if (stage === 'resetting') watch = watchBoot(tapped, until, recipe.boot.timeoutSeconds * 1000, signal)
+        },
+        onProgress: (p) => {
+          progress.set(p.part, p)
+          options.onEvent({event: 'progress', port, ...p})
+        },
+        onBoard: (board) => {
+          info = board
+          checkBoard(recipe, board, port)
+        },
+        onPlan: (built) => {
+          plan = built
+          checkPlan(recipe, built, port)
+        },
+        afterReset: async () => {
+          emitStage('booting', recipe.boot.until)
+          boot = await watch!.done
+          if (boot.outcome !== 'matched') throw bootFailure(recipe, boot, port)
+        },
+      })
+    } catch (error) {
+      failure = asStationError(error, signal)
+    }
+    const endedAt = new Date()
+    const input = await travelerInput({options, port, startedAt, endedAt, info, plan, summary, boot, progress, failure})
+    let record: TravelerRecord
+    try {
+      record = await options.store.append(input, options.key)
+    } catch (error) {
+      options.onEvent({event: 'record-failed', port, message: error instanceof Error ? error.message : String(error)})
+      return undefined
+    }
+    const seconds = (endedAt.getTime() - startedAt.getTime()) / 1000
+    if (record.result === 'pass') options.onEvent({event: 'passed', port, mac: info!.mac, device: summary!.device, record: record.id, seconds, rework: Boolean(record.reworkOf)})
+    else options.onEvent({event: 'failed', port, ...(info ? {mac: info.mac} : {}), reason: record.reason!, message: record.message ?? '', record: record.id, seconds})
+    return record
+  }
+
+  // the line: poll the ports, start a worker for each new board, forget ports whose board went away
+  while (!signal.aborted) {
+    let present: string[] = []
+    try {
+      present = await discover()
+    } catch (error) {
+      options.onWarning?.(`listing ports failed: ${error instanceof Error ? error.message : error}`)
+    }
+    const now = new Set(present)
+    for (const port of [...done]) {
+      if (!now.has(port)) {
+        done.delete(port)
+        options.onEvent({event: 'detached', port})
+      }
+    }
+    for (const port of present) {
+      if (active.has(port) || done.has(port) || signal.aborted) continue
+      if (options.maxBoards !== undefined && outcomes.length + active.size >= options.maxBoards) break
+      options.onEvent({event: 'attached', port})
+      const work = board(port).finally(() => {
+        active.delete(port)
+        done.add(port)
+      })
+      active.set(port, work)
+    }
+    if (options.maxBoards !== undefined && outcomes.length >= options.maxBoards && active.size === 0) break
+    await sleep(options.pollMs ?? 1000, signal)
+  }
+  await Promise.allSettled([...active.values()])
+
+  const ended = new Date()
+  const seconds = (ended.getTime() - started.getTime()) / 1000
+  const failedByReason: Record<string, number> = {}
+  for (const o of outcomes) if (o.result === 'fail') failedByReason[o.reason ?? 'UNKNOWN'] = (failedByReason[o.reason ?? 'UNKNOWN'] ?? 0) + 1
+  const passed = outcomes.filter((o) => o.result === 'pass').length
+  const hours = Math.max(seconds, 1) / 3600
+  return {
+    station: recipe.name,
+    startedAt: started.toISOString(),
+    endedAt: ended.toISOString(),
+    seconds,
+    boards: outcomes.length,
+    passed,
+    failed: outcomes.length - passed,
+    failedByReason,
+    boardsPerHour: Math.round((outcomes.length / hours) * 10) / 10,
+    passedPerHour: Math.round((passed / hours) * 10) / 10,
+    records: outcomes.map((o) => o.record),
+  }
+}
+
+/** The board must be the recipe's chip with at least its flash. */
+function checkBoard(recipe: StationRecipe, info: BoardInfo, port: string): void {
+  const chip = recipe.chip === 'sim' ? info.chip : recipe.chip
+  if (info.chip !== chip) {
+    throw new IotctlError(`the board on ${port} is an ${info.chip}; station ${recipe.name} flashes ${chip}`, {code: 'WRONG_CHIP', exit: ExitCode.DEVICE})
+  }
+  if (info.flashSize !== undefined && info.flashSize < recipe.minFlashSize) {
+    throw new IotctlError(`the board on ${port} has ${mb(info.flashSize)} of flash; station ${recipe.name} needs ${mb(recipe.minFlashSize)}`, {code: 'FLASH_TOO_SMALL', exit: ExitCode.DEVICE})
+  }
+}
+
+/** The parts every board shares must be byte for byte the approved ones. */
+function checkPlan(recipe: StationRecipe, plan: FlashPlan, port: string): void {
+  const approved: Record<string, string | undefined> = {app: recipe.images.app.sha256, 'partition-table': recipe.images.partitionTable.sha256, bootloader: recipe.images.bootloader?.sha256}
+  for (const part of plan.manifest.parts) {
+    if (part.name === 'nvs') continue
+    if (approved[part.name] !== part.sha256) {
+      throw new IotctlError(`the ${part.name} image for the board on ${port} is not the one approved by station ${recipe.name} (sha256 ${part.sha256.slice(0, 16)}…, approved ${(approved[part.name] ?? 'none').slice(0, 16)}…)`, {
+        code: 'IMAGE_CHANGED',
+        exit: ExitCode.VERIFY,
+      })
+    }
+  }
+}
+
+/** Files named by the recipe still hold the approved bytes (checked for every board: files change mid-shift). */
+async function checkSourceFiles(recipe: StationRecipe): Promise<void> {
+  const files: [string, string | undefined, string][] = [
+    ['app image', recipe.images.app.file, recipe.images.app.sha256],
+    ['bootloader', recipe.images.bootloader?.file, recipe.images.bootloader?.sha256 ?? ''],
+  ]
+  for (const [what, file, sha256] of files) {
+    if (!file) continue
+    const now = await readFile(file).then(sha256Hex, () => 'unreadable')
+    if (now !== sha256) {
+      throw new IotctlError(`the ${what} ${file} changed since station ${recipe.name} was set up (sha256 ${now.slice(0, 16)}…, approved ${sha256.slice(0, 16)}…)`, {
+        code: 'IMAGE_CHANGED',
+        exit: ExitCode.VERIFY,
+      })
+    }
+  }
+}
+
+function bootFailure(recipe: StationRecipe, boot: BootOutcome, port: string): IotctlError {
+  if (boot.outcome === 'lost') return new IotctlError(`the board on ${port} went away while booting`, {code: 'BOARD_LOST', exit: ExitCode.DEVICE})
+  return new IotctlError(`the board on ${port} did not print /${recipe.boot.until}/ within ${recipe.boot.timeoutSeconds} s`, {code: 'BOOT_ASSERTION_TIMEOUT', exit: ExitCode.TIMEOUT})
+}
+
+function asStationError(error: unknown, signal: AbortSignal): IotctlError {
+  if (signal.aborted) return new InterruptedError()
+  if (error instanceof IotctlError) return error
+  return new IotctlError(error instanceof Error ? error.message : String(error), {code: 'FLASH_FAILED', exit: ExitCode.DEVICE, cause: error})
+}
+
+interface TravelerContext {
+  options: StationRunOptions
+  port: string
+  startedAt: Date
+  endedAt: Date
+  info?: BoardInfo
+  plan?: FlashPlan
+  summary?: FlashSummary
+  boot?: BootOutcome
+  progress: Map<string, WriteProgress>
+  failure?: IotctlError
+}
+
+async function travelerInput(c: TravelerContext): Promise<TravelerInput> {
+  const {recipe} = c.options
+  const passed = !c.failure && c.summary !== undefined && c.boot?.outcome === 'matched'
+  const written = new Map(c.summary?.parts.map((p) => [p.name, p]) ?? [])
+  const parts: TravelerPart[] = (c.plan?.manifest.parts ?? []).map((p) => {
+    const done = written.get(p.name)
+    return {name: p.name, offset: p.offset, size: p.size, sha256: p.sha256, ...(done?.verified ? {md5: done.md5} : {}), written: done !== undefined || isComplete(c.progress.get(p.name))}
+  })
+  const device = c.plan?.manifest.device ?? (c.summary ? {id: c.summary.device, type: c.summary.type} : undefined)
+  const certificate = device ? await certificateOf(c.options.ws, device.id) : undefined
+  return {
+    station: recipe.name,
+    result: passed ? 'pass' : 'fail',
+    ...(passed ? {} : {reason: c.failure?.code ?? 'BOOT_ASSERTION_TIMEOUT', message: c.failure?.message ?? ''}),
+    port: c.port,
+    operator: c.options.operator,
+    startedAt: c.startedAt.toISOString(),
+    endedAt: c.endedAt.toISOString(),
+    iotctlVersion: c.options.iotctlVersion,
+    recipe: {name: recipe.name, hash: recipe.hash},
+    ...(c.info
+      ? {
+          board: {
+            mac: c.info.mac,
+            chip: c.info.chip,
+            description: c.info.description,
+            ...(revisionOf(c.info.description) ? {revision: revisionOf(c.info.description)} : {}),
+            flashId: `0x${c.info.flashId.toString(16).padStart(6, '0')}`,
+            ...(c.info.flashSize === undefined ? {} : {flashSize: c.info.flashSize}),
+            virtual: c.info.virtual,
+          },
+        }
+      : {}),
+    ...(device ? {device: {id: device.id, type: device.type}} : {}),
+    ...(c.plan ? {app: {sha256: c.plan.manifest.app.sha256, ...(c.plan.manifest.app.version ? {version: c.plan.manifest.app.version} : {})}} : {}),
+    parts,
+    ...(c.plan?.manifest.parts.find((p) => p.name === 'nvs') ? {nvsSha256: c.plan.manifest.parts.find((p) => p.name === 'nvs')!.sha256} : {}),
+    ...(certificate ? {certificate} : {}),
+    boot: c.boot
+      ? {assertion: recipe.boot.until, outcome: c.boot.outcome, seconds: round(c.boot.seconds), ...(c.boot.match ? {match: c.boot.match} : {}), excerpt: c.boot.excerpt}
+      : {assertion: recipe.boot.until, outcome: 'not-run', excerpt: []},
+  }
+}
+
+async function certificateOf(ws: Workspace, id: string): Promise<TravelerInput['certificate']> {
+  try {
+    const {Registry} = await import('../registry/index.js')
+    const device = (await Registry.load(ws.paths.registry)).devices.find((d) => d.id === id)
+    return device?.cert ? {serial: device.cert.serial, fingerprint256: device.cert.fingerprint256} : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const isComplete = (p: WriteProgress | undefined) => p !== undefined && p.total > 0 && p.written >= p.total
+const revisionOf = (description: string) => /\(revision (v?[\d.]+)\)/.exec(description)?.[1]
+const round = (n: number) => Math.round(n * 1000) / 1000
+const mb = (bytes: number) => `${bytes / 1024 / 1024} MB`
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, {once: true})
+  })
