@@ -1,0 +1,137 @@
+import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+
+import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
+import {startCli} from '../support/cli-process.js'
+import {startEmulator, type EmulatorProcess} from '../support/emulator-process.js'
+import {appImage} from '../support/esp-image.js'
+import {plugIn, type LinePort} from '../support/line-port.js'
+import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
+
+/**
+ * A production line of real parts: virtual boards (iotctl emulate) behind real ptys (socat) in a line
+ * directory the station watches, a real Mosquitto as the backend the boards must reach (the boot assertion),
+ * the workspace's traveler records checked by `records verify`.
+ */
+describe('iotctl station + records', () => {
+  let ctx: CliEnv
+  let broker: Mosquitto
+  const boards: EmulatorProcess[] = []
+  const ports: LinePort[] = []
+
+  beforeAll(async () => {
+    ctx = isolatedEnv({IOTCTL_CA_PASSPHRASE: 'station test passphrase'})
+    const root = join(ctx.home, 'fleet')
+    mkdirSync(root)
+    expect((await runCli(['init', root], ctx)).code).toBe(0)
+    ctx.cwd = root
+    expect((await runCli(['certs', 'init', '--subject', 'CN=Station CA'], ctx)).code).toBe(0)
+    broker = await startMosquitto()
+    expect((await runCli(['backends', 'add', 'prod', '--kind', 'mqtt', '--url', `mqtt://127.0.0.1:${broker.port}`], ctx)).code).toBe(0)
+    // 115200 baud: slow enough on a paced board to pull its plug mid-write
+    const init = await runCli(['station', 'init', 'line-1', '--type', 'temp', '--backend', 'prod', '--chip', 'esp32', '--baud', '115200', '--until', 'mqtt: connected', '--boot-timeout', '45s', '--json'], ctx)
+    expect(init.code, init.stderr).toBe(0)
+    expect(init.json()).toMatchObject({name: 'line-1', chip: 'esp32', minFlashSize: 4 * 1024 * 1024, boot: {until: 'mqtt: connected', timeoutSeconds: 45}, stationKey: {algorithm: 'ec-p256'}})
+  })
+  afterEach(async () => {
+    for (const port of ports.splice(0)) await port.unplug()
+    for (const board of boards.splice(0)) await board.kill()
+  })
+  afterAll(async () => broker?.stop())
+
+  const lineDir = () => mkdtempSync(join(tmpdir(), 'iotctl-line-'))
+  const emulate = async (args: string[]) => {
+    const board = await startEmulator(ctx, args)
+    boards.push(board)
+    return board
+  }
+  const plug = async (dir: string, name: string, board: EmulatorProcess) => {
+    const port = await plugIn(dir, name, board.port)
+    ports.push(port)
+    return port
+  }
+
+  it('eight boards at once: six pass, one unplugged mid-write and one that never boots fail; eight records, the chain verifies, then edits and deletions are caught', async () => {
+    const dir = lineDir()
+    const macs = Array.from({length: 8}, (_, i) => `24:0a:c4:16:00:0${i + 1}`)
+    const emulators = await Promise.all(macs.map((mac, i) => emulate(['--chip', 'esp32', '--mac', mac, ...(i === 6 ? ['--pace'] : []), ...(i === 7 ? ['--hang-on-boot'] : [])])))
+    await Promise.all(emulators.map((board, i) => plug(dir, `ttyLINE${i + 1}`, board)))
+
+    const station = startCli(['station', 'run', 'line-1', '--ports', join(dir, '*'), '--poll', '200', '--boards', '8', '--operator', 'alice', '--json'], ctx)
+    // the paced board loses power as soon as its first part is on it
+    await emulators[6].waitFor('flashWritten', () => true, 150_000).catch((error) => {
+      throw new Error(`${error.message}\nstation stdout: ${station.stdout()}\nstderr: ${station.stderr()}`)
+    })
+    await emulators[6].kill()
+    const code = await station.exited
+    expect(code, station.stderr()).toBe(10)
+    const events = station.ndjson()
+    const summary = events.find((e) => e.event === 'summary')
+    expect(summary).toMatchObject({station: 'line-1', boards: 8, passed: 6, failed: 2})
+    const failed = events.filter((e) => e.event === 'failed')
+    const byPort = Object.fromEntries(failed.map((e) => [e.port, e]))
+    expect(byPort[join(dir, 'ttyLINE7')]).toMatchObject({reason: 'FLASH_WRITE_FAILED', mac: macs[6], message: expect.stringMatching(/went away/)})
+    expect(byPort[join(dir, 'ttyLINE8')]).toMatchObject({reason: 'BOOT_ASSERTION_TIMEOUT', mac: macs[7], message: expect.stringMatching(/did not print \/mqtt: connected\//)})
+    expect(summary.failedByReason).toEqual({FLASH_WRITE_FAILED: 1, BOOT_ASSERTION_TIMEOUT: 1})
+    expect(events.filter((e) => e.event === 'passed').map((e) => e.mac).sort()).toEqual(macs.slice(0, 6))
+    expect(events.some((e) => e.event === 'stage' && e.stage === 'booting')).toBe(true)
+
+    const list = await runCli(['records', 'list', '--station', 'line-1', '--json'], ctx)
+    expect(list.code, list.stderr).toBe(0)
+    const records = list.json()
+    expect(records).toHaveLength(8)
+    expect(records.map((r: {seq: number}) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    const passedRecord = records.find((r: {board?: {mac: string}}) => r.board?.mac === macs[0])
+    expect(passedRecord).toMatchObject({
+      result: 'pass',
+      operator: 'alice',
+      port: join(dir, 'ttyLINE1'),
+      board: {mac: macs[0], chip: 'esp32', description: expect.stringMatching(/ESP32/), flashId: expect.stringMatching(/^0x[0-9a-f]{6}$/), flashSize: 4 * 1024 * 1024, virtual: true},
+      device: {id: macs[0], type: 'temp'},
+      certificate: {serial: expect.stringMatching(/^[0-9A-F]+$/)},
+      boot: {assertion: 'mqtt: connected', outcome: 'matched', match: expect.stringMatching(/mqtt: connected to mqtt:\/\/127\.0\.0\.1/)},
+      nvsSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    })
+    expect(passedRecord.parts.map((p: {name: string}) => p.name)).toEqual(['partition-table', 'nvs', 'app'])
+    expect(passedRecord.parts.every((p: {written: boolean; md5?: string}) => p.written && p.md5)).toBe(true)
+    // the NVS hash is of the bytes on the board: the emulator's flash file holds them at the recorded offset
+    const nvs = passedRecord.parts.find((p: {name: string}) => p.name === 'nvs')
+    const flash = readFileSync(emulators[0].flashFile)
+    const {createHash} = await import('node:crypto')
+    expect(createHash('sha256').update(flash.subarray(nvs.offset, nvs.offset + nvs.size)).digest('hex')).toBe(nvs.sha256)
+    const hung = records.find((r: {board?: {mac: string}}) => r.board?.mac === macs[7])
+    expect(hung).toMatchObject({result: 'fail', reason: 'BOOT_ASSERTION_TIMEOUT', boot: {outcome: 'timeout'}})
+    expect(hung.boot.excerpt.join('\n')).toMatch(/rst:0x1/)
+    // a failed board is never good in the registry
+    const device = (await runCli(['devices', 'show', macs[7], '--json'], ctx)).json()
+    expect(device.flashes[0]).toMatchObject({result: 'failed', error: expect.stringMatching(/did not print/)})
+
+    const verified = await runCli(['records', 'verify', '--json'], ctx)
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0)
+    expect(verified.json()).toMatchObject({ok: true, records: 8, stations: [{station: 'line-1', records: 8, ok: true, head: {seq: 8}}]})
+
+    const csv = await runCli(['records', 'export', '--csv', '--result', 'fail'], ctx)
+    expect(csv.code, csv.stderr).toBe(0)
+    const rows = csv.stdout.trim().split('\r\n')
+    expect(rows).toHaveLength(3)
+    expect(rows[0]).toMatch(/^id,station,seq,result,reason/)
+
+    // tampering: one record edited on disk, then (restored) one removed
+    const file = join(ctx.cwd, 'registry', 'travelers.jsonl')
+    const original = readFileSync(file, 'utf8')
+    const lines = original.trimEnd().split('\n')
+    writeFileSync(file, lines.map((l, i) => (i === 2 ? l.replace('"operator":"alice"', '"operator":"mallory"') : l)).join('\n') + '\n')
+    const edited = await runCli(['records', 'verify', '--json'], ctx)
+    expect(edited.code).toBe(6)
+    expect(edited.json().error.details.problems).toEqual([expect.objectContaining({kind: 'edited', station: 'line-1', seq: 3, line: 3})])
+
+    writeFileSync(file, lines.filter((_, i) => i !== 4).join('\n') + '\n')
+    const removed = await runCli(['records', 'verify', '--json'], ctx)
+    expect(removed.code).toBe(6)
+    expect(removed.json().error.details.problems).toEqual([expect.objectContaining({kind: 'missing', seq: 6, message: expect.stringMatching(/line-1#5 is missing/)})])
+    writeFileSync(file, original)
+    expect((await runCli(['records', 'verify'], ctx)).code).toBe(0)
+  }, 240_000)
+})
