@@ -134,4 +134,71 @@ describe('iotctl station + records', () => {
     writeFileSync(file, original)
     expect((await runCli(['records', 'verify'], ctx)).code).toBe(0)
   }, 240_000)
+
+  it('a recipe whose image changed after station init is refused before any board is touched', async () => {
+    const app = join(ctx.home, 'app.bin')
+    writeFileSync(app, appImage({chip: 'esp32', version: '1.0.0'}))
+    const init = await runCli(['station', 'init', 'line-2', '--type', 'temp', '--backend', 'prod', '--chip', 'esp32', '--app', app, '--until', 'mqtt: connected', '--json'], ctx)
+    expect(init.code, init.stderr).toBe(0)
+    writeFileSync(app, appImage({chip: 'esp32', version: '1.0.1'}))
+    const dir = lineDir()
+    const board = await emulate(['--chip', 'esp32'])
+    await plug(dir, 'ttyLINE1', board)
+    const run = await runCli(['station', 'run', 'line-2', '--ports', join(dir, '*'), '--json'], ctx)
+    expect(run.code).toBe(6)
+    expect(run.json().error).toMatchObject({code: 'RECIPE_IMAGE_CHANGED', message: expect.stringMatching(/app image changed since the recipe was made/)})
+    expect(board.events.some((e) => e.type === 'stubStarted' || e.type === 'flashWritten')).toBe(false)
+    // a recipe edited by hand is refused too
+    const recipeFile = join(ctx.cwd, 'stations', 'line-2', 'recipe.json')
+    writeFileSync(recipeFile, readFileSync(recipeFile, 'utf8').replace('"timeoutSeconds": 30', '"timeoutSeconds": 3'))
+    const edited = await runCli(['station', 'run', 'line-2', '--ports', join(dir, '*'), '--json'], ctx)
+    expect(edited.code).toBe(6)
+    expect(edited.json().error.code).toBe('RECIPE_TAMPERED')
+  }, 60_000)
+
+  it('hot-plug: boards attached while the station runs are flashed; a wrong chip and too little flash are refused; a reworked board links to its first record; Ctrl-C ends the shift with 130 and a summary', async () => {
+    const dir = lineDir()
+    const station = startCli(['station', 'run', 'line-1', '--ports', join(dir, '*'), '--poll', '100', '--operator', 'bob', '--json'], ctx)
+    await station.waitForStdout(/"event":"watching"/, 30_000)
+    const events = () => station.ndjson()
+    const waitEvent = async (match: (e: any) => boolean, what: string) => {
+      const deadline = Date.now() + 120_000
+      while (!events().some(match)) {
+        if (Date.now() > deadline) throw new Error(`no ${what}: ${station.stdout()}\n${station.stderr()}`)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      return events().find(match)
+    }
+
+    const good = await emulate(['--chip', 'esp32', '--mac', '24:0a:c4:16:01:01'])
+    const first = await plug(dir, 'ttyA', good)
+    const wrongChip = await emulate(['--chip', 'esp8266', '--mac', '18:fe:34:16:01:02'])
+    await plug(dir, 'ttyB', wrongChip)
+    const small = await emulate(['--chip', 'esp32', '--mac', '24:0a:c4:16:01:03', '--flash-size', '2MB'])
+    await plug(dir, 'ttyC', small)
+    const passed = await waitEvent((e) => e.event === 'passed' && e.mac === '24:0a:c4:16:01:01', 'pass of the hot-plugged board')
+    expect(passed).toMatchObject({port: first.path, rework: false})
+    expect(await waitEvent((e) => e.event === 'failed' && e.port === join(dir, 'ttyB'), 'refusal of the ESP8266')).toMatchObject({reason: 'WRONG_CHIP', mac: '18:fe:34:16:01:02'})
+    expect(await waitEvent((e) => e.event === 'failed' && e.port === join(dir, 'ttyC'), 'refusal of the 2 MB board')).toMatchObject({reason: 'FLASH_TOO_SMALL'})
+    expect(wrongChip.events.some((e) => e.type === 'flashWritten')).toBe(false)
+    expect(small.events.some((e) => e.type === 'flashWritten')).toBe(false)
+
+    // rework: the same board unplugged, then plugged in again on another port
+    await first.unplug()
+    await waitEvent((e) => e.event === 'detached' && e.port === first.path, 'detach')
+    await plug(dir, 'ttyD', good)
+    const again = await waitEvent((e) => e.event === 'passed' && e.port === join(dir, 'ttyD'), 'pass of the reworked board')
+    expect(again).toMatchObject({mac: '24:0a:c4:16:01:01', rework: true})
+
+    station.child.kill('SIGINT')
+    expect(await station.exited).toBe(130)
+    const summary = events().find((e) => e.event === 'summary')
+    expect(summary).toMatchObject({boards: 4, passed: 2, failed: 2, failedByReason: {WRONG_CHIP: 1, FLASH_TOO_SMALL: 1}})
+    expect(summary.boardsPerHour).toBeGreaterThan(0)
+
+    const history = (await runCli(['records', 'show', '24:0a:c4:16:01:01', '--json'], ctx)).json()
+    expect(history).toHaveLength(2)
+    expect(history[1]).toMatchObject({result: 'pass', operator: 'bob', reworkOf: history[0].id})
+    expect((await runCli(['records', 'verify'], ctx)).code).toBe(0)
+  }, 240_000)
 })
