@@ -1,5 +1,4 @@
-import {open, readFile} from 'node:fs/promises'
-import {mkdir} from 'node:fs/promises'
+import {mkdir, open, readFile} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 
 import {ExitCode, IotctlError, explainSystemError} from '../cli/errors.js'
@@ -36,6 +35,7 @@ export class JsonLinesRecordStore implements RecordStore {
   }
 
   async append(input: TravelerInput, key: StationKey): Promise<TravelerRecord> {
+    await mkdir(dirname(this.location), {recursive: true})
     return withFileLock(this.location, async () => {
       const snapshot = await this.snapshot()
       const mine = snapshot.records.filter((r) => r.record.station === input.station).map((r) => r.record)
