@@ -8,6 +8,7 @@ import {startCli} from '../support/cli-process.js'
 import {startEmulator, type EmulatorProcess} from '../support/emulator-process.js'
 import {appImage} from '../support/esp-image.js'
 import {plugIn, type LinePort} from '../support/line-port.js'
+import {runInTty} from '../support/tty.js'
 import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
 
 /**
@@ -201,4 +202,22 @@ describe('iotctl station + records', () => {
     expect(history[1]).toMatchObject({result: 'pass', operator: 'bob', reworkOf: history[0].id})
     expect((await runCli(['records', 'verify'], ctx)).code).toBe(0)
   }, 240_000)
+
+  it('on a terminal: one live line per port, redrawn in place, and the shift summary', async () => {
+    const dir = lineDir()
+    const one = await emulate(['--chip', 'esp32'])
+    const two = await emulate(['--chip', 'esp32'])
+    await plug(dir, 'ttyT1', one)
+    await plug(dir, 'ttyT2', two)
+    const {output, code} = await runInTty(['station', 'run', 'line-1', '--ports', join(dir, '*'), '--poll', '100', '--boards', '2'], ctx, {timeoutMs: 120_000})
+    expect(code, output).toBe(0)
+    // the block of port lines is redrawn with cursor-up + clear-below
+    expect(output).toMatch(/\u001B\[2A\u001B\[J/)
+    for (const [port, board] of [['ttyT1', one], ['ttyT2', two]] as const) {
+      expect(output).toMatch(new RegExp(`${join(dir, port)}\\s+writing (partition-table|nvs|app) \\d+%`))
+      expect(output).toMatch(new RegExp(`${join(dir, port)}\\s+✔ passed ${board.mac} → line-1#\\d+`))
+    }
+    expect(output).toMatch(/Shift at station line-1: 2 boards in [\d.]+ s — 2 passed, 0 failed/)
+    expect(output).toMatch(/boards\/hour/)
+  }, 180_000)
 })

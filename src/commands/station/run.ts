@@ -188,7 +188,7 @@ export default class StationRun extends BaseCommand<typeof StationRun> {
 
   private drawBlock(): void {
     if (!process.stderr.isTTY || this.jsonEnabled()) return
-    const width = process.stderr.columns ?? 120
+    const width = process.stderr.columns || 120
     const rows = [...this.lines].sort(([a], [b]) => a.localeCompare(b, undefined, {numeric: true})).map(([port, text]) => `${port.padEnd(16)} ${text}`.slice(0, width - 1))
     let out = this.drawn > 0 ? `\u001B[${this.drawn}A\u001B[J` : ''
     out += rows.map((r) => r + '\n').join('')
