@@ -37,7 +37,8 @@ export class JsonLinesRecordStore implements RecordStore {
   async append(input: TravelerInput, key: StationKey): Promise<TravelerRecord> {
     await mkdir(dirname(this.location), {recursive: true})
     return withFileLock(this.location, async () => {
-      const snapshot = await this.snapshot()
+      const text = (await readOptional(this.location)) ?? ''
+      const snapshot = this.parse(text, await readOptional(this.headsFile))
       const mine = snapshot.records.filter((r) => r.record.station === input.station).map((r) => r.record)
       const last = mine.at(-1)
       const head = snapshot.heads[input.station]
@@ -45,7 +46,6 @@ export class JsonLinesRecordStore implements RecordStore {
       const mac = input.board?.mac ? normalizeMac(input.board.mac) : undefined
       const earlier = mac ? snapshot.records.findLast((r) => r.record.board && normalizeMac(r.record.board.mac) === mac)?.record : undefined
       const record = sealRecord({...input, ...(earlier && !input.reworkOf ? {reworkOf: earlier.id} : {})}, (last?.seq ?? 0) + 1, last?.hash ?? null)
-      const text = await readFile(this.location, 'utf8').catch(() => '')
       // a line torn by a crash stays visible to verify; the new record starts on its own line
       const line = (text.length > 0 && !text.endsWith('\n') ? '\n' : '') + JSON.stringify(record) + '\n'
       await appendDurably(this.location, line)
@@ -65,6 +65,10 @@ export class JsonLinesRecordStore implements RecordStore {
 
   async snapshot(): Promise<ChainSnapshot> {
     const [text, headsText] = await Promise.all([readOptional(this.location), readOptional(this.headsFile)])
+    return this.parse(text, headsText)
+  }
+
+  private parse(text: string | undefined, headsText: string | undefined): ChainSnapshot {
     const snapshot: ChainSnapshot = {records: [], heads: {}, malformed: []}
     if (headsText !== undefined) {
       try {
