@@ -88,6 +88,9 @@ export default class StationRun extends BaseCommand<typeof StationRun> {
       }
       return value
     }
+    // settings the boards need (Wi-Fi for a real app) are settled before the first board, not asked per board
+    const {loadTemplate} = await import('../../lib/templates/loader.js')
+    await settingsFor(await loadTemplate(recipe.template.type, {workspace: ws, cacheDir: ws.paths.cache}), recipe.images.app.kind === 'simulation')
     this.info(`Station ${recipe.name}: ${recipe.template.type} on ${recipe.chip}, operator ${operator}, watching ${ports.length > 0 ? ports.join(', ') : 'every ESP-looking USB port'} — Ctrl-C ends the shift`)
     const summary = await runStation({
       ws,
