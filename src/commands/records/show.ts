@@ -27,7 +27,7 @@ export default class RecordsShow extends BaseCommand<typeof RecordsShow> {
     row('board', r.board ? `${r.board.mac}  ${r.board.description}${r.board.virtual ? ' (virtual)' : ''}` : '(not detected)')
     row('flash', r.board ? `id ${r.board.flashId}${r.board.flashSize ? `, ${r.board.flashSize / 1024 / 1024} MB` : ''}` : undefined)
     row('device', r.device ? `${r.device.id} (${r.device.type})` : undefined)
-    row('app', r.app ? `${r.app.sha256}${r.app.version ? ` v${r.app.version}` : ''}` : undefined)
+    row('app', r.app ? `${r.app.sha256}${r.app.version ? `, version ${r.app.version}` : ''}` : undefined)
     for (const part of r.parts) row(`  ${part.name}`, `0x${part.offset.toString(16).padStart(6, '0')} ${String(part.size).padStart(8)} B  sha256 ${part.sha256}${part.written ? '' : '  (not written)'}`)
     row('certificate', r.certificate?.serial)
     row('boot', `${r.boot.outcome} /${r.boot.assertion}/${r.boot.seconds === undefined ? '' : ` after ${r.boot.seconds} s`}${r.boot.match ? `: ${r.boot.match}` : ''}`)
