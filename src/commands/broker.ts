@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {once} from 'node:events'
 import {BaseCommand} from '../cli/base-command.js'
-import {usageError} from '../lib/cli/errors.js'
+import {usageError} from '../lib/console/errors.js'
 import {startEmbeddedBroker} from '../lib/broker/embedded.js'
 
 export default class Broker extends BaseCommand<typeof Broker> {

@@ -2,9 +2,9 @@ import * as Flags from '@oclif/core/flags'
 import {join, resolve} from 'node:path'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {usageError} from '../lib/cli/errors.js'
+import {usageError} from '../lib/console/errors.js'
 import type {VirtualBoard} from '../lib/emulator/board.js'
-import {EMULATED_CHIPS} from '../lib/emulator/chips.js'
+import {EMULATED_CHIPS} from '../lib/esp/chips.js'
 
 interface Listening {
   type: 'listening'

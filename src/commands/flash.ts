@@ -2,9 +2,9 @@ import * as Flags from '@oclif/core/flags'
 
 import {flashHeaderFlags, flashSettingsOf} from '../cli/flash-header-flags.js'
 import {BaseCommand} from '../cli/base-command.js'
-import {ExitCode, IotctlError, usageError} from '../lib/cli/errors.js'
+import {ExitCode, IotctlError, usageError} from '../lib/console/errors.js'
 import {defaultScheme} from '../lib/config/profiles.js'
-import type {ProgressBar} from '../lib/cli/progress.js'
+import type {ProgressBar} from '../lib/console/progress.js'
 import type {FlashDeviceOptions, FlashStage, FlashSummary} from '../lib/flash/flash-device.js'
 import type {WriteProgress} from '../lib/flash/types.js'
 import type {ResolvedSettings} from '../lib/provision/settings.js'
@@ -169,7 +169,7 @@ export default class Flash extends BaseCommand<typeof Flash> {
       update: (p) => {
         if (current?.part !== p.part) {
           if (current) void current.bar.then((b) => b.stop())
-          current = {part: p.part, bar: import('../lib/cli/progress.js').then(({createProgressBar}) => createProgressBar({label: `Writing ${p.part}`, total: p.total, unit: 'bytes'}))}
+          current = {part: p.part, bar: import('../lib/console/progress.js').then(({createProgressBar}) => createProgressBar({label: `Writing ${p.part}`, total: p.total, unit: 'bytes'}))}
         }
         void current.bar.then((b) => b.update(p.written))
       },

@@ -3,8 +3,8 @@ import {createWriteStream, type WriteStream} from 'node:fs'
 import {resolve} from 'node:path'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {parseDuration} from '../lib/cli/duration.js'
-import {ExitCode, IotctlError, usageError} from '../lib/cli/errors.js'
+import {parseDuration} from '../lib/console/duration.js'
+import {ExitCode, IotctlError, usageError} from '../lib/console/errors.js'
 import type {MonitorEvent, MonitorLine} from '../lib/serial/monitor.js'
 
 export default class Monitor extends BaseCommand<typeof Monitor> {

@@ -3,7 +3,7 @@ import * as Flags from '@oclif/core/flags'
 import {randomBytes} from 'node:crypto'
 import {resolve} from 'node:path'
 import {BaseCommand} from '../cli/base-command.js'
-import {usageError} from '../lib/cli/errors.js'
+import {usageError} from '../lib/console/errors.js'
 import {defaultScheme} from '../lib/config/profiles.js'
 import type {ReplayPace, ReplaySummary} from '../lib/telemetry/replay.js'
 
@@ -46,11 +46,11 @@ export default class Replay extends BaseCommand<typeof Replay> {
   async run(): Promise<ReplaySummary | undefined> {
     const f = this.flags
     const [{getScheme}, {parseRate}, {openTransport}, {replay}, {createProgressBar}] = await Promise.all([
-      import('../lib/mqtt/schemes/index.js'),
+      import('../lib/schemes/index.js'),
       import('../lib/telemetry/rate.js'),
-      import('../lib/telemetry/transports.js'),
+      import('../lib/transport/registry.js'),
       import('../lib/telemetry/replay.js'),
-      import('../lib/cli/progress.js'),
+      import('../lib/console/progress.js'),
     ])
     let pace: ReplayPace = {kind: 'speed', speed: 1}
     if (f.max) pace = {kind: 'max'}
@@ -68,7 +68,7 @@ export default class Replay extends BaseCommand<typeof Replay> {
     const file = resolve(this.args.file)
     const profile = await this.backendProfile(f.backend)
     const profileScheme = defaultScheme(profile)
-    const readingScheme = getScheme(f.scheme ?? (profileScheme === 'esp-gateway' ? profileScheme : 'esp-gateway'))
+    const readingScheme = getScheme(f.scheme ?? 'esp-gateway')
     const readingTopic = (readingScheme.name === profileScheme ? profile.topic : undefined) ?? readingScheme.templates.telemetry ?? 'esp-gateway/sensors/{id}'
     const [ws, user] = await Promise.all([this.workspace(), this.userConfig()])
     const secret = profile.storedSecret ? await user.profileSecret(profile.name) : undefined

@@ -2,8 +2,8 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {randomBytes} from 'node:crypto'
 import {BaseCommand} from '../cli/base-command.js'
-import {parseDuration} from '../lib/cli/duration.js'
-import {ExitCode, IotctlError, usageError} from '../lib/cli/errors.js'
+import {parseDuration} from '../lib/console/duration.js'
+import {ExitCode, IotctlError, usageError} from '../lib/console/errors.js'
 import {defaultScheme} from '../lib/config/profiles.js'
 import type {SendResult} from '../lib/telemetry/send.js'
 
@@ -38,7 +38,7 @@ export default class Send extends BaseCommand<typeof Send> {
   async run(): Promise<SendResult> {
     const f = this.flags
     const [{getScheme}, {resolveMqttSettings}, {sendCommand}, {discoverType}, {Registry}, {canonicalDeviceId}] = await Promise.all([
-      import('../lib/mqtt/schemes/index.js'),
+      import('../lib/schemes/index.js'),
       import('../lib/mqtt/settings.js'),
       import('../lib/telemetry/send.js'),
       import('../lib/telemetry/device-status.js'),
@@ -57,7 +57,7 @@ export default class Send extends BaseCommand<typeof Send> {
     }
     const profile = await this.backendProfile(f.backend)
     const scheme = getScheme(f.scheme ?? defaultScheme(profile))
-    if (data !== undefined && scheme.name === 'django-iot') this.warning('django-iot commands are plain words: --data is not sent')
+    if (data !== undefined && scheme.plainCommands) this.warning(`${scheme.name} commands are plain words: --data is not sent`)
     const [ws, user] = await Promise.all([this.workspace(), this.userConfig()])
     const registered = (await Registry.load(ws.paths.registry)).find(id)
     const settings = await resolveMqttSettings(profile, {

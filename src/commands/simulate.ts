@@ -1,10 +1,10 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
-import {parseDuration} from '../lib/cli/duration.js'
-import {ExitCode, usageError} from '../lib/cli/errors.js'
-import {defaultScheme} from '../lib/config/profiles.js'
-import type {FleetEvent, FleetSnapshot} from '../lib/telemetry/fleet.js'
-import type {RunSummary} from '../lib/telemetry/stats.js'
+import {parseDuration} from '../lib/console/duration.js'
+import {ExitCode, usageError} from '../lib/console/errors.js'
+import {defaultScheme, isTlsUrl} from '../lib/config/profiles.js'
+import type {FleetEvent, FleetSnapshot} from '../lib/device/fleet.js'
+import type {RunSummary} from '../lib/device/stats.js'
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
 const short = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(0))
@@ -58,12 +58,12 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
   async run(): Promise<RunSummary | undefined> {
     const f = this.flags
     const [{getScheme}, {planFleet}, {parseRate, parseShare}, {templatesFor}, {openTransport}, {Fleet}] = await Promise.all([
-      import('../lib/mqtt/schemes/index.js'),
-      import('../lib/telemetry/fleet-plan.js'),
+      import('../lib/schemes/index.js'),
+      import('../lib/device/fleet-plan.js'),
       import('../lib/telemetry/rate.js'),
       import('../lib/telemetry/templates.js'),
-      import('../lib/telemetry/transports.js'),
-      import('../lib/telemetry/fleet.js'),
+      import('../lib/transport/registry.js'),
+      import('../lib/device/fleet.js'),
     ])
     const intervalMs = f.interval === undefined ? undefined : parseDuration(f.interval, '--interval', {allowZero: true})
     const jitter = parseShare(f.jitter, '--jitter')
@@ -101,8 +101,8 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
 
     let credentials: Map<string, import('../lib/pki/credentials.js').DeviceCredentials> | undefined
     if (f['tls-identities']) {
-      if (!/^(mqtts|ssl|tls|wss):/.test(profile.url)) throw usageError(`--tls-identities needs a TLS backend; ${profile.name} is ${profile.url}`, ['Add one: iotctl backends add NAME --kind mqtt --url mqtts://HOST:8883 --ca ca.pem'])
-      const [{simulatedIdentities}, {askCaPassphrase}] = await Promise.all([import('../lib/telemetry/identities.js'), import('../lib/pki/passphrase.js')])
+      if (!isTlsUrl(profile.url)) throw usageError(`--tls-identities needs a TLS backend; ${profile.name} is ${profile.url}`, ['Add one: iotctl backends add NAME --kind mqtt --url mqtts://HOST:8883 --ca ca.pem'])
+      const [{simulatedIdentities}, {askCaPassphrase}] = await Promise.all([import('../lib/device/identities.js'), import('../lib/pki/passphrase.js')])
       credentials = await simulatedIdentities(ws, devices, {
         passphrase: () => askCaPassphrase(this.prompter),
         onIssue: ({register, issue}) => this.info(`Issuing ${issue} device certificate${issue === 1 ? '' : 's'} from the fleet CA${register ? ` (registering ${register} simulated device${register === 1 ? '' : 's'} first)` : ''}…`),

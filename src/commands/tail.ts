@@ -2,8 +2,8 @@ import * as Flags from '@oclif/core/flags'
 import {randomBytes} from 'node:crypto'
 import {resolve} from 'node:path'
 import {BaseCommand} from '../cli/base-command.js'
-import {parseDuration} from '../lib/cli/duration.js'
-import {ExitCode, IotctlError} from '../lib/cli/errors.js'
+import {parseDuration} from '../lib/console/duration.js'
+import {ExitCode, IotctlError} from '../lib/console/errors.js'
 import {defaultScheme} from '../lib/config/profiles.js'
 import type {TailMessage} from '../lib/telemetry/decoder.js'
 import type {TailResult} from '../lib/telemetry/tail.js'
@@ -45,7 +45,7 @@ export default class Tail extends BaseCommand<typeof Tail> {
   async run(): Promise<TailResult | undefined> {
     const f = this.flags
     const [{getScheme}, {resolveMqttSettings}, {allTemplates}, {tail}, {humanLine, jsonLine}, {LineWriter}, {Registry}] = await Promise.all([
-      import('../lib/mqtt/schemes/index.js'),
+      import('../lib/schemes/index.js'),
       import('../lib/mqtt/settings.js'),
       import('../lib/telemetry/templates.js'),
       import('../lib/telemetry/tail.js'),

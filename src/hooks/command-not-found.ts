@@ -1,5 +1,5 @@
 import type {Hook} from '@oclif/core/hooks'
-import {closestWords} from '../lib/cli/closest.js'
+import {closestWords} from '../lib/console/closest.js'
 
 /**
  * An unknown command: name the nearest ones, as a typed usage error (exit 2) that honours --json,

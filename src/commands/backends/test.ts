@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
-import {usageError} from '../../lib/cli/errors.js'
+import {usageError} from '../../lib/console/errors.js'
 import {probeMqtt, type ProbeResult} from '../../lib/backends/probe-mqtt.js'
 
 export default class BackendsTest extends BaseCommand<typeof BackendsTest> {

@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
-import {usageError} from '../../lib/cli/errors.js'
+import {usageError} from '../../lib/console/errors.js'
 import {KEY_ALGORITHMS} from '../../lib/pki/algorithms.js'
 import {createCa, importCa, DEFAULT_CA_DAYS, type CaSummary} from '../../lib/pki/ca.js'
 
@@ -30,7 +30,7 @@ With --import CERT KEY an existing CA is adopted instead, e.g. one registered wi
   async run(): Promise<CaSummary> {
     const ws = await this.workspace()
     const {readFile} = await import('node:fs/promises')
-    const {explainSystemError} = await import('../../lib/cli/errors.js')
+    const {explainSystemError} = await import('../../lib/console/errors.js')
     let ca: CaSummary
     if (this.flags.import) {
       const {cert, key} = this.args

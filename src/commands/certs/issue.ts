@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
-import {usageError} from '../../lib/cli/errors.js'
+import {usageError} from '../../lib/console/errors.js'
 import {KEY_ALGORITHMS, parseKeyAlgorithm} from '../../lib/pki/algorithms.js'
 import type {IssueResult} from '../../lib/pki/device-certs.js'
 import {DEFAULT_DEVICE_DAYS} from '../../lib/pki/issue.js'
@@ -33,7 +33,7 @@ export default class CertsIssue extends BaseCommand<typeof CertsIssue> {
     const algorithm = parseKeyAlgorithm(String(await this.setting('certs.algo', this.flags.algo)))
     const days = Number(await this.setting('certs.days', this.flags.days))
     const passphrase = await this.caPassphrase()
-    const [{issueDeviceCerts}, {createProgressBar}] = await Promise.all([import('../../lib/pki/device-certs.js'), import('../../lib/cli/progress.js')])
+    const [{issueDeviceCerts}, {createProgressBar}] = await Promise.all([import('../../lib/pki/device-certs.js'), import('../../lib/console/progress.js')])
     const started = Date.now()
     let bar: Awaited<ReturnType<typeof createProgressBar>> | undefined
     const barReady: Promise<unknown>[] = []

@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
-import {explainSystemError} from '../../lib/cli/errors.js'
+import {explainSystemError} from '../../lib/console/errors.js'
 import {KEY_ALGORITHMS} from '../../lib/pki/algorithms.js'
 import type {RotateResult} from '../../lib/pki/rotate.js'
 import {DEFAULT_DEVICE_DAYS} from '../../lib/pki/issue.js'

@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
-import {explainSystemError} from '../../lib/cli/errors.js'
+import {explainSystemError} from '../../lib/console/errors.js'
 import type {DeviceCertResult} from '../../lib/pki/device-certs.js'
 import {DEFAULT_DEVICE_DAYS} from '../../lib/pki/issue.js'
 

@@ -1,6 +1,6 @@
 import * as Args from '@oclif/core/args'
 import {BaseCommand} from '../../cli/base-command.js'
-import {explainSystemError} from '../../lib/cli/errors.js'
+import {explainSystemError} from '../../lib/console/errors.js'
 import type {VerifyReport} from '../../lib/pki/verify.js'
 
 export default class CertsVerify extends BaseCommand<typeof CertsVerify> {

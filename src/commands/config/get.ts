@@ -1,6 +1,6 @@
 import * as Args from '@oclif/core/args'
 import {BaseCommand} from '../../cli/base-command.js'
-import {usageError} from '../../lib/cli/errors.js'
+import {usageError} from '../../lib/console/errors.js'
 import {resolveSetting, type ResolvedSetting} from '../../lib/config/resolve.js'
 import {REDACTED, SETTINGS, isSettingKey} from '../../lib/config/settings.js'
 

@@ -1,9 +1,9 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
-import {usageError} from '../../lib/cli/errors.js'
+import {usageError} from '../../lib/console/errors.js'
 import {SETTINGS, coerceSetting, isSettingKey, type SettingValue} from '../../lib/config/settings.js'
-import {readStdin} from '../../lib/cli/stdin.js'
+import {readStdin} from '../../lib/console/stdin.js'
 
 export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
   static summary = 'Set (or with --unset, clear) a user setting.'

@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
-import {ExitCode, IotctlError} from '../../lib/cli/errors.js'
+import {ExitCode, IotctlError} from '../../lib/console/errors.js'
 import {Registry, certificateStatus, removeDevice, type DeviceRecord} from '../../lib/registry/index.js'
 
 export default class DevicesRemove extends BaseCommand<typeof DevicesRemove> {

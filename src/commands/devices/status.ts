@@ -2,8 +2,8 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {randomBytes} from 'node:crypto'
 import {BaseCommand} from '../../cli/base-command.js'
-import {parseDuration} from '../../lib/cli/duration.js'
-import {usageError} from '../../lib/cli/errors.js'
+import {parseDuration} from '../../lib/console/duration.js'
+import {usageError} from '../../lib/console/errors.js'
 import {defaultScheme} from '../../lib/config/profiles.js'
 import type {DeviceStatus} from '../../lib/telemetry/device-status.js'
 
@@ -34,7 +34,7 @@ export default class DevicesStatus extends BaseCommand<typeof DevicesStatus> {
     const {argv} = await this.parse(DevicesStatus)
     const f = this.flags
     const [{getScheme}, {resolveMqttSettings}, {retainedStatuses, heartbeatStatuses}, {Registry}, {canonicalDeviceId}] = await Promise.all([
-      import('../../lib/mqtt/schemes/index.js'),
+      import('../../lib/schemes/index.js'),
       import('../../lib/mqtt/settings.js'),
       import('../../lib/telemetry/device-status.js'),
       import('../../lib/registry/registry.js'),
@@ -57,7 +57,7 @@ export default class DevicesStatus extends BaseCommand<typeof DevicesStatus> {
       statuses = await retainedStatuses(settings, scheme, named.length > 0 || f.type ? ids : undefined, this.signal)
       // registered devices the broker has never heard of are listed too
       if (named.length === 0 && !f.type) for (const id of registered) if (!statuses.some((s) => s.id === id)) statuses.push({id, status: 'unknown', detail: 'no status on the broker: never connected'})
-    } else if (scheme.name === 'django-iot') {
+    } else if (scheme.heartbeatCommand) {
       if (ids.length === 0) throw usageError('Name the serials to ask: iotctl devices status 1001 1002 --scheme django-iot (or register them)')
       statuses = await heartbeatStatuses(settings, scheme, ids, {timeoutMs: parseDuration(f.timeout, '--timeout'), signal: this.signal})
     } else {

@@ -1,10 +1,10 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {join, resolve} from 'node:path'
 import {flashHeaderFlags, flashSettingsOf} from '../../cli/flash-header-flags.js'
 import {BaseCommand} from '../../cli/base-command.js'
-import {ExitCode, IotctlError, usageError} from '../../lib/cli/errors.js'
+import {ExitCode, IotctlError, usageError} from '../../lib/console/errors.js'
 import {defaultScheme} from '../../lib/config/profiles.js'
-import type {ProgressBar} from '../../lib/cli/progress.js'
+import type {ProgressBar} from '../../lib/console/progress.js'
 import type {AppSourceCallbacks} from '../../lib/provision/app-source.js'
 import type {FleetBuildResult} from '../../lib/provision/fleet.js'
 import type {FlashManifest} from '../../lib/provision/plan-types.js'
@@ -114,7 +114,7 @@ export default class FirmwareBuild extends BaseCommand<typeof FirmwareBuild> {
           onDevice: (r) => {
             const count = ++done
             if (showBar) {
-              bar ??= import('../../lib/cli/progress.js').then(({createProgressBar}) => createProgressBar({label: 'Building plans', total: devices.length}))
+              bar ??= import('../../lib/console/progress.js').then(({createProgressBar}) => createProgressBar({label: 'Building plans', total: devices.length}))
               void bar.then((b) => b.update(count))
             }
             if (!r.ok) this.warning(`${r.id}: ${r.error.message}`)
@@ -168,7 +168,7 @@ export default class FirmwareBuild extends BaseCommand<typeof FirmwareBuild> {
       signal: this.signal,
       onDownload: (received, total) => {
         if (json || !total) return
-        bar ??= import('../../lib/cli/progress.js').then(({createProgressBar}) => createProgressBar({label: 'Downloading image', total, unit: 'bytes'}))
+        bar ??= import('../../lib/console/progress.js').then(({createProgressBar}) => createProgressBar({label: 'Downloading image', total, unit: 'bytes'}))
         void bar.then((b) => {
           b.update(received)
           if (received >= total) b.stop()

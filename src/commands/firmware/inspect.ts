@@ -1,6 +1,7 @@
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
-import {ExitCode} from '../../lib/cli/errors.js'
+import {ExitCode} from '../../lib/console/errors.js'
 import type {InspectReport, InspectedNvsEntry} from '../../lib/provision/inspect.js'
 
 const hex = (n: number) => `0x${n.toString(16)}`

@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
 import type {TLSSocket} from 'node:tls'
-import {IotctlError, ExitCode} from '../cli/errors.js'
+import {IotctlError, ExitCode} from '../console/errors.js'
 import {closeMqtt, connectMqtt} from '../mqtt/connect.js'
 import type {MqttConnectionSettings} from '../mqtt/settings.js'
 

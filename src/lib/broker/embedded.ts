@@ -1,6 +1,6 @@
 import {readFile} from 'node:fs/promises'
 import type {AddressInfo, Server} from 'node:net'
-import {IotctlError, ExitCode} from '../cli/errors.js'
+import {IotctlError, ExitCode} from '../console/errors.js'
 
 export interface EmbeddedBrokerOptions {
   host?: string

@@ -1,6 +1,6 @@
 import {createSocket, type Socket} from 'node:dgram'
 import type {Agent, OutgoingMessage, IncomingMessage} from 'coap'
-import {IotctlError, ExitCode} from '../cli/errors.js'
+import {IotctlError, ExitCode} from '../console/errors.js'
 
 export interface CoapClientOptions {
   /** coap://host:port[/path] */

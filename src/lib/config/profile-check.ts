@@ -1,5 +1,5 @@
-import {usageError} from '../cli/errors.js'
-import type {BackendProfile} from './profiles.js'
+import {usageError} from '../console/errors.js'
+import {isTlsUrl, type BackendProfile} from './profiles.js'
 
 const PROTOCOLS: Record<BackendProfile['kind'], string[]> = {
   mqtt: ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:', 'ws:', 'wss:'],
@@ -23,7 +23,7 @@ export function validateProfile(profile: BackendProfile): void {
   for (const header of profile.headers ?? []) {
     if (!/^[A-Za-z0-9-]+:\s*\S/.test(header)) throw usageError(`Invalid header "${header}": expected "Name: value" or "Name: env:VAR"`)
   }
-  if ((profile.identity || profile.cert) && !['mqtts:', 'ssl:', 'tls:', 'wss:', 'https:'].includes(url.protocol)) {
+  if ((profile.identity || profile.cert) && !isTlsUrl(profile.url)) {
     // a client certificate is only ever presented in a TLS handshake
     throw usageError(`A client certificate (--identity, --cert) needs a TLS URL; ${profile.url} is not`, [`Use ${url.protocol === 'http:' ? 'https' : 'mqtts'}://${url.host}…`])
   }

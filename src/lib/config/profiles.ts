@@ -64,3 +64,8 @@ export function isLocalEmbeddable(profile: BackendProfile): boolean {
     return false
   }
 }
+
+/** Whether a backend URL is TLS, so a client certificate can be presented there. */
+export function isTlsUrl(url: string): boolean {
+  return /^(mqtts|ssl|tls|wss|https|coaps):/i.test(url)
+}

@@ -1,6 +1,6 @@
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {IotctlError, ExitCode, conflict, notFound, usageError} from '../cli/errors.js'
+import {IotctlError, ExitCode, conflict, notFound, usageError} from '../console/errors.js'
 import {writeFileAtomic} from '../workspace/atomic.js'
 import {withFileLock} from '../workspace/lock.js'
 import {LOCAL_PROFILE, type BackendProfile} from './profiles.js'

@@ -1,4 +1,4 @@
-import type {CommandResult, ParsedCommand} from '../mqtt/schemes/types.js'
+import type {CommandResult, ParsedCommand} from '../schemes/types.js'
 import type {CommandContext, TemplateDefinition} from '../templates/types.js'
 
 /** `uptime -p` wording, never empty: "up 0 minutes", "up 2 hours, 5 minutes". */

@@ -1,7 +1,7 @@
 /**
  * The device runtime: one virtual device (identity, value models, sequence numbers, command
  * handling) and `startDevice`, which runs one from its provisioned configuration — the virtual
- * board's entry point. `simulate` runs thousands through src/lib/telemetry/fleet.ts.
+ * board's entry point. `simulate` runs thousands through src/lib/device/fleet.ts.
  *
  *   const device = await startDevice({config, template, onEvent: (e) => console(e)})
  *   …

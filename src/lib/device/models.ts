@@ -1,4 +1,4 @@
-import type {FieldLayout} from '../mqtt/schemes/types.js'
+import type {FieldLayout} from '../schemes/types.js'
 import type {FieldModel, FieldSpec, TemplateDefinition} from '../templates/types.js'
 import type {Rng} from './prng.js'
 

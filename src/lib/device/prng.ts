@@ -1,4 +1,4 @@
-import {fnv1a} from '../mqtt/schemes/identity.js'
+import {fnv1a} from '../schemes/identity.js'
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same values on every run. */
 export class Rng {

@@ -1,11 +1,11 @@
-import type {BackendKind, BackendProfile} from '../config/profiles.js'
-import {usageError} from '../cli/errors.js'
-import {getScheme} from '../mqtt/schemes/index.js'
-import type {DeviceTopics} from '../mqtt/schemes/types.js'
+import {isTlsUrl, type BackendKind, type BackendProfile} from '../config/profiles.js'
+import {usageError} from '../console/errors.js'
+import {getScheme} from '../schemes/index.js'
+import type {DeviceTopics} from '../schemes/types.js'
 import type {TemplateDefinition} from '../templates/types.js'
-import {Fleet, type FleetEvent, type FleetSnapshot} from '../telemetry/fleet.js'
-import type {RunSummary} from '../telemetry/stats.js'
-import {openTransport} from '../telemetry/transports.js'
+import {Fleet, type FleetEvent, type FleetSnapshot} from './fleet.js'
+import type {RunSummary} from './stats.js'
+import {openTransport} from '../transport/registry.js'
 
 /** What a provisioned device knows about itself (src/lib/provision/device-config.ts DeviceConfig fits). */
 export interface ProvisionedDevice {
@@ -50,9 +50,7 @@ export interface RunningDevice {
 }
 
 /** Whether a backend URL is TLS, so a device's certificate can be presented there. */
-export function usesTls(url: string): boolean {
-  return /^(mqtts|ssl|wss|https|coaps):/i.test(url)
-}
+export const usesTls = isTlsUrl
 
 function kindOf(url: string): BackendKind {
   const protocol = new URL(url).protocol

@@ -1,4 +1,4 @@
-import type {CommandResult, DeviceTopics, ParsedCommand, Sample, Scheme, SchemeDevice, TelemetryEncoder} from '../mqtt/schemes/types.js'
+import type {CommandResult, DeviceTopics, ParsedCommand, Sample, Scheme, SchemeDevice, TelemetryEncoder} from '../schemes/types.js'
 import type {TemplateDefinition} from '../templates/types.js'
 import {runCommand} from './commands.js'
 import type {TypeModel} from './models.js'

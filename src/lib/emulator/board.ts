@@ -1,7 +1,8 @@
 import {EventEmitter} from 'node:events'
 import {createServer, type Server, type Socket} from 'node:net'
 
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
+import {ROM_BAUD} from '../esp/chips.js'
 import {BootFailure, defaultBootHook, type BootConsole, type BootHook} from './boot.js'
 import {emulatedChip, type EmulatedChip, type EmulatedChipName} from './chips.js'
 import {FlashStore} from './flash-store.js'
@@ -11,8 +12,6 @@ import {Op, parseCommand} from './protocol.js'
 import {RegisterFile} from './registers.js'
 import {SlipDecoder, slipEncode} from './slip.js'
 import {PacedLine} from './uart.js'
-
-export const ROM_BAUD = 115_200
 
 export interface VirtualBoardOptions {
   chip: EmulatedChipName | string

@@ -1,4 +1,5 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
+import {CHIP_FACTS, EMULATED_CHIPS, type EmulatedChipName} from '../esp/chips.js'
 
 /** Per-chip facts the emulator needs (esp-flashing-reference §1.8, §2). */
 export interface EmulatedChip {
@@ -26,8 +27,7 @@ export interface EmulatedChip {
   romBanner(bootMode: 'flash' | 'download'): string
 }
 
-export const EMULATED_CHIPS = ['esp32', 'esp8266', 'esp32s3', 'esp32c3'] as const
-export type EmulatedChipName = (typeof EMULATED_CHIPS)[number]
+export {EMULATED_CHIPS, type EmulatedChipName}
 
 const esp32Banner = (bootMode: 'flash' | 'download') =>
   'ets Jun  8 2016 00:22:57\r\n\r\n' +
@@ -44,7 +44,7 @@ const macLowHigh = (reg: number) => (mac: Uint8Array): Array<[number, number]> =
 const CHIPS: Record<EmulatedChipName, EmulatedChip> = {
   esp32: {
     name: 'esp32',
-    displayName: 'ESP32',
+    displayName: CHIP_FACTS.esp32.displayName,
     magic: 0x00f01d83,
     romStatusBytes: 4,
     romHasDeflate: true,
@@ -56,12 +56,12 @@ const CHIPS: Record<EmulatedChipName, EmulatedChip> = {
     // efuse word 1 = MAC bytes 2..5, word 2 = CRC8 << 16 | bytes 0..1
     macRegisters: macLowHigh(0x3ff5a004),
     defaultOui: [0x24, 0x0a, 0xc4],
-    bootloaderOffset: 0x1000,
+    bootloaderOffset: CHIP_FACTS.esp32.bootloaderOffset,
     romBanner: esp32Banner,
   },
   esp8266: {
     name: 'esp8266',
-    displayName: 'ESP8266',
+    displayName: CHIP_FACTS.esp8266.displayName,
     magic: 0xfff0c101,
     romStatusBytes: 2,
     romHasDeflate: false,
@@ -86,13 +86,13 @@ const CHIPS: Record<EmulatedChipName, EmulatedChip> = {
       ]
     },
     defaultOui: [0x18, 0xfe, 0x34],
-    bootloaderOffset: 0x0,
+    bootloaderOffset: CHIP_FACTS.esp8266.bootloaderOffset,
     romBanner: (bootMode) =>
       `\r\n ets Jan  8 2013,rst cause:2, boot mode:(${bootMode === 'flash' ? '3,6' : '1,6'})\r\n\r\n`,
   },
   esp32s3: {
     name: 'esp32s3',
-    displayName: 'ESP32-S3',
+    displayName: CHIP_FACTS.esp32s3.displayName,
     magic: 0x9,
     romStatusBytes: 4,
     securityInfo: {chipId: 9, length: 20},
@@ -103,7 +103,7 @@ const CHIPS: Record<EmulatedChipName, EmulatedChip> = {
     uartClkdiv: 347,
     macRegisters: macLowHigh(0x60007044),
     defaultOui: [0x34, 0x85, 0x18],
-    bootloaderOffset: 0x0,
+    bootloaderOffset: CHIP_FACTS.esp32s3.bootloaderOffset,
     romBanner: (bootMode) =>
       'ESP-ROM:esp32s3-20210327\r\nBuild:Mar 27 2021\r\n' +
       (bootMode === 'flash'
@@ -112,7 +112,7 @@ const CHIPS: Record<EmulatedChipName, EmulatedChip> = {
   },
   esp32c3: {
     name: 'esp32c3',
-    displayName: 'ESP32-C3',
+    displayName: CHIP_FACTS.esp32c3.displayName,
     magic: 0x1b31506f,
     romStatusBytes: 4,
     securityInfo: {chipId: 5, length: 20},
@@ -123,7 +123,7 @@ const CHIPS: Record<EmulatedChipName, EmulatedChip> = {
     uartClkdiv: 347,
     macRegisters: macLowHigh(0x60008844),
     defaultOui: [0x58, 0xcf, 0x79],
-    bootloaderOffset: 0x0,
+    bootloaderOffset: CHIP_FACTS.esp32c3.bootloaderOffset,
     romBanner: (bootMode) =>
       'ESP-ROM:esp32c3-api1-20210207\r\nBuild:Feb  7 2021\r\n' +
       (bootMode === 'flash'

@@ -1,4 +1,4 @@
-import type {FleetEvent} from '../telemetry/fleet.js'
+import type {FleetEvent} from '../device/fleet.js'
 import type {TemplateDefinition} from '../templates/types.js'
 import {BootFailure, type BootConsole, type BootContext, type BootHook} from './boot.js'
 import type {EmulatedChip} from './chips.js'

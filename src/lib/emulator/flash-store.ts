@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto'
 import {mkdir, open, readFile, stat, type FileHandle} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import {FLASH_SECTOR_SIZE} from './protocol.js'
 
 export const DEFAULT_FLASH_SIZE = 4 * 1024 * 1024

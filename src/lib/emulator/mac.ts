@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
 
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 
 /** "24:0A:C4:12:34:56", "24-0a-c4-12-34-56" or "240ac4123456" → 6 bytes */
 export function parseMac(text: string): Uint8Array {

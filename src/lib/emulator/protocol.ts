@@ -1,3 +1,5 @@
+import {RUN_USER_CODE} from '../esp/chips.js'
+
 /** ESP serial bootloader opcodes and status codes (esp-flashing-reference §2.2–2.3). */
 export const Op = {
   FLASH_BEGIN: 0x02,
@@ -21,7 +23,7 @@ export const Op = {
   ERASE_FLASH: 0xd0,
   ERASE_REGION: 0xd1,
   READ_FLASH: 0xd2,
-  RUN_USER_CODE: 0xd3,
+  RUN_USER_CODE,
 } as const
 
 export const OP_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Op).map(([name, op]) => [op, name]))

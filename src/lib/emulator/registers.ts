@@ -1,14 +1,7 @@
+import {VIRTUAL_BOARD_MARKER} from '../esp/chips.js'
 import type {EmulatedChip} from './chips.js'
 
 const CHIP_DETECT_MAGIC_REG = 0x40001000
-/**
- * Two ROM words next to the chip magic that a virtual board fills with "iotcvirt", so a host can tell it
- * from real silicon (whose ROM holds code there) before writing a simulation-only image.
- */
-export const VIRTUAL_BOARD_MARKER: ReadonlyArray<readonly [number, number]> = [
-  [0x40001004, 0x63746f69],
-  [0x40001008, 0x74726976],
-]
 /** SPI_CMD_REG bit that starts a "user command" and reads back 0 once it is done */
 const SPI_CMD_USR = 1 << 18
 const SPIFLASH_RDID = 0x9f

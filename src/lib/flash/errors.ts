@@ -1,4 +1,4 @@
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import {hex} from './format.js'
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))

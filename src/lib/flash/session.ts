@@ -1,7 +1,7 @@
 import type {ESPLoader, Transport} from 'esptool-js'
 
-import {ExitCode, InterruptedError, IotctlError, usageError} from '../cli/errors.js'
-import {VIRTUAL_BOARD_MARKER} from '../emulator/registers.js'
+import {ExitCode, InterruptedError, IotctlError, usageError} from '../console/errors.js'
+import {ROM_BAUD, RUN_USER_CODE, VIRTUAL_BOARD_MARKER} from '../esp/chips.js'
 import {openPort} from '../serial/open-port.js'
 import type {WebSerialLike} from '../serial/types.js'
 import {CompressedWriteError, md5Hex, padTo4, writeCompressed} from './compressed-write.js'
@@ -12,8 +12,7 @@ import {LoaderTerminal} from './terminal.js'
 import type {BoardInfo, ConnectOptions, FlashPart, ResetResult, WriteOptions, WriteResult, WrittenPart} from './types.js'
 
 export const DEFAULT_FLASH_BAUD = 921_600
-export const ROM_BAUD = 115_200
-const RUN_USER_CODE = 0xd3
+export {ROM_BAUD}
 const SECTOR = 0x1000
 /** RTS pulses EN low then releases it; esptool-js's own HardReset never asserts RTS first (§1.6) */
 const HARD_RESET_SEQUENCE = 'D0|R1|W100|R0'

@@ -1,4 +1,4 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 import {canonicalDeviceId, isMacLike, normalizeMac, type DeviceRecord, type Registry} from '../registry/index.js'
 
 export interface GatewayIdentity {

@@ -2,7 +2,7 @@ import type {MqttClient} from 'mqtt'
 import type {BackendProfile} from '../config/profiles.js'
 import {closeMqtt, connectMqtt} from '../mqtt/connect.js'
 import {resolveMqttSettings} from '../mqtt/settings.js'
-import {deviceTopics, getScheme} from '../mqtt/schemes/index.js'
+import {deviceTopics, getScheme} from '../schemes/index.js'
 import type {ReadingSource} from './gateway.js'
 
 export interface MqttSourceOptions {

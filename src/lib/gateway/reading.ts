@@ -1,4 +1,4 @@
-import {encodeGatewayBatch} from '../mqtt/schemes/esp-gateway.js'
+import {encodeGatewayBatch} from '../schemes/esp-gateway.js'
 
 /** A sensor reading as the gateway forwards it: a JSON object, keys in the sensor's order. */
 export type Reading = Record<string, unknown> & {name: string}

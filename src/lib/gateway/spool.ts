@@ -1,6 +1,6 @@
 import {mkdir, open, readdir, readFile, rename, rm, stat} from 'node:fs/promises'
 import {join} from 'node:path'
-import {conflict, explainSystemError} from '../cli/errors.js'
+import {conflict, explainSystemError} from '../console/errors.js'
 import {writeFileAtomic} from '../workspace/atomic.js'
 import {processAlive} from '../workspace/lock.js'
 

@@ -1,13 +1,13 @@
 import {pathEndsWith, trimTrailingSlash} from './url.js'
 
 /**
- * Where a scheme's messages go on an `http` backend, decided by the profile URL:
- * - esp-gateway: a URL ending in /telemetry is the server — readings are batched 7 at a time as
- *   {"name": gateway MAC, "data": [...]}; any other URL is a gateway — each reading is POSTed to
- *   /device (appended unless the URL already ends with it). A payload that already is a batch
- *   (replay of batch files) always goes to the telemetry endpoint as it is.
- * - personal-hub: POST /mobile_location (appended unless present).
- * - anything else: POST each payload to the URL as it is.
+ * Where a scheme's messages go on an `http` backend, decided by the profile URL and the scheme's
+ * paths (Scheme.httpPaths):
+ * - a URL ending in the batch path is the batch server: everything is batched (esp-gateway: 7
+ *   readings to /telemetry as {"name": gateway MAC, "data": [...]}); else readings go to the reading
+ *   path (appended unless the URL already ends with it) and batches to the batch path. A payload
+ *   that already is a batch (replay of batch files) always goes to the batch path as it is.
+ * - a scheme without paths: POST each payload to the URL as it is.
  */
 export interface HttpEndpoints {
   /** the base URL the paths below are joined to (no trailing slash for the contract schemes) */
@@ -19,28 +19,11 @@ export interface HttpEndpoints {
   batchPath: string
 }
 
-export function httpEndpoints(scheme: string, url: string): HttpEndpoints {
-  if (scheme === 'esp-gateway') {
-    const base = trimTrailingSlash(url)
-    if (pathEndsWith(base, '/telemetry')) return {url: base, mode: 'batch', readingPath: '', batchPath: ''}
-    return {url: base, mode: 'reading', readingPath: pathEndsWith(base, '/device') ? '' : '/device', batchPath: '/telemetry'}
-  }
-  if (scheme === 'personal-hub') {
-    const base = trimTrailingSlash(url)
-    const path = pathEndsWith(base, '/mobile_location') ? '' : '/mobile_location'
-    return {url: base, mode: 'reading', readingPath: path, batchPath: path}
-  }
+export function httpEndpoints(paths: {reading: string; batch?: string} | undefined, url: string): HttpEndpoints {
   // any other server: the profile URL exactly as given
-  return {url, mode: 'reading', readingPath: '', batchPath: ''}
-}
-
-/** True when an esp-gateway payload is already a gateway batch {"name", "data": [...]}. */
-export function isBatchPayload(payload: string): boolean {
-  if (!payload.includes('"data"')) return false
-  try {
-    const value = JSON.parse(payload) as {name?: unknown; data?: unknown}
-    return typeof value.name === 'string' && Array.isArray(value.data)
-  } catch {
-    return false
-  }
+  if (!paths) return {url, mode: 'reading', readingPath: '', batchPath: ''}
+  const base = trimTrailingSlash(url)
+  if (paths.batch && pathEndsWith(base, paths.batch)) return {url: base, mode: 'batch', readingPath: '', batchPath: ''}
+  const readingPath = pathEndsWith(base, paths.reading) ? '' : paths.reading
+  return {url: base, mode: 'reading', readingPath, batchPath: paths.batch ?? readingPath}
 }

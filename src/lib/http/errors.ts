@@ -1,4 +1,4 @@
-import {IotctlError, ExitCode} from '../cli/errors.js'
+import {IotctlError, ExitCode} from '../console/errors.js'
 
 const BODY_PREVIEW = 500
 

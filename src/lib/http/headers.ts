@@ -1,4 +1,4 @@
-import {IotctlError, ExitCode, usageError} from '../cli/errors.js'
+import {IotctlError, ExitCode, usageError} from '../console/errors.js'
 
 /** `NAME: [prefix ]env:VAR` — the value (or its last word, e.g. after "Bearer") comes from VAR. */
 const ENV_REFERENCE = /^(.*?)env:([A-Za-z_][A-Za-z0-9_]*)$/

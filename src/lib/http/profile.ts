@@ -1,5 +1,5 @@
 import {readFile} from 'node:fs/promises'
-import {IotctlError, ExitCode, explainSystemError, usageError} from '../cli/errors.js'
+import {IotctlError, ExitCode, explainSystemError, usageError} from '../console/errors.js'
 import type {BackendProfile} from '../config/profiles.js'
 import type {HttpClientOptions} from './client.js'
 import {headerNames, resolveHeaders} from './headers.js'

@@ -1,4 +1,4 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 import {APP_DESC, APP_DESC_MAGIC, APP_DESC_SIZE} from './format.js'
 import type {EspAppDescriptor} from './types.js'
 

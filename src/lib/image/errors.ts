@@ -1,4 +1,4 @@
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 
 /** Stable codes of the image checks. */
 export type ImageErrorCode =

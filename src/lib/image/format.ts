@@ -1,4 +1,4 @@
-import type {Chip} from '../templates/types.js'
+import {CHIP_FACTS, CHIPS, type Chip} from '../esp/chips.js'
 
 /**
  * ESP firmware image layout (esp-flashing-reference §3): 8-byte header, on ESP32-family chips a
@@ -20,18 +20,11 @@ export const SHA256_SIZE = 32
 export const EXT = {wpPin: 0, spiPinDrv: 1, chipId: 4, minChipRev: 6, minChipRevFull: 7, maxChipRevFull: 9, hashAppended: 15} as const
 
 /** IMAGE_CHIP_ID of the extended header (ESP8266 has no extended header). */
-export const CHIP_IDS: Partial<Record<Chip, number>> = {esp32: 0, esp32s2: 2, esp32c3: 5, esp32s3: 9, esp32c6: 13}
+export const CHIP_IDS: Partial<Record<Chip, number>> = Object.fromEntries(CHIPS.flatMap((chip) => (CHIP_FACTS[chip].imageChipId === undefined ? [] : [[chip, CHIP_FACTS[chip].imageChipId]])))
 
 const OTHER_CHIPS: Record<number, string> = {12: 'ESP32-C2', 16: 'ESP32-H2', 18: 'ESP32-P4', 20: 'ESP32-C61', 23: 'ESP32-C5', 25: 'ESP32-H21', 28: 'ESP32-H4'}
 
-export const CHIP_NAMES: Record<Chip, string> = {
-  esp8266: 'ESP8266',
-  esp32: 'ESP32',
-  esp32s2: 'ESP32-S2',
-  esp32s3: 'ESP32-S3',
-  esp32c3: 'ESP32-C3',
-  esp32c6: 'ESP32-C6',
-}
+export const CHIP_NAMES = Object.fromEntries(CHIPS.map((chip) => [chip, CHIP_FACTS[chip].displayName])) as Record<Chip, string>
 
 export function chipFromId(id: number): Chip | undefined {
   return (Object.keys(CHIP_IDS) as Chip[]).find((chip) => CHIP_IDS[chip] === id)

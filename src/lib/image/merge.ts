@@ -1,4 +1,4 @@
-import {ExitCode, IotctlError, usageError} from '../cli/errors.js'
+import {ExitCode, IotctlError, usageError} from '../console/errors.js'
 import {parseFlashSize} from '../partitions/layout.js'
 
 export interface FlashPart {

@@ -1,4 +1,4 @@
-import type {Chip} from '../templates/types.js'
+import type {Chip} from '../esp/chips.js'
 import {parseAppDescriptor} from './app-desc.js'
 import {checksumOffset, segmentChecksum, sha256, toHex} from './checks.js'
 import {imageError} from './errors.js'

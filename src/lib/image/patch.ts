@@ -1,5 +1,5 @@
-import {usageError} from '../cli/errors.js'
-import type {Chip} from '../templates/types.js'
+import {usageError} from '../console/errors.js'
+import type {Chip} from '../esp/chips.js'
 import {sha256} from './checks.js'
 import {CHIP_NAMES, FLASH_MODES, flashCodes, type FlashMode} from './format.js'
 import {parseEspImage} from './parse.js'

@@ -1,5 +1,5 @@
-import {usageError} from '../cli/errors.js'
-import type {Chip} from '../templates/types.js'
+import {usageError} from '../console/errors.js'
+import type {Chip} from '../esp/chips.js'
 import {encodeAppDescriptor} from './app-desc.js'
 import {checksumOffset, segmentChecksum, sha256} from './checks.js'
 import {CHIP_IDS, EXTENDED_HEADER_SIZE, HEADER_SIZE, IMAGE_MAGIC, SEGMENT_HEADER_SIZE, SHA256_SIZE, flashCodes} from './format.js'

@@ -1,4 +1,4 @@
-import type {Chip} from '../templates/types.js'
+import type {Chip} from '../esp/chips.js'
 import type {ImageErrorCode} from './errors.js'
 import type {FlashMode} from './format.js'
 

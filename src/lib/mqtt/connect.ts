@@ -1,7 +1,6 @@
 import type {IClientOptions, MqttClient} from 'mqtt'
-import type {BackendProfile} from '../config/profiles.js'
 import {connectTimeoutError, explainMqttError} from './errors.js'
-import {resolveMqttSettings, type MqttConnectionSettings, type MqttSettingsOptions} from './settings.js'
+import type {MqttConnectionSettings} from './settings.js'
 
 type MqttModule = typeof import('mqtt')
 let loading: Promise<MqttModule> | undefined
@@ -51,19 +50,6 @@ export function mqttJsOptions(settings: MqttConnectionSettings, behaviour: Clien
     if (settings.tls.alpn) options.ALPNProtocols = settings.tls.alpn
   }
   return options
-}
-
-/**
- * mqtt.js options straight from a backend profile: `{url, options}` for `mqtt.connect(url, options)`.
- * Username/password come from the profile's env var or the stored secret passed in; TLS files and a
- * device identity (explicit credentials or `profile.identity`) are loaded for mutual TLS.
- */
-export async function mqttOptionsFromProfile(
-  profile: BackendProfile,
-  options: MqttSettingsOptions & ClientBehaviour,
-): Promise<{url: string; options: IClientOptions; settings: MqttConnectionSettings}> {
-  const settings = await resolveMqttSettings(profile, options)
-  return {url: profile.url, options: mqttJsOptions(settings, options), settings}
 }
 
 /** Where a connection goes, for messages: "broker 127.0.0.1:1883". */
@@ -133,27 +119,4 @@ export async function closeMqtt(client: MqttClient, timeoutMs = 2000): Promise<v
       resolve()
     })
   })
-}
-
-export interface BackendCheck {
-  ok: true
-  url: string
-  clientId: string
-  tls: boolean
-  /** mutual TLS with a client certificate */
-  clientCertificate: boolean
-  connectMs: number
-}
-
-/**
- * Connect once and disconnect: proves URL, credentials and certificates (for `backends test`).
- * Throws the explained IotctlError on failure.
- */
-export async function checkMqttBackend(profile: BackendProfile, options: MqttSettingsOptions & {signal?: AbortSignal; connectTimeoutMs?: number}): Promise<BackendCheck> {
-  const settings = await resolveMqttSettings(profile, options)
-  const started = performance.now()
-  const client = await connectMqtt(settings, {signal: options.signal, connectTimeoutMs: options.connectTimeoutMs})
-  const connectMs = performance.now() - started
-  await closeMqtt(client)
-  return {ok: true, url: settings.url, clientId: settings.clientId, tls: Boolean(settings.tls), clientCertificate: Boolean(settings.tls?.cert), connectMs}
 }

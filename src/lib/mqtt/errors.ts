@@ -1,4 +1,4 @@
-import {IotctlError, ExitCode} from '../cli/errors.js'
+import {IotctlError, ExitCode} from '../console/errors.js'
 
 /** CONNACK return codes of MQTT 3.1.1 and the MQTT 5 reason codes that refuse a connection. */
 const REFUSALS: Record<number, string> = {

@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
-import {IotctlError, ExitCode, explainSystemError, usageError} from '../cli/errors.js'
+import {IotctlError, ExitCode, explainSystemError, usageError} from '../console/errors.js'
 import type {BackendProfile} from '../config/profiles.js'
 import type {DeviceCredentials} from '../pki/credentials.js'
 

@@ -1,4 +1,4 @@
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import type {NvsProblem} from './types.js'
 
 /** Input the NVS format cannot hold (bad key, out-of-range integer, string too long …). */

@@ -1,4 +1,4 @@
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import {entryCrc, nvsCrc32, pageHeaderCrc} from './crc.js'
 import {nvsInvalid} from './errors.js'
 import {

@@ -1,4 +1,4 @@
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import type {PartitionSpec} from '../templates/types.js'
 import {
   APP_ALIGNMENT,

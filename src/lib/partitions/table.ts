@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import {
   ENTRY_MAGIC,
   FLAG_ENCRYPTED,

@@ -1,5 +1,5 @@
 import type {KeyObject} from 'node:crypto'
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 
 /** Key algorithms iotctl generates. EC P-256 is the default: small, fast on ESP32's mbedTLS, accepted by AWS IoT. */
 export const KEY_ALGORITHMS = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072'] as const

@@ -1,11 +1,12 @@
 import {createHash, createPrivateKey, webcrypto, X509Certificate, type KeyObject} from 'node:crypto'
 import {existsSync} from 'node:fs'
-import {conflict, ExitCode, IotctlError, usageError} from '../cli/errors.js'
+import {conflict, ExitCode, IotctlError, usageError} from '../console/errors.js'
 import {writeFilesAtomic} from '../workspace/atomic.js'
 import {DEFAULT_KEY_ALGORITHM, describeKey, signingProfile, type KeyAlgorithm, type SigningProfile} from './algorithms.js'
 import {generateKey} from './keys.js'
 import {decryptPrivateKey, encryptPrivateKey} from './ca-key.js'
 import {initialCrlFiles} from './crl.js'
+import type {LoadedCa} from './loaded-ca.js'
 import {spkiPublicKeyBits} from './der.js'
 import {corruptError, noCaError, verifyError} from './errors.js'
 import {certificateInfo, parseCertificate, type CertificateInfo} from './inspect.js'
@@ -20,22 +21,7 @@ export const MIN_PASSPHRASE_LENGTH = 8
 /** issued certificates start this far in the past, for devices whose clocks run behind */
 export const CLOCK_SKEW_MS = 5 * 60_000
 
-/** The fleet CA, opened with its passphrase, ready to sign. */
-export interface LoadedCa {
-  pkiDir: string
-  certPem: string
-  cert: X509Certificate
-  /** @peculiar/x509 view of the CA certificate (issuer of the CRL) */
-  x509: import('@peculiar/x509').X509Certificate
-  /** the decrypted key, in memory only: signs certificates (node:crypto) */
-  privateKey: KeyObject
-  /** the same key in WebCrypto, for @peculiar/x509 (CRLs) */
-  signingKey: CryptoKey
-  profile: SigningProfile
-  /** subject key identifier (hex), copied into every issued certificate's AKI */
-  keyId: string
-  notAfter: Date
-}
+export type {LoadedCa} from './loaded-ca.js'
 
 export interface CaSummary extends CertificateInfo {
   certFile: string

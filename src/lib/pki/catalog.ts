@@ -1,5 +1,5 @@
 import {existsSync} from 'node:fs'
-import {notFound} from '../cli/errors.js'
+import {notFound} from '../console/errors.js'
 import {certificateStatus, daysLeft, type CertStatus} from '../registry/cert-status.js'
 import {Registry} from '../registry/registry.js'
 import type {Workspace} from '../workspace/workspace.js'

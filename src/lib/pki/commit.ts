@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs'
 import {rm, rmdir} from 'node:fs/promises'
 import {dirname} from 'node:path'
-import {conflict, explainSystemError, ExitCode, IotctlError} from '../cli/errors.js'
+import {conflict, explainSystemError, ExitCode, IotctlError} from '../console/errors.js'
 import {updateDevices} from '../registry/registry.js'
 import type {DeviceRecord} from '../registry/types.js'
 import {writeFilesAtomic} from '../workspace/atomic.js'

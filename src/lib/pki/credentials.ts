@@ -1,4 +1,4 @@
-import {conflict} from '../cli/errors.js'
+import {conflict} from '../console/errors.js'
 import {canonicalDeviceId} from '../registry/ids.js'
 import type {Workspace} from '../workspace/workspace.js'
 import {parseKeyAlgorithm} from './algorithms.js'

@@ -1,5 +1,5 @@
-import {usageError} from '../cli/errors.js'
-import type {LoadedCa} from './ca.js'
+import {usageError} from '../console/errors.js'
+import type {LoadedCa} from './loaded-ca.js'
 import {derInteger, toPem} from './der.js'
 import {corruptError} from './errors.js'
 import {pkiLayout} from './layout.js'

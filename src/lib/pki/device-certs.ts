@@ -1,5 +1,5 @@
 import {existsSync} from 'node:fs'
-import {conflict, notFound, usageError} from '../cli/errors.js'
+import {conflict, notFound, usageError} from '../console/errors.js'
 import {Registry} from '../registry/registry.js'
 import type {Workspace} from '../workspace/workspace.js'
 import {DEFAULT_KEY_ALGORITHM, type KeyAlgorithm} from './algorithms.js'

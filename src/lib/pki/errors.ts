@@ -1,4 +1,4 @@
-import {ExitCode, IotctlError, notFound} from '../cli/errors.js'
+import {ExitCode, IotctlError, notFound} from '../console/errors.js'
 
 export function noCaError(pkiDir: string): IotctlError {
   return notFound('CA_NOT_FOUND', `There is no fleet CA yet (looked in ${pkiDir})`, [

@@ -1,7 +1,7 @@
 import {createPrivateKey, X509Certificate} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {join, resolve} from 'node:path'
-import {conflict, notFound, usageError} from '../cli/errors.js'
+import {conflict, notFound, usageError} from '../console/errors.js'
 import {Registry} from '../registry/registry.js'
 import {writeFilesAtomic} from '../workspace/atomic.js'
 import type {Workspace} from '../workspace/workspace.js'

@@ -1,5 +1,5 @@
-import {IotctlError, ExitCode} from '../cli/errors.js'
-import type {Prompter} from '../cli/prompt.js'
+import {IotctlError, ExitCode} from '../console/errors.js'
+import type {Prompter} from '../console/prompt.js'
 import {caPassphraseFromEnv} from './credentials.js'
 
 /**

@@ -1,4 +1,4 @@
-import {conflict} from '../cli/errors.js'
+import {conflict} from '../console/errors.js'
 import {Registry, updateDevices} from '../registry/registry.js'
 import type {DeviceRecord} from '../registry/types.js'
 import {writeFilesAtomic} from '../workspace/atomic.js'

@@ -1,6 +1,6 @@
 import {existsSync} from 'node:fs'
 import {isIP} from 'node:net'
-import {conflict, usageError} from '../cli/errors.js'
+import {conflict, usageError} from '../console/errors.js'
 import {writeFilesAtomic} from '../workspace/atomic.js'
 import {DEFAULT_KEY_ALGORITHM, type KeyAlgorithm} from './algorithms.js'
 import {openCa, type LoadedCa} from './ca.js'

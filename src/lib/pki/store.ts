@@ -1,5 +1,5 @@
 import {mkdir, readFile} from 'node:fs/promises'
-import {explainSystemError} from '../cli/errors.js'
+import {explainSystemError} from '../console/errors.js'
 import {withFileLock} from '../workspace/lock.js'
 import {pkiLayout} from './layout.js'
 

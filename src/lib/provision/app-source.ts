@@ -1,7 +1,7 @@
 import {constants, existsSync} from 'node:fs'
 import {access, readFile} from 'node:fs/promises'
 import {delimiter, isAbsolute, join, resolve} from 'node:path'
-import {ExitCode, IotctlError, explainSystemError, notFound, usageError} from '../cli/errors.js'
+import {ExitCode, IotctlError, explainSystemError, notFound, usageError} from '../console/errors.js'
 import {sha256Hex} from '../templates/hash.js'
 import type {LoadedTemplate} from '../templates/loader.js'
 import type {AppSource, TargetChip} from '../templates/types.js'

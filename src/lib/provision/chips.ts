@@ -1,4 +1,5 @@
-import type {Chip, FlashSize, TargetChip} from '../templates/types.js'
+import {CHIP_FACTS, CHIPS, type Chip} from '../esp/chips.js'
+import type {FlashSize} from '../templates/types.js'
 
 export interface ChipLayout {
   /** esp-web-tools chipFamily */
@@ -7,22 +8,10 @@ export interface ChipLayout {
   bootloaderOffset: number
 }
 
-/** Flash layout facts per chip (esp-flashing-reference §3). */
-export const CHIP_LAYOUTS: Record<Chip, ChipLayout> = {
-  esp32: {family: 'ESP32', bootloaderOffset: 0x1000},
-  esp32s2: {family: 'ESP32-S2', bootloaderOffset: 0x1000},
-  esp32s3: {family: 'ESP32-S3', bootloaderOffset: 0x0},
-  esp32c3: {family: 'ESP32-C3', bootloaderOffset: 0x0},
-  esp32c6: {family: 'ESP32-C6', bootloaderOffset: 0x0},
-  esp8266: {family: 'ESP8266', bootloaderOffset: 0x0},
-}
+/** Flash layout facts per chip (esp-flashing-reference §3), from the chip catalogue. */
+export const CHIP_LAYOUTS = Object.fromEntries(CHIPS.map((chip) => [chip, {family: CHIP_FACTS[chip].displayName, bootloaderOffset: CHIP_FACTS[chip].bootloaderOffset}])) as Record<Chip, ChipLayout>
 
-/** A simulation-only device is laid out (and emulated) as an ESP32. */
-export const SIM_BOARD_CHIP: Chip = 'esp32'
-
-export function boardChip(chip: TargetChip): Chip {
-  return chip === 'sim' ? SIM_BOARD_CHIP : chip
-}
+export {SIM_BOARD_CHIP, boardChip} from '../esp/chips.js'
 
 export {DEFAULT_PARTITIONS, PARTITION_TABLE_OFFSET} from '../partitions/index.js'
 

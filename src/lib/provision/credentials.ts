@@ -1,4 +1,4 @@
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import {ensureDeviceCredentials, loadDeviceCredentials, type DeviceCredentials} from '../pki/credentials.js'
 import type {DeviceRecord} from '../registry/types.js'
 import type {Workspace} from '../workspace/workspace.js'

@@ -1,4 +1,4 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 import type {StandardNvsKey, TemplateDefinition} from '../templates/types.js'
 import {STANDARD_NVS_KEYS, nvsKeyNames, settingEncoding} from './nvs-keys.js'
 import type {DeviceTopics} from './topics.js'

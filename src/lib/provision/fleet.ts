@@ -1,6 +1,6 @@
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
-import {IotctlError} from '../cli/errors.js'
+import {IotctlError} from '../console/errors.js'
 import type {BackendProfile} from '../config/profiles.js'
 import type {DeviceRecord} from '../registry/types.js'
 import type {LoadedTemplate} from '../templates/loader.js'

@@ -1,4 +1,4 @@
-import {IotctlError} from '../cli/errors.js'
+import {IotctlError} from '../console/errors.js'
 import {readNvs, writeNvs, type NvsEntryInput} from '../nvs/index.js'
 import {
   findAppPartition,

@@ -1,5 +1,5 @@
 import {stat, readFile} from 'node:fs/promises'
-import {ExitCode, IotctlError, explainSystemError} from '../cli/errors.js'
+import {ExitCode, IotctlError, explainSystemError} from '../console/errors.js'
 import {sha256Hex} from '../templates/hash.js'
 import {STANDARD_NVS_KEYS} from './nvs-keys.js'
 import {PARTITION_TABLE_OFFSET} from './chips.js'

@@ -1,7 +1,7 @@
 import {randomBytes} from 'node:crypto'
 import {copyFile, link, mkdir, readFile, rename, rm, stat} from 'node:fs/promises'
 import {basename, join} from 'node:path'
-import {ExitCode, IotctlError, explainSystemError, notFound} from '../cli/errors.js'
+import {ExitCode, IotctlError, explainSystemError, notFound} from '../console/errors.js'
 import {sha256Hex} from '../templates/hash.js'
 import {writeFilesAtomic} from '../workspace/atomic.js'
 import {MANIFEST_NAME, PART_FILES, PLAN_FORMAT, type FlashManifest, type FlashPlan, type PartName} from './plan-types.js'

@@ -1,6 +1,6 @@
 import {readFile} from 'node:fs/promises'
 import {resolve} from 'node:path'
-import {ExitCode, IotctlError, explainSystemError, usageError} from '../cli/errors.js'
+import {ExitCode, IotctlError, explainSystemError, usageError} from '../console/errors.js'
 import type {BackendProfile} from '../config/profiles.js'
 import type {DeviceCredentials} from '../pki/credentials.js'
 import type {DeviceRecord} from '../registry/types.js'

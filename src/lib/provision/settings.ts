@@ -1,5 +1,5 @@
-import type {Prompter} from '../cli/prompt.js'
-import {ExitCode, IotctlError, usageError} from '../cli/errors.js'
+import type {Prompter} from '../console/prompt.js'
+import {ExitCode, IotctlError, usageError} from '../console/errors.js'
 import {resolveSetting} from '../config/resolve.js'
 import {SETTINGS} from '../config/settings.js'
 import type {UserConfig} from '../config/store.js'

@@ -1,5 +1,5 @@
 import type {BackendProfile} from '../config/profiles.js'
-import {getScheme, deviceTopics as schemeTopics, type DeviceTopics} from '../mqtt/schemes/index.js'
+import {getScheme, deviceTopics as schemeTopics, type DeviceTopics} from '../schemes/index.js'
 
 export type {DeviceTopics}
 

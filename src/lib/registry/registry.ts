@@ -1,5 +1,5 @@
 import {readFile} from 'node:fs/promises'
-import {conflict, notFound} from '../cli/errors.js'
+import {conflict, notFound} from '../console/errors.js'
 import {writeFileAtomic} from '../workspace/atomic.js'
 import {withFileLock} from '../workspace/lock.js'
 import {canonicalDeviceId, normalizeMac} from './ids.js'

@@ -1,5 +1,7 @@
-export const CHIPS = ['esp32', 'esp8266', 'esp32s2', 'esp32s3', 'esp32c3', 'esp32c6', 'sim'] as const
-export type DeviceChip = (typeof CHIPS)[number]
+import {TARGET_CHIPS, type TargetChip} from '../esp/chips.js'
+
+export const CHIPS = TARGET_CHIPS
+export type DeviceChip = TargetChip
 
 export const ROLES = ['sensor', 'gateway'] as const
 export type DeviceRole = (typeof ROLES)[number]

@@ -1,5 +1,5 @@
-import {IotctlError, ExitCode} from '../cli/errors.js'
-import {jsonErrorLocation} from '../cli/json-position.js'
+import {IotctlError, ExitCode} from '../console/errors.js'
+import {jsonErrorLocation} from '../console/json-position.js'
 import {CHIPS, ROLES, type DeviceRecord, type RegistryFile} from './types.js'
 
 function corrupt(file: string, problem: string): IotctlError {

@@ -1,4 +1,4 @@
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import {LineSplitter} from './line-splitter.js'
 import {openPort, type OpenPortOptions} from './open-port.js'
 import type {WebSerialLike} from './types.js'

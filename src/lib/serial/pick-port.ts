@@ -1,4 +1,4 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 import {listPorts, type ListPortsOptions, type SerialPortEntry} from './list-ports.js'
 
 /**

@@ -1,6 +1,6 @@
 import {connect, type Socket} from 'node:net'
 
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import type {SerialOpenOptions, SerialPortInfoNumbers, SerialSignals, WebSerialLike} from './types.js'
 import {chunkReadable, chunkWritable, deviceLostError, type ChunkReadable} from './web-streams.js'
 

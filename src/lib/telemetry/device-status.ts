@@ -1,8 +1,8 @@
 import type {MqttClient} from 'mqtt'
 import {closeMqtt, connectMqtt} from '../mqtt/connect.js'
-import type {Scheme} from '../mqtt/schemes/types.js'
+import type {Scheme} from '../schemes/types.js'
 import type {MqttConnectionSettings} from '../mqtt/settings.js'
-import {fillTopic, topicFilter, topicMatcher} from '../mqtt/topics.js'
+import {fillTopic, topicFilter, topicMatcher} from '../schemes/topics.js'
 
 export interface DeviceStatus {
   id: string

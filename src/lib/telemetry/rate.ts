@@ -1,4 +1,4 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 
 const PER: Record<string, number> = {s: 1, sec: 1, m: 1 / 60, min: 1 / 60, h: 1 / 3600}
 

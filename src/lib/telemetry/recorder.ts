@@ -1,6 +1,6 @@
 import {mkdirSync} from 'node:fs'
 import {dirname} from 'node:path'
-import {explainSystemError} from '../cli/errors.js'
+import {explainSystemError} from '../console/errors.js'
 import {LineWriter} from './line-writer.js'
 import {isPrintableText} from './payload.js'
 

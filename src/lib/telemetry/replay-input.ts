@@ -1,4 +1,4 @@
-import {fillTopic} from '../mqtt/topics.js'
+import {fillTopic} from '../schemes/topics.js'
 
 /** One message to republish. `ts` (ms) is absent for inputs without receive times (gateway batches). */
 export interface ReplayEntry {

@@ -1,10 +1,10 @@
 import {open, readFile, stat} from 'node:fs/promises'
-import {ExitCode, IotctlError, explainSystemError} from '../cli/errors.js'
-import type {Qos} from '../mqtt/schemes/types.js'
-import {Histogram} from './histogram.js'
+import {ExitCode, IotctlError, explainSystemError} from '../console/errors.js'
+import type {Qos} from '../schemes/types.js'
+import {Histogram} from '../device/histogram.js'
 import {lineBatches} from './line-reader.js'
 import {applyMap, entriesOf, parseLine, retimePayload, type InputOptions, type ReplayEntry} from './replay-input.js'
-import type {ChannelHandler, DeviceChannel, OutboundMessage, Transport} from './transport.js'
+import type {ChannelHandler, DeviceChannel, OutboundMessage, Transport} from '../transport/transport.js'
 
 export type ReplayPace = {kind: 'speed'; speed: number} | {kind: 'rate'; perSecond: number} | {kind: 'max'}
 

@@ -1,8 +1,8 @@
 import {randomUUID} from 'node:crypto'
-import {ExitCode, IotctlError, usageError} from '../cli/errors.js'
+import {ExitCode, IotctlError, usageError} from '../console/errors.js'
 import {closeMqtt, connectMqtt} from '../mqtt/connect.js'
-import {deviceTopics} from '../mqtt/schemes/index.js'
-import type {CommandResult, Scheme, SchemeDevice} from '../mqtt/schemes/types.js'
+import {deviceTopics} from '../schemes/index.js'
+import type {CommandResult, Scheme, SchemeDevice} from '../schemes/types.js'
 import type {MqttConnectionSettings} from '../mqtt/settings.js'
 
 export interface SendOptions {

@@ -1,5 +1,5 @@
 import {dirname, relative, resolve} from 'node:path'
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import {templateApiFiles} from './package-root.js'
 
 export interface CompiledTemplate {

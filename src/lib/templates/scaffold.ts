@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {conflict, usageError} from '../cli/errors.js'
+import {conflict, usageError} from '../console/errors.js'
 import {writeFilesAtomic} from '../workspace/atomic.js'
 import type {Workspace} from '../workspace/workspace.js'
 import {TEMPLATE_FILE, TYPE_NAME, type LoadedTemplate} from './loader.js'

@@ -1,6 +1,6 @@
 import {createRequire} from 'node:module'
 import {dirname, join, resolve} from 'node:path'
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import {packageRoot, templateApiFiles} from './package-root.js'
 
 export interface TemplateDiagnostic {

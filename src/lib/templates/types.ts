@@ -5,10 +5,10 @@
  * (fields and models), tail validation (units and ranges) and command handling.
  */
 
-export type Chip = 'esp32' | 'esp8266' | 'esp32s2' | 'esp32s3' | 'esp32c3' | 'esp32c6'
+import type {Chip, TargetChip} from '../esp/chips.js'
 
-/** Chips a template can run on; 'sim' means a virtual device only (simulate, emulate). */
-export type TargetChip = Chip | 'sim'
+/** Chips come from the chip catalogue; a template can also name 'sim' (a virtual device only). */
+export type {Chip, TargetChip}
 
 export interface SettingSpec {
   type: 'string' | 'secret' | 'int' | 'bool' | 'enum'

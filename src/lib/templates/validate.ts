@@ -1,7 +1,7 @@
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import type {AppSource, FieldModel, TemplateDefinition} from './types.js'
 
-export const TARGET_CHIPS = ['esp32', 'esp8266', 'esp32s2', 'esp32s3', 'esp32c3', 'esp32c6', 'sim'] as const
+import {TARGET_CHIPS} from '../esp/chips.js'
 export const FLASH_SIZES = ['1MB', '2MB', '4MB', '8MB', '16MB'] as const
 const SETTING_TYPES = ['string', 'secret', 'int', 'bool', 'enum']
 const FIELD_TYPES = ['number', 'integer', 'boolean', 'string']

@@ -7,7 +7,7 @@ let tempCounter = 0
  * node:crypto on the read-mostly commands' start-up path.
  */
 const tempName = (path: string) => `.${basename(path)}.${process.pid}.${(tempCounter++).toString(36)}${Date.now().toString(36)}.tmp`
-import {explainSystemError} from '../cli/errors.js'
+import {explainSystemError} from '../console/errors.js'
 
 export interface AtomicWriteOptions {
   /** file mode, e.g. 0o600 for private keys */

@@ -1,5 +1,5 @@
 import {open, readFile, rm, stat} from 'node:fs/promises'
-import {IotctlError, ExitCode, explainSystemError} from '../cli/errors.js'
+import {IotctlError, ExitCode, explainSystemError} from '../console/errors.js'
 
 export interface LockOptions {
   /** give up after this long (ms) */

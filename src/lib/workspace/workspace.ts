@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs'
 import {mkdir, readFile} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
-import {IotctlError, ExitCode, conflict} from '../cli/errors.js'
+import {IotctlError, ExitCode, conflict} from '../console/errors.js'
 import {writeFileAtomic} from './atomic.js'
 
 export const MANIFEST_FILE = 'iotctl.json'

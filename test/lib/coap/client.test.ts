@@ -1,7 +1,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
-import {ExitCode} from '../../../src/lib/cli/errors.js'
+import {ExitCode} from '../../../src/lib/console/errors.js'
 import {CoapClient} from '../../../src/lib/coap/client.js'
-import {encodeSense} from '../../../src/lib/coap/sense-codec.js'
+import {encodeSense} from '../../../src/lib/schemes/sense-codec.js'
 import {startCoapListener, type CoapListener} from '../../support/coap-listener.js'
 
 const cleanups: (() => Promise<void>)[] = []

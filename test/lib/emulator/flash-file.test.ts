@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {IotctlError} from '../../../src/lib/cli/errors.js'
+import {IotctlError} from '../../../src/lib/console/errors.js'
 import {FlashStore, parseFlashSize, VirtualBoard} from '../../../src/lib/emulator/index.js'
 
 const dir = () => mkdtempSync(join(tmpdir(), 'iotctl-flash-'))

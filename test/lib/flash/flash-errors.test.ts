@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {IotctlError} from '../../../src/lib/cli/errors.js'
+import {IotctlError} from '../../../src/lib/console/errors.js'
 import {parseFlashSize, VirtualBoard} from '../../../src/lib/emulator/index.js'
 import {FlashSession} from '../../../src/lib/flash/index.js'
 import {testImage, testParts} from './helpers.js'

@@ -2,7 +2,7 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import {createServer as createHttpsServer} from 'node:https'
 import type {AddressInfo} from 'node:net'
 import {afterEach, describe, expect, it} from 'vitest'
-import {ExitCode, IotctlError} from '../../../src/lib/cli/errors.js'
+import {ExitCode, IotctlError} from '../../../src/lib/console/errors.js'
 import {HttpClient} from '../../../src/lib/http/client.js'
 import {freePort} from '../../support/net.js'
 import {serverTls} from '../../support/tls.js'

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {ExitCode} from '../../../src/lib/cli/errors.js'
+import {ExitCode} from '../../../src/lib/console/errors.js'
 import {backoffDelay} from '../../../src/lib/http/backoff.js'
 import {resolveHeaders} from '../../../src/lib/http/headers.js'
 import {httpOptionsFromProfile} from '../../../src/lib/http/profile.js'

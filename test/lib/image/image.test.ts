@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {IotctlError} from '../../../src/lib/cli/errors.js'
+import {IotctlError} from '../../../src/lib/console/errors.js'
 import {
   buildSimulationImage,
   isSimulationImage,

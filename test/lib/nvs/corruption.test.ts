@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {IotctlError} from '../../../src/lib/cli/errors.js'
+import {IotctlError} from '../../../src/lib/console/errors.js'
 import {readNvs, writeNvs, type NvsProblem} from '../../../src/lib/nvs/index.js'
 import {PAGE, bytesOf, entryStateBits, le16, le32, page} from './helpers.js'
 

@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
-import {IotctlError} from '../../../src/lib/cli/errors.js'
+import {IotctlError} from '../../../src/lib/console/errors.js'
 import {DEFAULT_PARTITIONS, layoutPartitions, readPartitionTable, writePartitionTable, type PartitionEntry} from '../../../src/lib/partitions/index.js'
 
 const le32 = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset).getUint32(off, true)

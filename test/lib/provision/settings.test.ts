@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {IotctlError} from '../../../src/lib/cli/errors.js'
+import {IotctlError} from '../../../src/lib/console/errors.js'
 import {checkSettingKeys, deviceConfigFromNvs, deviceNvsItems, type DeviceConfig} from '../../../src/lib/provision/device-config.js'
 import {applyAnswers, missingSettingsError, parseSets, resolveBuildSettings} from '../../../src/lib/provision/settings.js'
 import {deviceTopics} from '../../../src/lib/provision/topics.js'

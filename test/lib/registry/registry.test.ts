@@ -2,7 +2,7 @@ import {mkdtempSync, readFileSync, writeFileSync, mkdirSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {ExitCode, IotctlError} from '../../../src/lib/cli/errors.js'
+import {ExitCode, IotctlError} from '../../../src/lib/console/errors.js'
 import {Registry, addDevice, canonicalDeviceId, normalizeMac, parseLabels, removeDevice, updateDevice} from '../../../src/lib/registry/index.js'
 
 const registryFile = () => {

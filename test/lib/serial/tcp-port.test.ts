@@ -1,7 +1,7 @@
 import {createServer, type Server, type Socket} from 'node:net'
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {IotctlError} from '../../../src/lib/cli/errors.js'
+import {IotctlError} from '../../../src/lib/console/errors.js'
 import {isSocketSpec, openPort, parseSocketSpec, TcpSerialPort, WebSerialAdapter} from '../../../src/lib/serial/index.js'
 import {freePort} from '../../support/net.js'
 

@@ -2,7 +2,7 @@ import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {IotctlError} from '../../../src/lib/cli/errors.js'
+import {IotctlError} from '../../../src/lib/console/errors.js'
 import {writeFileAtomic, writeFilesAtomic} from '../../../src/lib/workspace/atomic.js'
 import {withFileLock} from '../../../src/lib/workspace/lock.js'
 import {initWorkspace, resolveWorkspace} from '../../../src/lib/workspace/workspace.js'

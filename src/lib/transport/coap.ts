@@ -1,8 +1,9 @@
-import {ExitCode, IotctlError} from '../cli/errors.js'
-import type {ChannelHandler, ChannelOptions, ChannelState, DeviceChannel, OutboundMessage, SendOutcome, Transport, TransportFactory} from '../telemetry/transport.js'
-import {CoapClient, coapStatusError, isCoapSuccess} from './client.js'
-import {IdleFlush} from '../http/idle-flush.js'
-import {encodeSense, SENSE_PAIRS_PER_POST} from './sense-codec.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
+import type {ChannelHandler, ChannelOptions, ChannelState, DeviceChannel, OutboundMessage, SendOutcome, Transport, TransportFactory} from './transport.js'
+import {CoapClient, coapStatusError, isCoapSuccess} from '../coap/client.js'
+import {IdleFlush} from './idle-flush.js'
+import {findScheme} from '../schemes/index.js'
+import {encodeSense} from '../schemes/sense-codec.js'
 
 /**
  * Requests in flight across the fleet (one UDP socket); beyond it channels report not writable.
@@ -43,6 +44,8 @@ class CoapTransport implements Transport {
     readonly scheme: string,
     readonly path: string,
     readonly perChannel: number,
+    /** the scheme's samples per POST (sense); undefined: each payload is one POST */
+    readonly samplesPerPost: number | undefined,
   ) {}
 
   channel<Owner>(options: ChannelOptions, handler: ChannelHandler<Owner>, owner: Owner): DeviceChannel {
@@ -107,7 +110,8 @@ class CoapChannel<Owner> implements DeviceChannel {
 
   send(message: OutboundMessage, token?: number): boolean {
     if (!this.writable) return false
-    if (this.transport.scheme !== 'sense') {
+    const perPost = this.transport.samplesPerPost
+    if (perPost === undefined) {
       // another scheme over CoAP: each payload is one POST as it is
       const format = /^\s*[[{]/.test(message.payload.toString()) ? 'application/json' : 'text/plain'
       return this.postAlone(message.payload, format, token)
@@ -130,7 +134,7 @@ class CoapChannel<Owner> implements DeviceChannel {
     this.pairs += pair
     this.carried.push({token})
     this.idle.added(Date.now())
-    if (this.carried.length >= SENSE_PAIRS_PER_POST) this.flush()
+    if (this.carried.length >= perPost) this.flush()
     return true
   }
 
@@ -186,8 +190,9 @@ class CoapChannel<Owner> implements DeviceChannel {
  */
 export const createCoapTransport: TransportFactory = async (options) => {
   const url = new URL(options.profile.url)
-  const path = url.pathname && url.pathname !== '/' ? url.pathname : options.scheme === 'sense' ? '/temp' : '/'
+  const coap = findScheme(options.scheme)?.coap
+  const path = url.pathname && url.pathname !== '/' ? url.pathname : (coap?.path ?? '/')
   // RFC 7252 MAX_TRANSMIT_WAIT (93 s): the last of the 4 retransmissions still gets its answer
   const client = new CoapClient({url: options.profile.url, confirmable: true, timeoutMs: 93_000})
-  return new CoapTransport(client, options.scheme, path, options.maxInFlight ?? (options.scheme === 'sense' ? SENSE_PAIRS_PER_POST * 2 : 8))
+  return new CoapTransport(client, options.scheme, path, options.maxInFlight ?? (coap ? coap.samplesPerPost * 2 : 8), coap?.samplesPerPost)
 }

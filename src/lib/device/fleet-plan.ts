@@ -1,5 +1,6 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 import {canonicalDeviceId} from '../registry/ids.js'
+import {findScheme} from '../schemes/index.js'
 import type {DeviceRecord} from '../registry/types.js'
 
 export interface PlannedDevice {
@@ -24,9 +25,7 @@ export interface FleetPlanInput {
 
 /** The type a scheme's devices are when none is named. */
 export function defaultTypeFor(scheme: string): string {
-  if (scheme === 'django-iot') return 'agent'
-  if (scheme === 'personal-hub') return 'phone'
-  return 'temp'
+  return findScheme(scheme)?.defaultDeviceType ?? 'temp'
 }
 
 export function parseMix(text: string): {type: string; weight: number}[] {
@@ -68,7 +67,7 @@ export function planFleet(input: FleetPlanInput): {devices: PlannedDevice[]; fle
   if (input.type && input.mix) throw usageError('--type and --mix exclude each other')
   const sources = [input.ids?.length ? '--ids' : '', input.registry ? '--from-registry' : ''].filter(Boolean)
   if (sources.length > 1) throw usageError(`${sources.join(' and ')} exclude each other`)
-  const integerIds = input.scheme === 'django-iot'
+  const integerIds = findScheme(input.scheme)?.numericIds ?? false
   let devices: PlannedDevice[]
   if (input.registry) {
     // gateways forward readings; they are not sensors to simulate

@@ -1,14 +1,14 @@
-import {ExitCode, IotctlError} from '../cli/errors.js'
-import {compileTypeModel, type TypeModel} from '../device/models.js'
-import {Rng} from '../device/prng.js'
-import {VirtualDevice} from '../device/virtual-device.js'
-import {deviceTopics} from '../mqtt/schemes/index.js'
-import type {DeviceTopics, Qos, Scheme} from '../mqtt/schemes/types.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
+import {compileTypeModel, type TypeModel} from './models.js'
+import {Rng} from './prng.js'
+import {VirtualDevice} from './virtual-device.js'
+import {deviceTopics} from '../schemes/index.js'
+import type {DeviceTopics, Qos, Scheme} from '../schemes/types.js'
 import type {DeviceCredentials} from '../pki/credentials.js'
 import type {TemplateDefinition} from '../templates/types.js'
 import {TimeHeap} from './heap.js'
 import {RunStats, summarize, type RunSummary} from './stats.js'
-import type {ChannelHandler, DeviceChannel, OutboundMessage, Transport} from './transport.js'
+import type {ChannelHandler, DeviceChannel, OutboundMessage, Transport} from '../transport/transport.js'
 
 export interface FleetDevice {
   id: string

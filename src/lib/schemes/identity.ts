@@ -1,4 +1,4 @@
-import {normalizeMac} from '../../registry/ids.js'
+import {normalizeMac} from '../registry/ids.js'
 
 /** FNV-1a, 32 bits: a stable small hash of a device id. */
 export function fnv1a(text: string): number {

@@ -1,4 +1,4 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 import type {BackendKind} from '../config/profiles.js'
 import type {Transport, TransportFactory, TransportOptions} from './transport.js'
 
@@ -7,10 +7,10 @@ import type {Transport, TransportFactory, TransportOptions} from './transport.js
  * (one line each); simulate and replay need no other change.
  */
 const FACTORIES: Partial<Record<BackendKind, () => Promise<TransportFactory>>> = {
-  mqtt: async () => (await import('./mqtt-transport.js')).createMqttTransport,
-  'aws-iot': async () => (await import('./mqtt-transport.js')).createMqttTransport,
-  http: async () => (await import('../http/transport.js')).createHttpTransport,
-  coap: async () => (await import('../coap/transport.js')).createCoapTransport,
+  mqtt: async () => (await import('./mqtt.js')).createMqttTransport,
+  'aws-iot': async () => (await import('./mqtt.js')).createMqttTransport,
+  http: async () => (await import('./http.js')).createHttpTransport,
+  coap: async () => (await import('./coap.js')).createCoapTransport,
 }
 
 export function transportKinds(): string[] {

@@ -1,6 +1,6 @@
 import {afterEach, describe, expect, it} from 'vitest'
-import {createCoapTransport, temperatureOf} from '../../../src/lib/coap/transport.js'
-import type {ChannelHandler, SendOutcome} from '../../../src/lib/telemetry/transport.js'
+import {createCoapTransport, temperatureOf} from '../../../src/lib/transport/coap.js'
+import type {ChannelHandler, SendOutcome} from '../../../src/lib/transport/transport.js'
 import {startCoapListener} from '../../support/coap-listener.js'
 
 const cleanups: (() => Promise<unknown>)[] = []

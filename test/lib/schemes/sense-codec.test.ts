@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {decodeSense, encodeSense, encodeSenseBatches, parityFor, senseValue} from '../../../src/lib/coap/sense-codec.js'
+import {decodeSense, encodeSense, encodeSenseBatches, parityFor, senseValue} from '../../../src/lib/schemes/sense-codec.js'
 
 describe('sense codec', () => {
   it('encodes the example from the listener contract byte for byte', () => {

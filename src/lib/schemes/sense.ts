@@ -1,5 +1,5 @@
-import {usageError} from '../cli/errors.js'
-import type {DecodedMessage, Scheme} from '../mqtt/schemes/types.js'
+import {usageError} from '../console/errors.js'
+import type {DecodedMessage, Scheme} from './types.js'
 import {decodeSense, encodeSense, SENSE_PAIRS_PER_POST} from './sense-codec.js'
 
 /**
@@ -10,6 +10,7 @@ import {decodeSense, encodeSense, SENSE_PAIRS_PER_POST} from './sense-codec.js'
  */
 export const senseScheme: Scheme = {
   name: 'sense',
+  coap: {path: '/temp', samplesPerPost: SENSE_PAIRS_PER_POST},
   description: 'CoAP sense listener: POST /temp text/plain "value,parity," pairs (°C × 100, odd parity), 10 per request',
   templates: {telemetry: 'sense/{id}/temp'},
   limits: {},

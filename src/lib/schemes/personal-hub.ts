@@ -29,6 +29,8 @@ function flatten(value: Record<string, unknown>, prefix: string, out: Record<str
  */
 export const personalHubScheme: Scheme = {
   name: 'personal-hub',
+  defaultDeviceType: 'phone',
+  httpPaths: {reading: '/mobile_location'},
   description: 'personal hub: {"device_id": int, "device_timestamp": Unix s, "properties": {"battery": {…}, "location": {…}}}',
   templates: {telemetry: 'personal-hub/devices/{id}'},
   limits: {},

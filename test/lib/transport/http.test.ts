@@ -1,8 +1,8 @@
 import {afterEach, describe, expect, it} from 'vitest'
-import {ExitCode} from '../../../src/lib/cli/errors.js'
+import {ExitCode} from '../../../src/lib/console/errors.js'
 import type {BackendProfile} from '../../../src/lib/config/profiles.js'
-import {createHttpTransport} from '../../../src/lib/http/transport.js'
-import type {ChannelHandler, DeviceChannel, SendOutcome, Transport} from '../../../src/lib/telemetry/transport.js'
+import {createHttpTransport} from '../../../src/lib/transport/http.js'
+import type {ChannelHandler, DeviceChannel, SendOutcome, Transport} from '../../../src/lib/transport/transport.js'
 import {startPersonalHub} from '../../support/personal-hub-server.js'
 import {startTelemetryServer} from '../../support/telemetry-server.js'
 

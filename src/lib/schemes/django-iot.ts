@@ -17,6 +17,10 @@ export const djangoReplyCode = (command: string) => (command === 'heartbeat' ? '
  */
 export const djangoIotScheme: Scheme = {
   name: 'django-iot',
+  defaultDeviceType: 'agent',
+  numericIds: true,
+  plainCommands: true,
+  heartbeatCommand: 'heartbeat',
   description: 'Django device management: plain-string commands on django/iot/server/<serial> (QoS 2), {"msgCode","id","data"} answers on django/iot/client/<serial> (QoS 0)',
   templates: {command: 'django/iot/server/{id}', response: 'django/iot/client/{id}'},
   limits: {},

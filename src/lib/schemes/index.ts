@@ -1,6 +1,6 @@
-import {usageError} from '../../cli/errors.js'
-import {senseScheme} from '../../coap/sense-scheme.js'
-import {fillTopic} from '../topics.js'
+import {usageError} from '../console/errors.js'
+import {senseScheme} from './sense.js'
+import {fillTopic} from './topics.js'
 import {awsIotScheme} from './aws-iot.js'
 import {djangoIotScheme} from './django-iot.js'
 import {espGatewayScheme} from './esp-gateway.js'
@@ -10,18 +10,18 @@ import type {DeviceTopics, Scheme, SchemeDevice} from './types.js'
 
 export * from './types.js'
 export {deviceMac, hubDeviceId} from './identity.js'
-export {encodeGatewayBatch, GATEWAY_BATCH_SIZE, READING_MAX_BYTES} from './esp-gateway.js'
+export {encodeGatewayBatch, GATEWAY_BATCH_SIZE, isBatchPayload, READING_MAX_BYTES} from './esp-gateway.js'
 export {DJANGO_COMMANDS, djangoReplyCode} from './django-iot.js'
 
 const SCHEMES = new Map<string, Scheme>([iotctlScheme, awsIotScheme, djangoIotScheme, espGatewayScheme, personalHubScheme, senseScheme].map((s) => [s.name, s]))
 
-/** Add a scheme (e.g. CoAP `sense` from the HTTP/CoAP issue). */
-export function registerScheme(scheme: Scheme): void {
-  SCHEMES.set(scheme.name, scheme)
-}
-
 export function schemeNames(): string[] {
   return [...SCHEMES.keys()]
+}
+
+/** The scheme of that name, if there is one (transports accept any name and treat unknown ones plainly). */
+export function findScheme(name: string): Scheme | undefined {
+  return SCHEMES.get(name)
 }
 
 export function getScheme(name: string): Scheme {

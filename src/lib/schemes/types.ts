@@ -1,4 +1,4 @@
-import type {FieldSpec} from '../../templates/types.js'
+import type {FieldSpec} from '../templates/types.js'
 
 export type Qos = 0 | 1 | 2
 
@@ -118,4 +118,25 @@ export interface Scheme {
   matchResponse?(payload: Buffer, device: SchemeDevice, name: string, requestId: string): CommandResult | undefined
   /** tail: decode a payload that arrived on one of this scheme's topics */
   decode(kind: TopicKind, payload: Buffer, topic: {id?: string; type?: string}): DecodedMessage
+  /** simulate: the device type of this scheme's devices when none is named (default temp) */
+  readonly defaultDeviceType?: string
+  /** device ids are decimal serials */
+  readonly numericIds?: boolean
+  /** commands are plain words: `send --data` has nowhere to go */
+  readonly plainCommands?: boolean
+  /** device status without a status topic: this command asks a device, and a timely answer means online */
+  readonly heartbeatCommand?: string
+  /** HTTP backends: paths joined to the profile URL (unless it already ends with one); none = the URL as given */
+  readonly httpPaths?: HttpPaths
+  /** HTTP: a payload that already is a batch for `httpPaths.batch` (replay of batch files) */
+  isBatchPayload?(payload: string): boolean
+  /** CoAP backends: the resource posted to when the URL names none, and how many samples share one POST */
+  readonly coap?: {readonly path: string; readonly samplesPerPost: number}
+}
+
+export interface HttpPaths {
+  /** single readings */
+  readonly reading: string
+  /** batches; a profile URL ending in it is the batch server itself */
+  readonly batch?: string
 }

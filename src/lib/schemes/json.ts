@@ -1,4 +1,4 @@
-import {usageError} from '../../cli/errors.js'
+import {usageError} from '../console/errors.js'
 import type {DecodedMessage, FieldLayout, Qos} from './types.js'
 
 /** A value as JSON text, without building an object first (the encoders' hot path). */

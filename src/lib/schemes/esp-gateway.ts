@@ -48,6 +48,8 @@ function decodeReading(value: Record<string, unknown>, topicId: string | undefin
  */
 export const espGatewayScheme: Scheme = {
   name: 'esp-gateway',
+  httpPaths: {reading: '/device', batch: '/telemetry'},
+  isBatchPayload,
   description: 'ESP sensor/gateway readings {"name": MAC, "timestamp": s since boot, <integer fields>} per sensor topic',
   templates: {telemetry: 'esp-gateway/sensors/{id}'},
   limits: {maxPayloadBytes: READING_MAX_BYTES},
@@ -81,4 +83,15 @@ export const espGatewayScheme: Scheme = {
     }
     return decodeReading(value, topic.id, payload)
   },
+}
+
+/** True when an esp-gateway payload is already a gateway batch {"name", "data": [...]}. */
+export function isBatchPayload(payload: string): boolean {
+  if (!payload.includes('"data"')) return false
+  try {
+    const value = JSON.parse(payload) as {name?: unknown; data?: unknown}
+    return typeof value.name === 'string' && Array.isArray(value.data)
+  } catch {
+    return false
+  }
 }

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {deviceMac, deviceTopics, getScheme, hubDeviceId, schemeNames} from '../../../src/lib/mqtt/schemes/index.js'
-import type {FieldLayout, Sample} from '../../../src/lib/mqtt/schemes/types.js'
+import {deviceMac, deviceTopics, getScheme, hubDeviceId, schemeNames} from '../../../src/lib/schemes/index.js'
+import type {FieldLayout, Sample} from '../../../src/lib/schemes/types.js'
 
 const TEMP: FieldLayout[] = [
   {name: 'temperature', type: 'number'},

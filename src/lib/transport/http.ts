@@ -1,12 +1,13 @@
-import {ExitCode, IotctlError, usageError} from '../cli/errors.js'
-import {encodeGatewayBatch, GATEWAY_BATCH_SIZE} from '../mqtt/schemes/esp-gateway.js'
-import type {ChannelHandler, ChannelOptions, ChannelState, DeviceChannel, OutboundMessage, SendOutcome, Transport, TransportFactory} from '../telemetry/transport.js'
-import {HttpClient, type HttpResponse} from './client.js'
-import {httpEndpoints, isBatchPayload, type HttpEndpoints} from './endpoints.js'
+import {ExitCode, IotctlError, usageError} from '../console/errors.js'
+import {encodeGatewayBatch, GATEWAY_BATCH_SIZE} from '../schemes/esp-gateway.js'
+import {findScheme, type Scheme} from '../schemes/index.js'
+import type {ChannelHandler, ChannelOptions, ChannelState, DeviceChannel, OutboundMessage, SendOutcome, Transport, TransportFactory} from './transport.js'
+import {HttpClient, type HttpResponse} from '../http/client.js'
+import {httpEndpoints, type HttpEndpoints} from '../http/endpoints.js'
 import {IdleFlush} from './idle-flush.js'
-import {httpStatusError} from './errors.js'
+import {httpStatusError} from '../http/errors.js'
 import {normalizeMac} from '../registry/ids.js'
-import {httpOptionsFromProfile} from './profile.js'
+import {httpOptionsFromProfile} from '../http/profile.js'
 
 /** A partial batch goes out this long after its first reading (checked from tick()). */
 const BATCH_FLUSH_MS = 10_000
@@ -41,7 +42,7 @@ class HttpTransport implements Transport {
   constructor(
     readonly client: HttpClient,
     readonly endpoints: HttpEndpoints,
-    readonly scheme: string,
+    readonly scheme: Scheme | undefined,
     readonly perChannel: number,
     private readonly gatewayName: string | undefined,
     readonly secretHeaderNames: string[] | undefined,
@@ -124,7 +125,7 @@ class HttpChannel<Owner> implements DeviceChannel {
     const {endpoints, scheme} = this.transport
     const pending: Pending = {channel: this as HttpChannel<unknown>, token}
     this.inFlight++
-    if (scheme === 'esp-gateway' && isBatchPayload(body)) this.transport.post(endpoints.batchPath, body, [pending])
+    if (scheme?.isBatchPayload?.(body)) this.transport.post(endpoints.batchPath, body, [pending])
     else if (endpoints.mode === 'batch') this.transport.addToBatch(body, pending)
     else this.transport.post(endpoints.readingPath, body, [pending])
     return true
@@ -160,7 +161,8 @@ class HttpChannel<Owner> implements DeviceChannel {
  */
 export const createHttpTransport: TransportFactory = async (options) => {
   const clientOptions = await httpOptionsFromProfile(options.profile, {env: options.env, storedPassword: options.secret})
-  const endpoints = httpEndpoints(options.scheme, clientOptions.url)
+  const scheme = findScheme(options.scheme)
+  const endpoints = httpEndpoints(scheme?.httpPaths, clientOptions.url)
   let gatewayName: string | undefined
   if (endpoints.mode === 'batch') {
     // the server matches MACs exactly (lowercase, colons): normalise what the profile holds
@@ -173,5 +175,5 @@ export const createHttpTransport: TransportFactory = async (options) => {
     }
   }
   const client = new HttpClient({...clientOptions, url: endpoints.url, retries: 2, timeoutMs: options.connectTimeoutMs ?? 10_000, maxSockets: FLEET_SOCKETS})
-  return new HttpTransport(client, endpoints, options.scheme, options.maxInFlight ?? 8, gatewayName, clientOptions.secretHeaderNames)
+  return new HttpTransport(client, endpoints, scheme, options.maxInFlight ?? 8, gatewayName, clientOptions.secretHeaderNames)
 }

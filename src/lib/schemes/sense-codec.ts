@@ -1,4 +1,4 @@
-import {IotctlError, ExitCode} from '../cli/errors.js'
+import {IotctlError, ExitCode} from '../console/errors.js'
 
 /** Readings per POST, as the sense sensor sends them (~1 sample/s, one request per 10 s). */
 export const SENSE_PAIRS_PER_POST = 10
