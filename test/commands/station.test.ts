@@ -42,6 +42,8 @@ describe('iotctl station + records', () => {
   })
   afterAll(async () => broker?.stop())
 
+  const within = <T>(promise: Promise<T>, ms: number, what: () => string) =>
+    Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(what())), ms).unref())])
   const lineDir = () => mkdtempSync(join(tmpdir(), 'iotctl-line-'))
   const emulate = async (args: string[]) => {
     const board = await startEmulator(ctx, args)
@@ -66,7 +68,7 @@ describe('iotctl station + records', () => {
       throw new Error(`${error.message}\nstation stdout: ${station.stdout()}\nstderr: ${station.stderr()}`)
     })
     await emulators[6].kill()
-    const code = await station.exited
+    const code = await within(station.exited, 150_000, () => `station run did not end:\n${station.stdout()}\n${station.stderr()}`)
     expect(code, station.stderr()).toBe(10)
     const events = station.ndjson()
     const summary = events.find((e) => e.event === 'summary')

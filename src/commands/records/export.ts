@@ -3,7 +3,7 @@ import {resolve} from 'node:path'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {recordFilterFlags} from '../../cli/station-flags.js'
-import {usageError} from '../../lib/cli/errors.js'
+import {usageError} from '../../lib/console/errors.js'
 
 export default class RecordsExport extends BaseCommand<typeof RecordsExport> {
   static summary = 'Export traveler records as CSV or JSON for QA, with the chain report.'

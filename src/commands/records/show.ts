@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {notFound} from '../../lib/cli/errors.js'
+import {notFound} from '../../lib/console/errors.js'
 import type {TravelerRecord} from '../../lib/station/record.js'
 
 export default class RecordsShow extends BaseCommand<typeof RecordsShow> {

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../../cli/base-command.js'
-import {ExitCode, IotctlError} from '../../lib/cli/errors.js'
+import {ExitCode, IotctlError} from '../../lib/console/errors.js'
 import type {ChainReport} from '../../lib/station/chain.js'
 
 export default class RecordsVerify extends BaseCommand<typeof RecordsVerify> {

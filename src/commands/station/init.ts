@@ -3,7 +3,7 @@ import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {flashHeaderFlags, flashSettingsOf} from '../../cli/flash-header-flags.js'
-import {parseDuration} from '../../lib/cli/duration.js'
+import {parseDuration} from '../../lib/console/duration.js'
 import {defaultScheme} from '../../lib/config/profiles.js'
 import {loginName} from '../../lib/station/operator.js'
 import type {StationRecipe} from '../../lib/station/recipe.js'

@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {ExitCode, IotctlError} from '../../lib/cli/errors.js'
+import {ExitCode, IotctlError} from '../../lib/console/errors.js'
 import {defaultScheme} from '../../lib/config/profiles.js'
 import type {ResolvedSettings} from '../../lib/provision/settings.js'
 import type {ShiftSummary, StationEvent} from '../../lib/station/station.js'

@@ -1,7 +1,7 @@
 import {mkdir, open, readFile} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 
-import {ExitCode, IotctlError, explainSystemError} from '../cli/errors.js'
+import {ExitCode, IotctlError, explainSystemError} from '../console/errors.js'
 import {writeFileAtomic} from '../workspace/atomic.js'
 import {withFileLock} from '../workspace/lock.js'
 import type {ChainSnapshot} from './chain.js'

@@ -2,7 +2,7 @@ import {readFile} from 'node:fs/promises'
 import {existsSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
-import {ExitCode, IotctlError, conflict, notFound, usageError} from '../cli/errors.js'
+import {ExitCode, IotctlError, conflict, notFound, usageError} from '../console/errors.js'
 import type {BackendProfile} from '../config/profiles.js'
 import type {FlashSettings} from '../image/patch.js'
 import type {TargetChip} from '../templates/types.js'

@@ -1,4 +1,4 @@
-import {usageError} from '../cli/errors.js'
+import {usageError} from '../console/errors.js'
 import type {ChainSnapshot} from './chain.js'
 import type {TravelerInput, TravelerRecord, TravelerResult} from './record.js'
 import type {StationKey} from './station-key.js'

@@ -1,7 +1,7 @@
 import {createPrivateKey, createPublicKey, sign, verify, type KeyObject} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
 
-import {ExitCode, IotctlError} from '../cli/errors.js'
+import {ExitCode, IotctlError} from '../console/errors.js'
 import {generateKey} from '../pki/keys.js'
 import {writeFileAtomic} from '../workspace/atomic.js'
 import {canonicalJson, sha256Hex} from './canonical.js'

@@ -1,6 +1,7 @@
+import {setMaxListeners} from 'node:events'
 import {readFile} from 'node:fs/promises'
 
-import {InterruptedError, IotctlError, ExitCode} from '../cli/errors.js'
+import {InterruptedError, IotctlError, ExitCode} from '../console/errors.js'
 import type {BackendProfile} from '../config/profiles.js'
 import type {FlashDeviceOptions, FlashSummary} from '../flash/flash-device.js'
 import type {BoardInfo, WriteProgress} from '../flash/types.js'
@@ -74,7 +75,10 @@ export async function runStation(options: StationRunOptions): Promise<ShiftSumma
   const {recipe, signal} = options
   const [{flashDevice, newFlashCache}, {espPorts}] = await Promise.all([import('../flash/flash-device.js'), import('../serial/pick-port.js')])
   const cache = newFlashCache()
+  setMaxListeners(0, signal)
   const active = new Map<string, Promise<void>>()
+  // a board unplugged mid-flash is let go at once: its port is gone, whatever the flasher still waits for
+  const unplug = new Map<string, AbortController>()
   const done = new Set<string>()
   const outcomes: {result: 'pass' | 'fail'; reason?: string; record: string}[] = []
   const discover = async () => (options.ports.length > 0 ? portsMatching(options.ports) : (await espPorts()).map((p) => p.path))
@@ -87,6 +91,10 @@ export async function runStation(options: StationRunOptions): Promise<ShiftSumma
 
   const flashOne = async (port: string): Promise<TravelerRecord | undefined> => {
     const startedAt = new Date()
+    const unplugged = new AbortController()
+    unplug.set(port, unplugged)
+    const boardSignal = AbortSignal.any([signal, unplugged.signal])
+    let stage: BoardStage = 'connecting'
     let info: BoardInfo | undefined
     let plan: FlashPlan | undefined
     let summary: FlashSummary | undefined
@@ -94,7 +102,10 @@ export async function runStation(options: StationRunOptions): Promise<ShiftSumma
     let boot: BootOutcome | undefined
     const progress = new Map<string, WriteProgress>()
     let failure: IotctlError | undefined
-    const emitStage = (stage: BoardStage, detail?: string) => options.onEvent({event: 'stage', port, stage, ...(detail ? {detail} : {})})
+    const emitStage = (next: BoardStage, detail?: string) => {
+      stage = next
+      options.onEvent({event: 'stage', port, stage: next, ...(detail ? {detail} : {})})
+    }
     try {
       await checkSourceFiles(recipe)
       const {openPort} = await import('../serial/open-port.js')
@@ -117,12 +128,12 @@ export async function runStation(options: StationRunOptions): Promise<ShiftSumma
         settingsFor: options.settingsFor,
         passphrase: options.passphrase,
         cache,
-        signal,
+        signal: boardSignal,
         onWarning: (w) => options.onWarning?.(`${port}: ${w}`),
         onStage: (stage, detail) => {
           if (stage === 'connecting' || stage === 'connected' || stage === 'planning' || stage === 'writing') emitStage(stage, detail)
           // the tap is on before the reset, so the first line of the boot is seen
-          if (stage === 'resetting') watch = watchBoot(tapped, until, recipe.boot.timeoutSeconds * 1000, signal)
+          if (stage === 'resetting') watch = watchBoot(tapped, until, recipe.boot.timeoutSeconds * 1000, boardSignal)
         },
         onProgress: (p) => {
           progress.set(p.part, p)
@@ -143,7 +154,9 @@ export async function runStation(options: StationRunOptions): Promise<ShiftSumma
         },
       })
     } catch (error) {
-      failure = asStationError(error, signal)
+      failure = unplugged.signal.aborted && !signal.aborted ? unpluggedError(port, stage) : asStationError(error, signal)
+    } finally {
+      unplug.delete(port)
     }
     const endedAt = new Date()
     const input = await travelerInput({options, port, startedAt, endedAt, info, plan, summary, boot, progress, failure})
@@ -169,6 +182,7 @@ export async function runStation(options: StationRunOptions): Promise<ShiftSumma
       options.onWarning?.(`listing ports failed: ${error instanceof Error ? error.message : error}`)
     }
     const now = new Set(present)
+    for (const [port, controller] of unplug) if (!now.has(port)) controller.abort()
     for (const port of [...done]) {
       if (!now.has(port)) {
         done.delete(port)
@@ -257,6 +271,12 @@ async function checkSourceFiles(recipe: StationRecipe): Promise<void> {
 function bootFailure(recipe: StationRecipe, boot: BootOutcome, port: string): IotctlError {
   if (boot.outcome === 'lost') return new IotctlError(`the board on ${port} went away while booting`, {code: 'BOARD_LOST', exit: ExitCode.DEVICE})
   return new IotctlError(`the board on ${port} did not print /${recipe.boot.until}/ within ${recipe.boot.timeoutSeconds} s`, {code: 'BOOT_ASSERTION_TIMEOUT', exit: ExitCode.TIMEOUT})
+}
+
+/** The reason a board unplugged mid-way fails with: a write broken off, or a board lost before or after it. */
+function unpluggedError(port: string, stage: BoardStage): IotctlError {
+  if (stage === 'writing') return new IotctlError(`writing to the board on ${port} failed: the board went away (unplugged)`, {code: 'FLASH_WRITE_FAILED', exit: ExitCode.DEVICE})
+  return new IotctlError(`the board on ${port} went away (unplugged) while ${stage}`, {code: 'BOARD_LOST', exit: ExitCode.DEVICE})
 }
 
 function asStationError(error: unknown, signal: AbortSignal): IotctlError {
