@@ -1,5 +1,4 @@
 import {setMaxListeners} from 'node:events'
-import {readFile} from 'node:fs/promises'
 
 import {InterruptedError, IotctlError, ExitCode} from '../console/errors.js'
 import type {BackendProfile} from '../config/profiles.js'
@@ -8,13 +7,14 @@ import type {BoardInfo, WriteProgress} from '../flash/types.js'
 import type {FlashPlan} from '../provision/plan-types.js'
 import type {Workspace} from '../workspace/workspace.js'
 import {watchBoot, type BootOutcome} from './boot-watch.js'
-import {sha256Hex} from './canonical.js'
+import {checkBoard, checkPlan, checkSourceFiles} from './board-checks.js'
 import {portsMatching} from './port-watch.js'
-import type {TravelerInput, TravelerPart, TravelerRecord} from './record.js'
+import type {TravelerRecord} from './record.js'
 import type {RecordStore} from './record-store.js'
 import type {StationRecipe} from './recipe.js'
 import type {StationKey} from './station-key.js'
 import {TappedPort} from './tapped-port.js'
+import {travelerInput} from './traveler.js'
 
 export type BoardStage = 'connecting' | 'connected' | 'planning' | 'writing' | 'booting'
 
@@ -159,7 +159,7 @@ export async function runStation(options: StationRunOptions): Promise<ShiftSumma
       unplug.delete(port)
     }
     const endedAt = new Date()
-    const input = await travelerInput({options, port, startedAt, endedAt, info, plan, summary, boot, progress, failure})
+    const input = await travelerInput({ws: options.ws, recipe, operator: options.operator, iotctlVersion: options.iotctlVersion, port, startedAt, endedAt, info, plan, summary, boot, progress, failure})
     let record: TravelerRecord
     try {
       record = await options.store.append(input, options.key)
@@ -225,49 +225,6 @@ export async function runStation(options: StationRunOptions): Promise<ShiftSumma
   }
 }
 
-/** The board must be the recipe's chip with at least its flash. */
-function checkBoard(recipe: StationRecipe, info: BoardInfo, port: string): void {
-  const chip = recipe.chip === 'sim' ? info.chip : recipe.chip
-  if (info.chip !== chip) {
-    throw new IotctlError(`the board on ${port} is an ${info.chip}; station ${recipe.name} flashes ${chip}`, {code: 'WRONG_CHIP', exit: ExitCode.DEVICE})
-  }
-  if (info.flashSize !== undefined && info.flashSize < recipe.minFlashSize) {
-    throw new IotctlError(`the board on ${port} has ${mb(info.flashSize)} of flash; station ${recipe.name} needs ${mb(recipe.minFlashSize)}`, {code: 'FLASH_TOO_SMALL', exit: ExitCode.DEVICE})
-  }
-}
-
-/** The parts every board shares must be byte for byte the approved ones. */
-function checkPlan(recipe: StationRecipe, plan: FlashPlan, port: string): void {
-  const approved: Record<string, string | undefined> = {app: recipe.images.app.sha256, 'partition-table': recipe.images.partitionTable.sha256, bootloader: recipe.images.bootloader?.sha256}
-  for (const part of plan.manifest.parts) {
-    if (part.name === 'nvs') continue
-    if (approved[part.name] !== part.sha256) {
-      throw new IotctlError(`the ${part.name} image for the board on ${port} is not the one approved by station ${recipe.name} (sha256 ${part.sha256.slice(0, 16)}…, approved ${(approved[part.name] ?? 'none').slice(0, 16)}…)`, {
-        code: 'IMAGE_CHANGED',
-        exit: ExitCode.VERIFY,
-      })
-    }
-  }
-}
-
-/** Files named by the recipe still hold the approved bytes (checked for every board: files change mid-shift). */
-async function checkSourceFiles(recipe: StationRecipe): Promise<void> {
-  const files: [string, string | undefined, string][] = [
-    ['app image', recipe.images.app.file, recipe.images.app.sha256],
-    ['bootloader', recipe.images.bootloader?.file, recipe.images.bootloader?.sha256 ?? ''],
-  ]
-  for (const [what, file, sha256] of files) {
-    if (!file) continue
-    const now = await readFile(file).then(sha256Hex, () => 'unreadable')
-    if (now !== sha256) {
-      throw new IotctlError(`the ${what} ${file} changed since station ${recipe.name} was set up (sha256 ${now.slice(0, 16)}…, approved ${sha256.slice(0, 16)}…)`, {
-        code: 'IMAGE_CHANGED',
-        exit: ExitCode.VERIFY,
-      })
-    }
-  }
-}
-
 function bootFailure(recipe: StationRecipe, boot: BootOutcome, port: string): IotctlError {
   if (boot.outcome === 'lost') return new IotctlError(`the board on ${port} went away while booting`, {code: 'BOARD_LOST', exit: ExitCode.DEVICE})
   return new IotctlError(`the board on ${port} did not print /${recipe.boot.until}/ within ${recipe.boot.timeoutSeconds} s`, {code: 'BOOT_ASSERTION_TIMEOUT', exit: ExitCode.TIMEOUT})
@@ -284,78 +241,6 @@ function asStationError(error: unknown, signal: AbortSignal): IotctlError {
   if (error instanceof IotctlError) return error
   return new IotctlError(error instanceof Error ? error.message : String(error), {code: 'FLASH_FAILED', exit: ExitCode.DEVICE, cause: error})
 }
-
-interface TravelerContext {
-  options: StationRunOptions
-  port: string
-  startedAt: Date
-  endedAt: Date
-  info?: BoardInfo
-  plan?: FlashPlan
-  summary?: FlashSummary
-  boot?: BootOutcome
-  progress: Map<string, WriteProgress>
-  failure?: IotctlError
-}
-
-async function travelerInput(c: TravelerContext): Promise<TravelerInput> {
-  const {recipe} = c.options
-  const passed = !c.failure && c.summary !== undefined && c.boot?.outcome === 'matched'
-  const written = new Map(c.summary?.parts.map((p) => [p.name, p]) ?? [])
-  const parts: TravelerPart[] = (c.plan?.manifest.parts ?? []).map((p) => {
-    const done = written.get(p.name)
-    return {name: p.name, offset: p.offset, size: p.size, sha256: p.sha256, ...(done?.verified ? {md5: done.md5} : {}), written: done !== undefined || isComplete(c.progress.get(p.name))}
-  })
-  const device = c.plan?.manifest.device ?? (c.summary ? {id: c.summary.device, type: c.summary.type} : undefined)
-  const certificate = device ? await certificateOf(c.options.ws, device.id) : undefined
-  return {
-    station: recipe.name,
-    result: passed ? 'pass' : 'fail',
-    ...(passed ? {} : {reason: c.failure?.code ?? 'BOOT_ASSERTION_TIMEOUT', message: c.failure?.message ?? ''}),
-    port: c.port,
-    operator: c.options.operator,
-    startedAt: c.startedAt.toISOString(),
-    endedAt: c.endedAt.toISOString(),
-    iotctlVersion: c.options.iotctlVersion,
-    recipe: {name: recipe.name, hash: recipe.hash},
-    ...(c.info
-      ? {
-          board: {
-            mac: c.info.mac,
-            chip: c.info.chip,
-            description: c.info.description,
-            ...(revisionOf(c.info.description) ? {revision: revisionOf(c.info.description)} : {}),
-            flashId: `0x${c.info.flashId.toString(16).padStart(6, '0')}`,
-            ...(c.info.flashSize === undefined ? {} : {flashSize: c.info.flashSize}),
-            virtual: c.info.virtual,
-          },
-        }
-      : {}),
-    ...(device ? {device: {id: device.id, type: device.type}} : {}),
-    ...(c.plan ? {app: {sha256: c.plan.manifest.app.sha256, ...(c.plan.manifest.app.version ? {version: c.plan.manifest.app.version} : {})}} : {}),
-    parts,
-    ...(c.plan?.manifest.parts.find((p) => p.name === 'nvs') ? {nvsSha256: c.plan.manifest.parts.find((p) => p.name === 'nvs')!.sha256} : {}),
-    ...(certificate ? {certificate} : {}),
-    boot: c.boot
-      ? {assertion: recipe.boot.until, outcome: c.boot.outcome, seconds: round(c.boot.seconds), ...(c.boot.match ? {match: c.boot.match} : {}), excerpt: c.boot.excerpt}
-      : {assertion: recipe.boot.until, outcome: 'not-run', excerpt: []},
-  }
-}
-
-async function certificateOf(ws: Workspace, id: string): Promise<TravelerInput['certificate']> {
-  try {
-    const {Registry} = await import('../registry/index.js')
-    const device = (await Registry.load(ws.paths.registry)).devices.find((d) => d.id === id)
-    return device?.cert ? {serial: device.cert.serial, fingerprint256: device.cert.fingerprint256} : undefined
-  } catch {
-    return undefined
-  }
-}
-
-const isComplete = (p: WriteProgress | undefined) => p !== undefined && p.total > 0 && p.written >= p.total
-const revisionOf = (description: string) => /\(revision (v?[\d.]+)\)/.exec(description)?.[1]
-const round = (n: number) => Math.round(n * 1000) / 1000
-const mb = (bytes: number) => `${bytes / 1024 / 1024} MB`
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
