@@ -29,6 +29,7 @@ const LAYERS = [
   'transport',
   // the TypeScript device runtime, then the tools that watch and drive traffic
   'device',
+  'micropython', // the MicroPython device app in the real interpreter (the virtual board runs it)
   'telemetry',
   // boards: serial lines, flashing, the virtual board (which runs the device runtime)
   'serial',

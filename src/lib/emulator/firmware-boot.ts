@@ -2,6 +2,7 @@ import type {FleetEvent} from '../device/fleet.js'
 import type {TemplateDefinition} from '../templates/types.js'
 import {BootFailure, type BootConsole, type BootContext, type BootHook} from './boot.js'
 import type {EmulatedChip} from './chips.js'
+import type {FilesystemReader} from './micropython-boot.js'
 
 /** What the boot needs of a device type's template. */
 export type BootTemplate = Pick<TemplateDefinition, 'telemetry' | 'commands' | 'nvs' | 'settings'>
@@ -43,6 +44,14 @@ export function firmwareBootHook(options: FirmwareBootOptions): BootHook {
       throw new BootFailure(message, {cause: error})
     }
   }
+}
+
+/** A flashed MicroPython bundle, read with the FAT reader of src/lib/fs. */
+async function runBundle(flash: Uint8Array, fsOffset: number, console: BootConsole, context: BootContext): Promise<void> {
+  // src/lib/fs (the FAT writer/reader) arrives with the MicroPython bundle work; resolved at run time
+  const fsModule = '../fs/index.js'
+  const [{runMicroPythonBundle}, fs] = await Promise.all([import('./micropython-boot.js'), import(fsModule) as Promise<{readFatImage: FilesystemReader}>])
+  return runMicroPythonBundle(flash, fsOffset, console, context, fs.readFatImage)
 }
 
 type Log = (level: 'I' | 'W' | 'E', tag: string, message: string) => void
@@ -91,6 +100,12 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
   log('I', 'boot', `Loaded app from partition at offset 0x${app!.offset.toString(16)}`)
   const desc = info.appDescriptor
   if (desc) log('I', 'cpu_start', `Project name:     ${desc.projectName}, App version: ${desc.version}`)
+  if (desc?.projectName === 'micropython') {
+    // MicroPython (v1.26+) mounts "/" from the end of the last partition to the end of flash
+    const fsOffset = Math.max(...entries!.map((e) => e.offset + e.size))
+    log('I', 'boot', `MicroPython ${desc.version}: running the filesystem at 0x${fsOffset.toString(16)} in the MicroPython interpreter`)
+    return runBundle(flash, fsOffset, console, context)
+  }
   const simulatedType = image.simulationTemplateType(info)
   if (!simulatedType) log('W', 'boot', 'this app is native firmware, which a virtual board cannot execute: running its device type from the device runtime')
 

@@ -1,0 +1,8 @@
+/**
+ * The MicroPython device app on the host: the real interpreter (WebAssembly) in a worker thread,
+ * with real sockets and TLS bridged from Node and stand-ins for the radio, pins and sensors.
+ *
+ *   const device = startMicroPythonDevice({files, onUart: (line) => console.log(line)})
+ */
+export {startMicroPythonDevice, type MicroPythonDevice, type MicroPythonDeviceEvent, type MicroPythonDeviceOptions, type SensorName} from './device.js'
+export {deviceAppFiles} from './app-files.js'
