@@ -19,15 +19,20 @@ export function checkBoard(recipe: StationRecipe, info: BoardInfo, port: string)
 
 /** The parts every board shares must be byte for byte the approved ones. */
 export function checkPlan(recipe: StationRecipe, plan: FlashPlan, port: string): void {
-  const approved: Record<string, string | undefined> = {app: recipe.images.app.sha256, 'partition-table': recipe.images.partitionTable.sha256, bootloader: recipe.images.bootloader?.sha256}
   for (const part of plan.manifest.parts) {
+    // the NVS partition is each board's own (identity, certificate); everything else is shared
     if (part.name === 'nvs') continue
-    if (approved[part.name] !== part.sha256) {
-      throw new IotctlError(`the ${part.name} image for the board on ${port} is not the one approved by station ${recipe.name} (sha256 ${part.sha256.slice(0, 16)}…, approved ${(approved[part.name] ?? 'none').slice(0, 16)}…)`, {
+    const approved = recipe.images.shared[part.name]
+    if (approved !== part.sha256) {
+      throw new IotctlError(`the ${part.name} image for the board on ${port} is not the one approved by station ${recipe.name} (sha256 ${part.sha256.slice(0, 16)}…, approved ${(approved ?? 'none').slice(0, 16)}…)`, {
         code: 'IMAGE_CHANGED',
         exit: ExitCode.VERIFY,
       })
     }
+  }
+  const missing = Object.keys(recipe.images.shared).filter((name) => !plan.manifest.parts.some((p) => p.name === name))
+  if (missing.length > 0) {
+    throw new IotctlError(`the plan for the board on ${port} lacks ${missing.join(', ')}, which station ${recipe.name} writes to every board`, {code: 'IMAGE_CHANGED', exit: ExitCode.VERIFY})
   }
 }
 

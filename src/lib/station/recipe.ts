@@ -30,6 +30,8 @@ export interface StationRecipe {
     app: {origin: string; kind: string; sha256: string; size: number; version?: string; file?: string}
     bootloader?: {file: string; sha256: string}
     partitionTable: {sha256: string}
+    /** every part the boards share (name → sha256): each board's plan must carry exactly these */
+    shared: Record<string, string>
   }
   flash: {baud: number; settings?: FlashSettings; verify: boolean; erase: boolean}
   backend: {profile: string; kind: string; url: string; scheme: string; sha256: string}
@@ -108,6 +110,7 @@ export async function computeSources(options: ComputeSourcesOptions): Promise<Re
       },
       ...(artifacts.bootloader && bootloaderFile ? {bootloader: {file: bootloaderFile, sha256: artifacts.bootloader.sha256}} : {}),
       partitionTable: {sha256: table.sha256},
+      shared: Object.fromEntries(artifacts.sharedParts.map((p) => [p.name, p.sha256])),
     },
     backend: {profile, kind: options.profile.kind, url: options.profile.url, scheme: options.scheme, sha256: sha256Hex(canonicalJson(connection))},
     certificate: {ca: {subject: ca.subject, fingerprint256: ca.fingerprint256}, deviceKey: DEFAULT_KEY_ALGORITHM},
@@ -200,6 +203,9 @@ export function recipeDrift(recipe: StationRecipe, now: RecipeSources): RecipeDr
   check('app image', recipe.images.app.sha256, now.images.app.sha256)
   check('bootloader', recipe.images.bootloader?.sha256, now.images.bootloader?.sha256)
   check('partition table', recipe.images.partitionTable.sha256, now.images.partitionTable.sha256)
+  // parts beyond these three (a filesystem image…), by name
+  const others = (shared: Record<string, string>) => Object.fromEntries(Object.entries(shared).filter(([name]) => !['app', 'bootloader', 'partition-table'].includes(name)))
+  check('other shared parts', others(recipe.images.shared), others(now.images.shared))
   check('backend profile', recipe.backend.sha256, now.backend.sha256)
   check('fleet CA', recipe.certificate.ca.fingerprint256, now.certificate.ca.fingerprint256)
   return drift

@@ -33,6 +33,8 @@ export async function travelerInput(c: TravelerContext): Promise<TravelerInput> 
     const done = written.get(p.name)
     return {name: p.name, offset: p.offset, size: p.size, sha256: p.sha256, ...(done?.verified ? {md5: done.md5} : {}), written: done !== undefined || isComplete(c.progress.get(p.name))}
   })
+  const nvs = c.plan?.manifest.parts.find((p) => p.name === 'nvs')
+  const fs = c.plan?.manifest.parts.find((p) => FILESYSTEM_PART.test(p.name))
   const device = c.plan?.manifest.device ?? (c.summary ? {id: c.summary.device, type: c.summary.type} : undefined)
   const certificate = device ? await certificateOf(c.ws, device.id) : undefined
   return {
@@ -61,7 +63,8 @@ export async function travelerInput(c: TravelerContext): Promise<TravelerInput> 
     ...(device ? {device: {id: device.id, type: device.type}} : {}),
     ...(c.plan ? {app: {sha256: c.plan.manifest.app.sha256, ...(c.plan.manifest.app.version ? {version: c.plan.manifest.app.version} : {})}} : {}),
     parts,
-    ...(c.plan?.manifest.parts.find((p) => p.name === 'nvs') ? {nvsSha256: c.plan.manifest.parts.find((p) => p.name === 'nvs')!.sha256} : {}),
+    ...(nvs ? {nvsSha256: nvs.sha256} : {}),
+    ...(fs ? {fsSha256: fs.sha256} : {}),
     ...(certificate ? {certificate} : {}),
     boot: c.boot
       ? {assertion: recipe.boot.until, outcome: c.boot.outcome, seconds: round(c.boot.seconds), ...(c.boot.match ? {match: c.boot.match} : {}), excerpt: c.boot.excerpt}
@@ -79,6 +82,8 @@ async function certificateOf(ws: Workspace, id: string): Promise<TravelerInput['
   }
 }
 
+/** the device filesystem image, however a plan names it */
+const FILESYSTEM_PART = /^(fs|vfs|filesystem|fat|littlefs|spiffs)$/
 const isComplete = (p: WriteProgress | undefined) => p !== undefined && p.total > 0 && p.written >= p.total
 const revisionOf = (description: string) => /\(revision (v?[\d.]+)\)/.exec(description)?.[1]
 const round = (n: number) => Math.round(n * 1000) / 1000
