@@ -1,7 +1,9 @@
 // The software gateway under load: wrk POSTs one sensor reading per request to `iotctl gateway`'s
 // /device (keep-alive), the gateway batches them by 7, spools every batch (fsync) and forwards
-// it over HTTPS to a telemetry server in its own process. Prints readings/s accepted on /device
-// (wrk), readings/s and batches/s forwarded while under load, and how long the backlog took to drain.
+// it over HTTPS to a telemetry server in its own process. Every request carries a distinct reading.
+// Prints readings/s accepted on /device (200s counted by wrk), readings/s and batches/s forwarded
+// under load, how long the backlog took to drain, and whether every reading the gateway accepted
+// (its own count) reached the server exactly once (counted there, reading by reading).
 //
 //   npm run build && node bench/gateway.mjs [--seconds 8] [--connections 64]
 import {execFileSync, spawn} from 'node:child_process'
@@ -35,33 +37,62 @@ execFileSync(process.execPath, [BIN, 'backends', 'add', 'django', '--kind', 'htt
 const port = await freePort()
 // without --json and without a TTY the gateway prints only its start and end lines (stderr)
 const gatewayArgs = ['gateway', '--listen', `127.0.0.1:${port}`, '--name', gatewayMac, '--to', 'django']
-const gateway = spawn(process.execPath, [BIN, ...gatewayArgs], {env: ctx.env, stdio: ['ignore', 'ignore', 'pipe']})
+// --json: one event per line on stdout; the last one, "stopped", holds its own counts
+const gateway = spawn(process.execPath, [BIN, ...gatewayArgs, '--json'], {env: ctx.env, stdio: ['ignore', 'pipe', 'pipe']})
+let events = ''
+gateway.stdout.setEncoding('utf8').on('data', (d) => (events += d))
+const gatewayStats = () => {
+  const stopped = events.trim().split('\n').map((line) => JSON.parse(line)).find((e) => e.event === 'stopped')
+  if (!stopped) throw new Error(`the gateway printed no "stopped" event: ${events.slice(-500)}`)
+  return stopped
+}
 let log = ''
 await new Promise((resolve, reject) => {
+  gateway.stdout.on('data', () => events.includes('"listening"') && resolve())
   gateway.stderr.setEncoding('utf8').on('data', (d) => {
     log += d
-    if (log.includes('listening')) resolve()
+    if (log.includes('listening') || events.includes('"listening"')) resolve()
   })
   gateway.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${log}`)))
 })
-const reading = JSON.stringify({name: '24:6f:28:aa:00:01', timestamp: 1234, temperature: 31, humidity: 56})
-const wrk = wrkPost(`http://127.0.0.1:${port}/device`, {body: reading, headers: {'Content-Type': 'application/json'}, connections, seconds})
+// every request carries a different reading (its timestamp counts up), so the server can tell
+// each one apart: "nothing lost" is checked, reading by reading, not estimated
+const requestLua = [
+  'local n = 0',
+  'request = function()',
+  '  n = n + 1',
+  '  return wrk.format(nil, nil, nil, \'{"name":"24:6f:28:aa:00:01","timestamp":\' .. n .. \',"temperature":31,"humidity":56}\')',
+  'end',
+].join('\n')
+const wrk = wrkPost(`http://127.0.0.1:${port}/device`, {requestLua, headers: {'Content-Type': 'application/json'}, connections, seconds})
 const atEnd = await server.stats()
-const accepted = Math.round(wrk.rate * seconds) - wrk.non2xx
+// accepted = answered 200, as wrk counted them (it leaves out requests still open at its end)
+const acceptedByWrk = wrk.requests - wrk.non2xx
 console.log(`iotctl ${gatewayArgs.join(' ')}`)
-console.log(`accepted on /device   ${(accepted / seconds).toFixed(0).padStart(7)} readings/s (200)   ${(wrk.non2xx / seconds).toFixed(0)}/s answered 503 (spool behind)   p50 ${wrk.p50.toFixed(2)} ms   p99 ${wrk.p99.toFixed(2)} ms   (${wrk.command})`)
+console.log(`accepted on /device   ${(acceptedByWrk / seconds).toFixed(0).padStart(7)} readings/s (${acceptedByWrk} answered 200 of ${wrk.requests})   ${wrk.non2xx} answered 503 (spool behind)   p50 ${wrk.p50.toFixed(2)} ms   p99 ${wrk.p99.toFixed(2)} ms   (${wrk.command})${wrk.socketErrors ? `; ${wrk.socketErrors}` : ''}`)
 console.log(`forwarded under load  ${(atEnd.readings / seconds).toFixed(0).padStart(7)} readings/s   ${(atEnd.requests / seconds).toFixed(0)} batches/s over HTTPS (batches of 7, spooled with fsync first)`)
+// stop the gateway: it sends its last partial batch and reports what it accepted
 const drainStarted = Date.now()
 let stats = atEnd
 for (;;) {
   stats = await server.stats()
-  if (stats.readings >= accepted - 7 || Date.now() - drainStarted > 300_000) break
+  if (stats.unique >= acceptedByWrk - 7 || Date.now() - drainStarted > 300_000) break
   await new Promise((resolve) => setTimeout(resolve, 200))
 }
-await new Promise((resolve) => setTimeout(resolve, 12_000)) // the last partial batch goes out after --flush-interval
-stats = await server.stats()
-console.log(`backlog drained in    ${((Date.now() - drainStarted - 12_000) / 1000).toFixed(1)} s; server stored ${stats.readings} readings in ${stats.requests} batches (${stats.rejected} rejected); wrk reported ~${accepted} accepted`)
+const drainedIn = (Date.now() - drainStarted) / 1000
 gateway.kill('SIGINT')
 await new Promise((resolve) => gateway.once('exit', resolve))
-console.log(`gateway: ${log.trim().split('\n').at(-1)}`)
+let final
+for (let i = 0; i < 50; i++) {
+  final = await server.stats()
+  if (final.unique >= gatewayStats().received) break
+  await new Promise((resolve) => setTimeout(resolve, 100))
+}
+const received = gatewayStats().received
+const lost = received - final.unique
+console.log(`backlog drained in    ${drainedIn.toFixed(1)} s after wrk stopped`)
+console.log(
+  `nothing lost:         ${lost === 0 && final.duplicates === 0 ? 'YES' : 'NO'} — gateway accepted ${received} readings (wrk saw ${acceptedByWrk} 200s), ` +
+    `server stored ${final.unique} distinct readings in ${final.requests} batches (${final.duplicates} duplicates, ${final.rejected} rejected)`,
+)
 await server.stop()

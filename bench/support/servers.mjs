@@ -9,7 +9,9 @@ import {readFileSync} from 'node:fs'
 import {createSocket} from 'node:dgram'
 
 const [mode, portText, certFile, keyFile] = process.argv.slice(2)
-const stats = {requests: 0, readings: 0, rejected: 0, datagrams: 0, bytes: 0, lastBody: ''}
+const stats = {requests: 0, readings: 0, unique: 0, duplicates: 0, rejected: 0, datagrams: 0, bytes: 0, lastBody: ''}
+/** telemetry mode: readings seen, by sensor and timestamp, to count each exactly once */
+const seen = new Set()
 
 function collect(req, done) {
   const chunks = []
@@ -40,6 +42,12 @@ if (mode === 'sink') {
       try {
         const batch = JSON.parse(body)
         stats.readings += batch.data.length
+        for (const reading of batch.data) {
+          const key = `${reading.name}/${reading.timestamp}`
+          if (seen.has(key)) stats.duplicates++
+          else seen.add(key)
+        }
+        stats.unique = seen.size
         res.writeHead(200, {'content-length': 0}).end()
       } catch {
         stats.rejected++
@@ -73,6 +81,9 @@ if (mode === 'sink') {
 process.send({port: await ready})
 process.on('message', (message) => {
   if (message === 'stats') process.send({stats: {...stats}})
-  if (message === 'reset') for (const key of Object.keys(stats)) stats[key] = typeof stats[key] === 'string' ? '' : 0
+  if (message === 'reset') {
+    for (const key of Object.keys(stats)) stats[key] = typeof stats[key] === 'string' ? '' : 0
+    seen.clear()
+  }
 })
 process.on('disconnect', () => process.exit(0))

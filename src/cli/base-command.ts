@@ -78,6 +78,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       enableJsonFlag: ctor.enableJsonFlag,
       args: ctor.args,
       strict: ctor.strict,
+    }).catch(async (error: Error & {flags?: unknown}) => {
+      // an unknown flag: name the nearest ones (as an unknown command does), exit 2
+      if (!Array.isArray(error.flags) || !/Nonexistent flag/i.test(error.message)) throw error
+      const {closestWords} = await import('../lib/console/closest.js')
+      const known = Object.keys({...ctor.baseFlags, ...ctor.flags}).map((name) => `--${name}`)
+      if (ctor.enableJsonFlag) known.push('--json')
+      const unknown = (error.flags as string[]).map((flag) => flag.split('=')[0])
+      const suggestions = unknown.flatMap((flag) => closestWords(flag, known, 2).map((near) => `Did you mean ${near} (not ${flag})?`))
+      throw new IotctlError(`Unknown flag${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')} for iotctl ${this.id?.replaceAll(':', ' ') ?? ''}`, {
+        code: 'USAGE',
+        exit: ExitCode.USAGE,
+        suggestions: [...suggestions, `See its flags: iotctl ${this.id?.replaceAll(':', ' ') ?? ''} --help`],
+      })
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
@@ -135,14 +148,22 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const [chosen, user] = await Promise.all([this.setting('backend', name), this.userConfig()])
     const profile = user.profile(String(chosen))
     if (options.startEmbedded ?? true) {
-      const {ensureLocalBroker} = await import('../lib/broker/ensure.js')
-      const broker = await ensureLocalBroker(profile)
+      const [{ensureLocalBroker, SHARED_BROKER_IDLE_MS}, {join}] = await Promise.all([import('../lib/broker/ensure.js'), import('node:path')])
+      // a separate process, so a tail beside this command keeps its broker when this command ends
+      const broker = await ensureLocalBroker(profile, {command: [process.execPath, join(this.config.root, 'bin', 'run.js')]})
       if (broker) {
-        this.notice(`Started the embedded MQTT broker on ${broker.host}:${broker.port} for this command (nothing was listening there).`)
-        this.onCleanup(() => broker.close())
+        this.notice(
+          `Started the embedded MQTT broker on ${broker.host}:${broker.port} (nothing was listening there), pid ${broker.pid}: ` +
+            `shared by every iotctl command, it stops ${SHARED_BROKER_IDLE_MS / 1000} s after its last client disconnects (stop it now: kill ${broker.pid}).`,
+        )
       }
     }
     return profile
+  }
+
+  /** The password or token a profile keeps in the 0600 secrets file, when it keeps one there. */
+  protected async profileSecret(profile: BackendProfile): Promise<string | undefined> {
+    return profile.storedSecret ? (await this.userConfig()).profileSecret(profile.name) : undefined
   }
 
   private caPassphraseCache?: Promise<string>
@@ -211,6 +232,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       return
     }
     const typed = error instanceof IotctlError ? error : undefined
+    // a shared flag's parser (src/cli/flags.ts) throws typed errors; oclif wraps their message
+    if (typed) typed.message = typed.message.replace(/^Parsing --[\w-]+ \n\t/, '').replace(/\nSee more help with --help$/, '')
     const exit = this.interrupted && !typed ? ExitCode.INTERRUPTED : (typed?.exit ?? error.oclif?.exit ?? ExitCode.GENERAL)
     const code = typed?.code ?? (error.oclif?.exit === 2 ? 'USAGE' : (error.code ?? 'UNEXPECTED'))
     const suggestions = typed?.suggestions ?? error.suggestions ?? []

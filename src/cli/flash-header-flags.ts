@@ -9,14 +9,14 @@ import type {FlashSettings} from '../lib/image/patch.js'
 export const flashHeaderFlags = {
   'flash-mode': Flags.option({options: [...FLASH_MODES, 'keep'] as const, summary: 'SPI flash mode written into the image headers (default: keep)'})(),
   'flash-freq': Flags.string({summary: 'SPI flash frequency written into the image headers, e.g. 40m, 80m (default: keep)'}),
-  'flash-size': Flags.option({options: ['1MB', '2MB', '4MB', '8MB', '16MB', 'keep'] as const, summary: 'flash size: image headers and partition layout (default: the template’s, 4MB)'})(),
+  'flash-size': Flags.option({options: ['1MB', '2MB', '4MB', '8MB', '16MB', 'keep'] as const, summary: 'flash size: image headers and partition layout (default: the template’s, 4MB; keep leaves the headers as built)'})(),
 }
 
 export function flashSettingsOf(flags: {'flash-mode'?: string; 'flash-freq'?: string; 'flash-size'?: string}): FlashSettings | undefined {
   const settings: FlashSettings = {
     flashMode: flags['flash-mode'] as FlashSettings['flashMode'],
     flashFreq: flags['flash-freq'],
-    flashSize: flags['flash-size'] === 'keep' ? undefined : flags['flash-size'],
+    flashSize: flags['flash-size'],
   }
   return Object.values(settings).some((value) => value !== undefined) ? settings : undefined
 }

@@ -2,6 +2,8 @@ import * as Flags from '@oclif/core/flags'
 import {join, resolve} from 'node:path'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {listenFlag} from '../cli/flags.js'
+import {parseListen} from '../lib/console/listen.js'
 import {usageError} from '../lib/console/errors.js'
 import type {VirtualBoard} from '../lib/emulator/board.js'
 import {EMULATED_CHIPS} from '../lib/esp/chips.js'
@@ -39,7 +41,7 @@ export default class Emulate extends BaseCommand<typeof Emulate> {
     mac: Flags.string({summary: 'factory MAC (default: a random one under an Espressif OUI)'}),
     'flash-file': Flags.string({summary: 'where the flash persists (default: the workspace’s boards/<MAC>.bin)'}),
     'flash-size': Flags.string({summary: 'flash size for a new file, e.g. 4MB (default: the file’s size, else 4MB)'}),
-    listen: Flags.string({summary: 'HOST:PORT to listen on; port 0 picks a free one', default: '127.0.0.1:0'}),
+    listen: listenFlag('HOST:PORT to listen on; port 0 picks a free one', '127.0.0.1:0'),
     boot: Flags.boolean({summary: 'boot from flash at start instead of waiting in the bootloader'}),
     pace: Flags.boolean({summary: 'pace the UART at the negotiated baud rate (115200, then what CHANGE_BAUDRATE sets)'}),
     'pose-as-real': Flags.boolean({summary: 'hide that the board is virtual (hosts then refuse simulation images)', hidden: true}),
@@ -130,11 +132,4 @@ function parseMagic(text: string): number {
   const value = Number.parseInt(text.replace(/^0x/i, ''), 16)
   if (!/^(0x)?[0-9a-f]{1,8}$/i.test(text) || Number.isNaN(value)) throw usageError(`--chip-magic "${text}" is not a 32-bit hex number`)
   return value
-}
-
-function parseListen(text: string): {host: string; port: number} {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text.trim())
-  const port = match ? Number(match[3]) : Number.NaN
-  if (!match || port > 65_535) throw usageError(`--listen "${text}" is not HOST:PORT`, ['--listen 127.0.0.1:0', '--listen 127.0.0.1:3333'])
-  return {host: match[1] ?? match[2], port}
 }

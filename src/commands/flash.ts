@@ -23,10 +23,12 @@ export default class Flash extends BaseCommand<typeof Flash> {
   static description =
     'Connects (reset into the bootloader over DTR/RTS where the port has them), detects the chip and reads the MAC. Without ' +
     '--device the MAC is the device id and a new board is registered with --type. A device without a certificate gets one from ' +
-    'the fleet CA; its flash plan (partition table, NVS configuration, app) is built and checked against the board before ' +
-    'anything is written. Parts are written compressed with a progress bar each, verified by MD5 on the board, and the board is ' +
-    'reset into the app. The attempt (ok or failed) is recorded in the registry. --all-ports flashes every detected board in ' +
-    'parallel, each registered by its own MAC. Simulation images only go to virtual boards (iotctl emulate).'
+    'the fleet CA; its flash plan (bootloader, partition table, NVS configuration, app) is built and checked against the board before ' +
+    'anything is written: a board without a second-stage bootloader (blank, or erased by --erase) is only flashed when the plan ' +
+    'brings one (--bootloader, the template’s, or a simulation plan’s). Parts are written compressed with a progress bar each, ' +
+    'verified by MD5 on the board, and the board is reset into the app. The attempt (ok or failed) is recorded in the registry. ' +
+    '--all-ports flashes every detected board in parallel, each registered by its own MAC. Simulation images only go to virtual ' +
+    'boards (iotctl emulate).'
 
   static examples = [
     '<%= config.bin %> <%= command.id %> --type temp',
@@ -44,7 +46,8 @@ export default class Flash extends BaseCommand<typeof Flash> {
     chip: Flags.option({options: ['auto', 'esp8266', 'esp32', 'esp32s2', 'esp32s3', 'esp32c3', 'esp32c6'] as const, summary: 'refuse boards that are not this chip', default: 'auto'})(),
     app: Flags.string({summary: "application image file (instead of the template's source)"}),
     bootloader: Flags.string({summary: 'second-stage bootloader image to include'}),
-    erase: Flags.boolean({summary: 'erase the whole flash first'}),
+    erase: Flags.boolean({summary: 'erase the whole flash first (the plan must then bring a bootloader)'}),
+    'no-stub': Flags.boolean({summary: 'talk to the ROM loader only, without uploading the flasher stub (slower; uncompressed on ESP8266)'}),
     verify: Flags.boolean({summary: 'check each part’s MD5 on the board (--no-verify skips it)', allowNo: true, default: true}),
     'dry-run': Flags.boolean({summary: 'connect, detect and plan, but write nothing'}),
     backend: Flags.string({char: 'b', summary: 'backend profile the device is configured for (default: the backend setting)'}),
@@ -99,6 +102,7 @@ export default class Flash extends BaseCommand<typeof Flash> {
       bootloaderFile: f.bootloader,
       flash: flashSettingsOf(f),
       erase: f.erase,
+      noStub: f['no-stub'],
       verify: f.verify,
       dryRun: f['dry-run'],
       profile,

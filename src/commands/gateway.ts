@@ -2,7 +2,9 @@ import * as Flags from '@oclif/core/flags'
 import {once} from 'node:events'
 import {join} from 'node:path'
 import {BaseCommand} from '../cli/base-command.js'
+import {listenFlag} from '../cli/flags.js'
 import {parseDuration} from '../lib/console/duration.js'
+import {parseListen} from '../lib/console/listen.js'
 import {usageError} from '../lib/console/errors.js'
 import type {GatewayEvent, GatewayStats} from '../lib/gateway/events.js'
 import type {ReadingSource} from '../lib/gateway/gateway.js'
@@ -25,7 +27,7 @@ export default class Gateway extends BaseCommand<typeof Gateway> {
   static handlesInterrupt = true
 
   static flags = {
-    listen: Flags.string({summary: 'HOST:PORT where sensors POST /device', default: '127.0.0.1:8080'}),
+    listen: listenFlag('HOST:PORT where sensors POST /device', '127.0.0.1:8080'),
     name: Flags.string({summary: 'the gateway’s MAC as the server knows it (default: the registry’s only gateway)'}),
     batch: Flags.integer({summary: 'readings per batch', default: 7, min: 1, max: 1000}),
     'flush-interval': Flags.string({summary: 'send a partial batch this long after its first reading', default: '10s'}),
@@ -36,8 +38,7 @@ export default class Gateway extends BaseCommand<typeof Gateway> {
 
   async run(): Promise<void> {
     const f = this.flags
-    const [{parseListen}, {resolveGatewayIdentity}, {spoolFolderName}, {Registry}] = await Promise.all([
-      import('../lib/gateway/listen.js'),
+    const [{resolveGatewayIdentity}, {spoolFolderName}, {Registry}] = await Promise.all([
       import('../lib/gateway/identity.js'),
       import('../lib/gateway/spool.js'),
       import('../lib/registry/registry.js'),

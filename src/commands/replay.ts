@@ -3,6 +3,7 @@ import * as Flags from '@oclif/core/flags'
 import {randomBytes} from 'node:crypto'
 import {resolve} from 'node:path'
 import {BaseCommand} from '../cli/base-command.js'
+import {backendFlag, optionalQosFlag} from '../cli/flags.js'
 import {usageError} from '../lib/console/errors.js'
 import {defaultScheme} from '../lib/config/profiles.js'
 import type {ReplayPace, ReplaySummary} from '../lib/telemetry/replay.js'
@@ -31,7 +32,7 @@ export default class Replay extends BaseCommand<typeof Replay> {
   static args = {file: Args.string({description: 'NDJSON recording or esp-gateway batch file', required: true})}
 
   static flags = {
-    backend: Flags.string({char: 'b', summary: 'backend profile (default: the backend setting)'}),
+    backend: backendFlag(),
     speed: Flags.string({summary: 'scale the recorded timing: 10 = ten times faster', exclusive: ['rate', 'max']}),
     rate: Flags.string({summary: 'a fixed rate instead of the recorded timing, e.g. 500/s', exclusive: ['speed', 'max']}),
     max: Flags.boolean({summary: 'as fast as the connection drains', exclusive: ['speed', 'rate']}),
@@ -39,7 +40,7 @@ export default class Replay extends BaseCommand<typeof Replay> {
     retime: Flags.boolean({summary: 'rewrite payload timestamps to the send time'}),
     map: Flags.string({summary: 'rename a device id in topics and payloads: old=new (repeatable)', multiple: true}),
     strict: Flags.boolean({summary: 'abort on the first malformed line (exit 8)'}),
-    qos: Flags.option({options: ['0', '1', '2'] as const, summary: 'publish at this QoS (default: as recorded)'})(),
+    qos: optionalQosFlag('publish at this QoS (default: as recorded)'),
     scheme: Flags.string({summary: 'scheme whose topics esp-gateway readings go to (default: the profile’s if it is esp-gateway)'}),
   }
 
@@ -70,8 +71,8 @@ export default class Replay extends BaseCommand<typeof Replay> {
     const profileScheme = defaultScheme(profile)
     const readingScheme = getScheme(f.scheme ?? 'esp-gateway')
     const readingTopic = (readingScheme.name === profileScheme ? profile.topic : undefined) ?? readingScheme.templates.telemetry ?? 'esp-gateway/sensors/{id}'
-    const [ws, user] = await Promise.all([this.workspace(), this.userConfig()])
-    const secret = profile.storedSecret ? await user.profileSecret(profile.name) : undefined
+    const ws = await this.workspace()
+    const secret = await this.profileSecret(profile)
     // the transport speaks the profile's scheme (HTTP/CoAP pick their endpoint by it); readingScheme only names reading topics
     const transport = await openTransport({profile, scheme: f.scheme ?? profileScheme, secret, pkiDir: ws.paths.pki, maxInFlight: 100})
     const bar = this.jsonEnabled() ? undefined : await createProgressBar({label: 'replay', total: 1, unit: 'bytes'})

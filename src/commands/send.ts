@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {randomBytes} from 'node:crypto'
 import {BaseCommand} from '../cli/base-command.js'
+import {backendFlag} from '../cli/flags.js'
 import {parseDuration} from '../lib/console/duration.js'
 import {ExitCode, IotctlError, usageError} from '../lib/console/errors.js'
 import {defaultScheme} from '../lib/config/profiles.js'
@@ -12,7 +13,7 @@ export default class Send extends BaseCommand<typeof Send> {
   static description =
     'The command goes out on the device’s command topic of its scheme with a correlation id (iotctl), or as the plain string the ' +
     'Django server sends (django-iot, answered with its msgCode). A device that does not answer within --timeout exits 7; an ' +
-    'answer that reports an error exits 1. The device type (part of iotctl topics) comes from the registry, --type, or the ' +
+    'answer that reports an error exits 11. The device type (part of iotctl topics) comes from the registry, --type, or the ' +
     'device’s retained status.'
 
   static examples = [
@@ -28,7 +29,7 @@ export default class Send extends BaseCommand<typeof Send> {
   }
 
   static flags = {
-    backend: Flags.string({char: 'b', summary: 'backend profile (default: the backend setting)'}),
+    backend: backendFlag(),
     data: Flags.string({summary: 'the command argument as JSON (a plain word is sent as a string)'}),
     timeout: Flags.string({summary: 'how long to wait for the answer', default: '5s'}),
     scheme: Flags.string({summary: 'scheme (default: the profile’s)'}),
@@ -58,11 +59,11 @@ export default class Send extends BaseCommand<typeof Send> {
     const profile = await this.backendProfile(f.backend)
     const scheme = getScheme(f.scheme ?? defaultScheme(profile))
     if (data !== undefined && scheme.plainCommands) this.warning(`${scheme.name} commands are plain words: --data is not sent`)
-    const [ws, user] = await Promise.all([this.workspace(), this.userConfig()])
+    const ws = await this.workspace()
     const registered = (await Registry.load(ws.paths.registry)).find(id)
     const settings = await resolveMqttSettings(profile, {
       clientId: `iotctl-send-${randomBytes(4).toString('hex')}`,
-      secret: profile.storedSecret ? await user.profileSecret(profile.name) : undefined,
+      secret: await this.profileSecret(profile),
       pkiDir: ws.paths.pki,
     })
     let type = f.type ?? registered?.type
@@ -83,7 +84,7 @@ export default class Send extends BaseCommand<typeof Send> {
       signal: this.signal,
     })
     if (!result.ok) {
-      throw new IotctlError(`${id} answered ${this.args.command} with an error: ${result.error ?? 'failed'}`, {code: 'COMMAND_FAILED', exit: ExitCode.GENERAL, details: {...result}})
+      throw new IotctlError(`${id} answered ${this.args.command} with an error: ${result.error ?? 'failed'}`, {code: 'COMMAND_FAILED', exit: ExitCode.COMMAND_FAILED, details: {...result}})
     }
     const p = this.palette
     this.info(`${p.success('✔')} ${id} answered ${this.args.command} in ${result.latencyMs} ms`)

@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../cli/base-command.js'
-import {parseDuration} from '../lib/console/duration.js'
+import {backendFlag, durationFlag, qosFlag} from '../cli/flags.js'
 import {ExitCode, usageError} from '../lib/console/errors.js'
 import {defaultScheme, isTlsUrl} from '../lib/config/profiles.js'
 import type {FleetEvent, FleetSnapshot} from '../lib/device/fleet.js'
@@ -8,6 +8,15 @@ import type {RunSummary} from '../lib/device/stats.js'
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
 const short = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(0))
+/** --allow-failures: "5" devices or "2%" of the fleet */
+function parseAllowance(text: string): {count: number; share?: number} {
+  const match = /^(\d+(?:\.\d+)?)(%?)$/.exec(text.trim())
+  if (!match || (!match[2] && !Number.isInteger(Number(match[1]))) || Number(match[1]) > (match[2] ? 100 : Infinity)) {
+    throw usageError(`Invalid --allow-failures "${text}": expected a number of devices (e.g. 5) or a share of the fleet (e.g. 2%)`)
+  }
+  return match[2] ? {count: 0, share: Number(match[1]) / 100} : {count: Number(match[1])}
+}
+
 const ms = (n: number | undefined) => (n === undefined ? '–' : n < 10 ? `${n.toFixed(2)} ms` : `${n.toFixed(0)} ms`)
 
 export default class Simulate extends BaseCommand<typeof Simulate> {
@@ -17,11 +26,16 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     'publishes with advancing timestamps and sequence numbers, keeps a retained online/offline status with a last will, and answers ' +
     'commands (including the django-iot requests). All devices are driven by one scheduler; connects are paced through a window ' +
     'of pending CONNECTs (and --connect-rate). Ctrl-C, --duration or --messages stop publishing, wait (bounded) for outstanding ' +
-    'QoS ≥ 1 acknowledgements and disconnect cleanly; the summary (sent, acked, errors, reconnects, rate, latency) always follows. ' +
+    'QoS ≥ 1 acknowledgements and HTTP/CoAP answers (longer while answers keep arriving; CoAP requests still open are counted ' +
+    'unanswered, not failed) and disconnect cleanly; the summary (sent, acked, errors, reconnects, rate, latency, devices that ' +
+    'never connected) always follows, also when the run ends during the connect phase. Devices whose connects failed (and ' +
+    'never succeeded) fail the run (exit 5) unless --allow-failures allows them. ' +
     'With --json, stdout is NDJSON: {"event":"connected"} once every device is up, {"event":"connections"} each second with ' +
     'disconnects/reconnects, {"event":"command"} per answered command, and {"event":"summary"} at the end. At QoS 0 "sent" ' +
-    'means written to the socket; count delivery at a subscriber. Large fleets need file descriptors: raise `ulimit -n` ' +
-    'above the device count (each device is one socket; the broker needs as many).'
+    'means written to the socket; count delivery at a subscriber. The fleet is planned lazily (memory follows the devices ' +
+    'started, not --count), and a fleet this process cannot hold is refused before anything connects: MQTT needs one file ' +
+    'descriptor per device (raise `ulimit -n`; the broker needs as many) and about 32 KB of memory each; split larger ' +
+    'fleets with --shard.'
 
   static examples = [
     '<%= config.bin %> <%= command.id %> --count 50',
@@ -34,15 +48,15 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
   static handlesInterrupt = true
 
   static flags = {
-    backend: Flags.string({char: 'b', summary: 'backend profile (default: the backend setting)'}),
+    backend: backendFlag(),
     count: Flags.integer({char: 'n', summary: 'number of devices in the whole fleet (default 10, or the --mix counts)', min: 1}),
     type: Flags.string({char: 't', summary: 'device type (firmware template) of every device', exclusive: ['mix']}),
     mix: Flags.string({summary: 'several types by share, e.g. temp:30,light:20'}),
-    interval: Flags.string({summary: 'time between messages per device (default: the type’s); 0 = as fast as each connection takes'}),
+    interval: durationFlag('time between messages per device (default: the type’s); 0 = as fast as each connection takes', {allowZero: true}),
     jitter: Flags.string({summary: 'random ± variation of each interval, e.g. 10%', default: '0%'}),
-    duration: Flags.string({summary: 'stop after this long, e.g. 60s', exclusive: ['messages']}),
+    duration: durationFlag('stop after this long, e.g. 60s', {exclusive: ['messages']}),
     messages: Flags.integer({summary: 'stop after this many messages in total', min: 1}),
-    qos: Flags.option({options: ['0', '1', '2'] as const, summary: 'telemetry QoS', default: '0'})(),
+    qos: qosFlag('telemetry QoS', '0'),
     'connect-rate': Flags.string({summary: 'new connections per second, e.g. 500/s (default: a window of pending connects only)'}),
     'connect-window': Flags.integer({summary: 'CONNECTs in flight at once', default: 100, min: 1}),
     'id-prefix': Flags.string({summary: 'device ids are PREFIX0001, PREFIX0002… (default sim-; django-iot: the first integer serial)'}),
@@ -52,6 +66,7 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     topic: Flags.string({summary: 'telemetry topic template, e.g. "{type}/{id}" (default: the profile’s, else the scheme’s)'}),
     'tls-identities': Flags.boolean({summary: 'one fleet-CA certificate per device (issued or reused) for mutual TLS'}),
     shard: Flags.string({summary: 'run only shard i of n (1-based, e.g. 2/4): shards together run the whole fleet'}),
+    'allow-failures': Flags.string({summary: 'devices whose connects may fail before the run counts as failed (exit 5): a number, or a share like 5%', default: '0'}),
     seed: Flags.string({summary: 'make the simulated values reproducible'}),
   }
 
@@ -65,13 +80,15 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
       import('../lib/transport/registry.js'),
       import('../lib/device/fleet.js'),
     ])
-    const intervalMs = f.interval === undefined ? undefined : parseDuration(f.interval, '--interval', {allowZero: true})
+    const intervalMs = f.interval
     const jitter = parseShare(f.jitter, '--jitter')
-    const durationMs = f.duration === undefined ? undefined : parseDuration(f.duration, '--duration')
+    const durationMs = f.duration
     const connectRate = f['connect-rate'] === undefined ? undefined : parseRate(f['connect-rate'], '--connect-rate')
     const qos = Number(f.qos) as 0 | 1 | 2
+    const allowFailures = parseAllowance(f['allow-failures'])
 
-    const profile = await this.backendProfile(f.backend)
+    // the embedded broker (when `local` has none) starts only once the fleet is known to fit
+    const profile = await this.backendProfile(f.backend, {startEmbedded: false})
     const scheme = getScheme(f.scheme ?? defaultScheme(profile))
     if (!scheme.templates.telemetry && (f.messages !== undefined || intervalMs === 0)) {
       // django-iot devices only answer commands: a message count or a publish rate would never be reached
@@ -97,30 +114,43 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
       scheme: scheme.name,
     })
     if (devices.length === 0) throw usageError(`Shard ${f.shard} of a ${fleetSize}-device fleet is empty`)
-    const templates = await templatesFor(devices.map((d) => d.type), ws)
+    const {checkFleetCapacity} = await import('../lib/device/capacity.js')
+    checkFleetCapacity({devices: devices.length, fleetSize, transportKind: profile.kind === 'aws-iot' ? 'mqtt' : profile.kind})
+    const templates = await templatesFor(devices.types, ws)
+    await this.backendProfile(f.backend)
 
     let credentials: Map<string, import('../lib/pki/credentials.js').DeviceCredentials> | undefined
     if (f['tls-identities']) {
       if (!isTlsUrl(profile.url)) throw usageError(`--tls-identities needs a TLS backend; ${profile.name} is ${profile.url}`, ['Add one: iotctl backends add NAME --kind mqtt --url mqtts://HOST:8883 --ca ca.pem'])
       const [{simulatedIdentities}, {askCaPassphrase}] = await Promise.all([import('../lib/device/identities.js'), import('../lib/pki/passphrase.js')])
-      credentials = await simulatedIdentities(ws, devices, {
+      credentials = await simulatedIdentities(ws, devices.toArray(), {
         passphrase: () => askCaPassphrase(this.prompter),
         onIssue: ({register, issue}) => this.info(`Issuing ${issue} device certificate${issue === 1 ? '' : 's'} from the fleet CA${register ? ` (registering ${register} simulated device${register === 1 ? '' : 's'} first)` : ''}…`),
       })
     }
 
-    const user = await this.userConfig()
-    const secret = profile.storedSecret ? await user.profileSecret(profile.name) : undefined
+    const secret = await this.profileSecret(profile)
     const transport = await openTransport({profile, scheme: scheme.name, secret, pkiDir: ws.paths.pki, maxInFlight: scheme.limits.maxInFlight})
     const json = this.jsonEnabled()
     const quietDevices = devices.length > 10
+    // HTTP and CoAP have no connection to lose: a refused request is an answer, counted in the summary
+    const connectionless = transport.kind !== 'mqtt'
     const connectionEvents = {disconnected: 0, reconnected: 0}
-    const onEvent = (event: FleetEvent) => this.onFleetEvent(event, {json, quietDevices, connectionEvents})
+    const onEvent = (event: FleetEvent) => this.onFleetEvent(event, {json, quietDevices: quietDevices || connectionless, connectionEvents})
     const fleet = new Fleet({
       transport,
       scheme,
       templates,
-      devices: devices.map((d) => ({...d, credentials: credentials?.get(d.id)})),
+      devices: credentials
+        ? {
+            length: devices.length,
+            types: devices.types,
+            at: (i: number) => {
+              const device = devices.at(i)
+              return device && {...device, credentials: credentials.get(device.id)}
+            },
+          }
+        : devices,
       intervalMs,
       jitter,
       qos,
@@ -137,7 +167,7 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     this.info(`Simulating ${devices.length}${f.shard ? ` of ${fleetSize} (shard ${f.shard})` : ''} device${devices.length === 1 ? '' : 's'} against ${where}${qos ? `, QoS ${qos}` : ''}${durationMs || f.messages ? '' : ' — Ctrl-C to stop'}`)
     const ticker = setInterval(() => {
       this.status.update(this.statusText(fleet.snapshot()))
-      if (connectionEvents.disconnected || connectionEvents.reconnected) {
+      if (!connectionless && (connectionEvents.disconnected || connectionEvents.reconnected)) {
         if (json) this.emit({event: 'connections', ...connectionEvents, ...this.counts(fleet.snapshot())})
         else if (quietDevices) this.info(`${this.palette.warning('●')} ${connectionEvents.disconnected} disconnected, ${connectionEvents.reconnected} reconnected in the last second (${fleet.snapshot().lastError ?? ''})`)
         connectionEvents.disconnected = connectionEvents.reconnected = 0
@@ -153,6 +183,22 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     if ((qos > 0 || transport.kind !== 'mqtt') && summary.failed > 0) {
       this.warning(`${summary.failed} message${summary.failed === 1 ? ' was' : 's were'} ${transport.kind === 'mqtt' ? 'never acknowledged by the broker' : `not accepted by the backend (${Object.entries(summary.codes).map(([code, n]) => `${code}: ${n}`).join(', ')})`}`)
       process.exitCode = ExitCode.NETWORK
+    }
+    if (summary.unanswered > 0) {
+      this.warning(`${fmt(summary.unanswered)} request${summary.unanswered === 1 ? ' was' : 's were'} still unanswered when the run ended (not failed: the backend may yet store them)`)
+    }
+    const allowed = allowFailures.share === undefined ? allowFailures.count : Math.floor(allowFailures.share * summary.devices)
+    // devices whose connects failed fail the run; ones the run ended before (still connecting,
+    // or never started: --duration or Ctrl-C during the connect phase) are reported, not failed
+    if (summary.failedToConnect > allowed) {
+      this.warning(
+        `${fmt(summary.failedToConnect)} of ${fmt(summary.devices)} device${summary.devices === 1 ? '' : 's'} could not connect` +
+          (allowed ? `, more than --allow-failures ${f['allow-failures']}` : '') +
+          (summary.lastError ? `; last error: ${summary.lastError}` : ''),
+      )
+      process.exitCode = ExitCode.NETWORK
+    } else if (summary.neverConnected > summary.failedToConnect) {
+      this.notice(`${fmt(summary.neverConnected - summary.failedToConnect)} device${summary.neverConnected - summary.failedToConnect === 1 ? '' : 's'} had not connected yet when the run ended${summary.notStarted ? ` (${fmt(summary.notStarted)} not started)` : ''}`)
     }
     return undefined
   }
@@ -206,13 +252,23 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     const p = this.palette
     const lines = [
       `${r.interrupted ? p.warning('Stopped') : p.success('Done')}: ${fmt(r.devices)} device${r.devices === 1 ? '' : 's'} for ${r.seconds.toFixed(1)} s against ${r.backend} (scheme ${r.scheme}, QoS ${r.qos})`,
-      `  sent ${fmt(r.sent)}  acked ${r.qos || Object.keys(r.codes).length ? fmt(r.acked) : '– (QoS 0)'}  failed ${fmt(r.failed)}  skipped ${fmt(r.skipped)}  errors ${fmt(r.errors)}  reconnects ${fmt(r.reconnects)}${r.retries ? `  retries ${fmt(r.retries)}` : ''}`,
+      `  sent ${fmt(r.sent)}  acked ${r.qos || Object.keys(r.codes).length ? fmt(r.acked) : '– (QoS 0)'}  failed ${fmt(r.failed)}${r.unanswered ? `  unanswered ${fmt(r.unanswered)}` : ''}  skipped ${fmt(r.skipped)}  errors ${fmt(r.errors)}  reconnects ${fmt(r.reconnects)}${r.retries ? `  retries ${fmt(r.retries)}` : ''}`,
       `  rate ${fmt(r.rate)} msg/s` +
         (r.connect.seconds === undefined ? '' : `  connect ${fmt(r.devices)} in ${r.connect.seconds.toFixed(2)} s (${fmt(r.connect.perSecond ?? 0)}/s)`) +
         (r.latencyMs.count ? `  publish→ack p50 ${ms(r.latencyMs.p50)}  p99 ${ms(r.latencyMs.p99)}` : ''),
     ]
     const answers = Object.entries(r.codes).filter(([code]) => code !== 'acked')
     if (answers.length) lines.push(`  answers ${answers.map(([code, n]) => `${code} ${fmt(n)}`).join('  ')}`)
+    if (r.neverConnected || r.connectFailures) {
+      const connecting = r.neverConnected - r.failedToConnect - r.notStarted
+      const parts = [
+        `${fmt(r.failedToConnect)} failed`,
+        ...(connecting ? [`${fmt(connecting)} still connecting`] : []),
+        ...(r.notStarted ? [`${fmt(r.notStarted)} not started before the end`] : []),
+      ]
+      const text = `  never connected ${fmt(r.neverConnected)}${r.neverConnected ? ` (${parts.join(', ')})` : ''}  connect failures ${fmt(r.connectFailures)}`
+      lines.push(r.failedToConnect ? p.error(text) : p.warning(text))
+    }
     if (r.commands) lines.push(`  commands answered ${fmt(r.responses)} of ${fmt(r.commands)}`)
     if (r.lastError && (r.errors || r.failed || r.connectFailures)) lines.push(p.dim(`  last error: ${r.lastError}`))
     this.print(lines.join('\n'))

@@ -2,6 +2,7 @@ import * as Flags from '@oclif/core/flags'
 import {randomBytes} from 'node:crypto'
 import {resolve} from 'node:path'
 import {BaseCommand} from '../cli/base-command.js'
+import {backendFlag, qosFlag} from '../cli/flags.js'
 import {parseDuration} from '../lib/console/duration.js'
 import {ExitCode, IotctlError} from '../lib/console/errors.js'
 import {defaultScheme} from '../lib/config/profiles.js'
@@ -29,7 +30,7 @@ export default class Tail extends BaseCommand<typeof Tail> {
   static handlesInterrupt = true
 
   static flags = {
-    backend: Flags.string({char: 'b', summary: 'backend profile (default: the backend setting)'}),
+    backend: backendFlag(),
     device: Flags.string({char: 'd', summary: 'only this device (repeatable)', multiple: true}),
     type: Flags.string({char: 't', summary: 'only devices of this type'}),
     topic: Flags.string({summary: 'subscribe to this MQTT filter instead of the scheme’s topics (repeatable)', multiple: true}),
@@ -38,7 +39,7 @@ export default class Tail extends BaseCommand<typeof Tail> {
     count: Flags.integer({char: 'c', summary: 'exit 0 after N fresh telemetry/response messages', min: 1}),
     timeout: Flags.string({summary: 'give up after this long (with --count: exit 7), e.g. 30s'}),
     retained: Flags.boolean({summary: 'show retained messages (--no-retained hides stale ones)', allowNo: true, default: true}),
-    qos: Flags.option({options: ['0', '1', '2'] as const, summary: 'subscription QoS (1 with --session: nothing is lost while away)', default: '0'})(),
+    qos: qosFlag('subscription QoS (1 with --session: nothing is lost while away)', '0'),
     session: Flags.string({summary: 'resume a persistent session under this client id (the broker queues QoS ≥ 1 messages meanwhile)'}),
   }
 
@@ -57,11 +58,11 @@ export default class Tail extends BaseCommand<typeof Tail> {
     const profile = await this.backendProfile(f.backend)
     const scheme = getScheme(f.scheme ?? defaultScheme(profile))
     const ws = await this.workspace()
-    const [templates, registry, user] = await Promise.all([allTemplates(ws), Registry.load(ws.paths.registry), this.userConfig()])
+    const [templates, registry] = await Promise.all([allTemplates(ws), Registry.load(ws.paths.registry)])
     const settings = await resolveMqttSettings(profile, {
       clientId: f.session ?? `iotctl-tail-${randomBytes(4).toString('hex')}`,
       clean: f.session === undefined,
-      secret: profile.storedSecret ? await user.profileSecret(profile.name) : undefined,
+      secret: await this.profileSecret(profile),
       pkiDir: ws.paths.pki,
     })
     let record
@@ -121,6 +122,8 @@ export default class Tail extends BaseCommand<typeof Tail> {
         details: {...result},
       })
     }
+    // under --json too: a script reading the stream learns how it ended (Ctrl-C, --count, --timeout)
+    if (json) this.emit({event: 'summary', ...result})
     this.info(summary)
     return undefined
   }

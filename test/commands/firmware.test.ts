@@ -113,7 +113,7 @@ describe('iotctl firmware build and inspect (subprocess, no TTY)', () => {
     const out = result.json()
     expect(out.failed).toEqual([])
     expect(out.built[0]).toMatchObject({id: 't1', chip: 'esp32', simulation: true, dir: join(ws, 'builds', 't1')})
-    expect(out.built[0].parts.map((p: {name: string}) => p.name)).toEqual(['partition-table', 'nvs', 'app'])
+    expect(out.built[0].parts.map((p: {name: string}) => p.name)).toEqual(['bootloader', 'partition-table', 'nvs', 'app'])
     expect(statSync(join(ws, 'builds', 't1', 'nvs.bin')).mode & 0o777).toBe(0o600)
 
     const inspect = await runCli(['firmware', 'inspect', join(ws, 'builds', 't1'), '--json'], ctx)

@@ -7,6 +7,7 @@ import {startCli} from '../support/cli-process.js'
 import {startEmulator, type EmulatorProcess} from '../support/emulator-process.js'
 import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
 import {startPtyBridge, type PtyBridge} from '../support/pty-bridge.js'
+import {bootloaderImage} from '../support/esp-image.js'
 
 const PASSPHRASE = 'flash e2e passphrase'
 
@@ -70,7 +71,7 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
     const b = overPty.json()
     expect(a).toMatchObject({device: '24:0a:c4:e2:e0:01', type: 'temp', chip: 'esp32', mac: '24:0a:c4:e2:e0:01', registered: true, certificateIssued: true, virtual: true, simulation: true, reset: 'run-user-code', dryRun: false})
     expect(b).toMatchObject({device: '18:fe:34:e2:e0:02', chip: 'esp8266', registered: true, certificateIssued: true})
-    expect(a.parts.map((p: {name: string}) => p.name)).toEqual(['partition-table', 'nvs', 'app'])
+    expect(a.parts.map((p: {name: string}) => p.name)).toEqual(['bootloader', 'partition-table', 'nvs', 'app'])
     expect(a.parts.every((p: {verified: boolean}) => p.verified)).toBe(true)
     expect(a.bytes).toBe(a.parts.reduce((n: number, p: {size: number}) => n + p.size, 0))
     expect(a.throughput).toBeGreaterThan(0)
@@ -101,8 +102,8 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
     const error = failed.json().error
     expect(error.code).toBe('FLASH_WRITE_FAILED')
     // the first part reached the board, but its end or its MD5 check could not be confirmed, or a later part broke off
-    expect(error.message).toMatch(/^writing part "(partition-table|nvs|app)" \(0x[0-9a-f]+, \d+ bytes\) failed at 0x[0-9a-f]+: the board went away/)
-    expect(error.details).toMatchObject({part: expect.stringMatching(/^(partition-table|nvs|app)$/), offset: expect.any(Number)})
+    expect(error.message).toMatch(/^writing part "(bootloader|partition-table|nvs|app)" \(0x[0-9a-f]+, \d+ bytes\) failed at 0x[0-9a-f]+: the board went away/)
+    expect(error.details).toMatchObject({part: expect.stringMatching(/^(bootloader|partition-table|nvs|app)$/), offset: expect.any(Number)})
     expect(error.message).toContain(`failed at 0x${error.details.offset.toString(16)}`)
     const history = (await runCli(['devices', 'show', mac, '--json'], ctx)).json().flashes
     expect(history[0]).toMatchObject({result: 'failed', error: expect.stringMatching(/went away/)})
@@ -160,6 +161,51 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
     expect(real.events.some((e) => e.type === 'flashWritten')).toBe(false)
     const listed = (await runCli(['devices', 'list', '--json'], ctx)).json()
     expect(listed.some((d: {mac?: string}) => d.mac === real.mac)).toBe(false)
+  }, 60_000)
+
+  it('a blank board, or --erase, needs a bootloader in the plan: refused before anything is written; with --bootloader it boots', async () => {
+    const board = await emulate(['--chip', 'esp32', '--mac', '24:0a:c4:e2:e0:21'])
+    const app = join(ctx.home, 'native.bin')
+    writeFileSync(app, esp32Image(200 * 1024))
+    const wifi = ['--set', 'wifi.ssid=farm', '--set', 'wifi.password=pw-12345']
+    const blank = await runCli(['flash', '--type', 'temp', '--port', board.url, '--app', app, ...wifi, '--json'], ctx)
+    expect(blank.code).toBe(2)
+    expect(blank.json().error).toMatchObject({code: 'BOOTLOADER_REQUIRED', message: expect.stringMatching(/no second-stage bootloader at 0x1000 .*Nothing was written/)})
+    expect(blank.json().error.suggestions.join(' ')).toMatch(/--bootloader/)
+    expect(board.events.some((e) => e.type === 'flashWritten')).toBe(false)
+    expect(readFileSync(board.flashFile).every((byte) => byte === 0xff)).toBe(true)
+    expect((await runCli(['devices', 'show', board.mac], ctx)).code).toBe(3)
+
+    const bootloader = join(ctx.home, 'bootloader.bin')
+    writeFileSync(bootloader, bootloaderImage({chip: 'esp32'}))
+    const flashed = await runCli(['flash', '--type', 'temp', '--port', board.url, '--app', app, '--bootloader', bootloader, ...wifi, '--json'], ctx)
+    expect(flashed.code, flashed.stderr).toBe(0)
+    expect(flashed.json().parts.map((p: {name: string; offset: number}) => [p.name, p.offset])[0]).toEqual(['bootloader', 0x1000])
+    await board.waitFor('console', (e) => /2nd stage bootloader at 0x1000/.test(String(e.text)))
+
+    // the board has a bootloader now, but --erase wipes it and this plan brings none
+    const erase = await runCli(['flash', '--device', board.mac, '--port', board.url, '--app', app, '--erase', ...wifi, '--json'], ctx)
+    expect(erase.code).toBe(2)
+    expect(erase.json().error).toMatchObject({code: 'BOOTLOADER_REQUIRED', message: expect.stringMatching(/--erase wipes the second-stage bootloader/)})
+    const erased = await runCli(['flash', '--device', board.mac, '--port', board.url, '--app', app, '--bootloader', bootloader, '--erase', ...wifi, '--json'], ctx)
+    expect(erased.code, erased.stderr).toBe(0)
+  }, 90_000)
+
+  it('--no-stub flashes through the ROM loader alone', async () => {
+    const board = await emulate(['--chip', 'esp8266', '--mac', '18:fe:34:e2:e0:31'])
+    const erase = await runCli(['flash', '--type', 'temp', '--port', board.url, '--no-stub', '--erase', '--json'], ctx)
+    expect(erase.code).toBe(2)
+    expect(erase.json().error.message).toMatch(/--erase needs the flasher stub/)
+    const result = await runCli(['flash', '--type', 'temp', '--port', board.url, '--no-stub', '--json'], ctx)
+    expect(result.code, result.stderr).toBe(0)
+    // ESP8266's ROM has no MD5: written, not verified
+    expect(result.json().parts.map((p: {name: string; verified: boolean}) => [p.name, p.verified])).toEqual([
+      ['bootloader', false],
+      ['partition-table', false],
+      ['nvs', false],
+      ['app', false],
+    ])
+    expect(board.events.some((e) => e.type === 'stubStarted')).toBe(false)
   }, 60_000)
 
   it('a simulation-only type (phone) goes onto a virtual ESP8266, laid out for that board', async () => {

@@ -4,9 +4,11 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {FlashSession} from '../../src/lib/flash/index.js'
+import {buildSimulationBootloader} from '../../src/lib/image/index.js'
 import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
 import {startEmulator} from '../support/emulator-process.js'
 import {freePort} from '../support/net.js'
+import {pathWithoutUdev, pathWithUdev} from '../support/fake-udev.js'
 
 const children: ChildProcess[] = []
 afterEach(async () => {
@@ -26,16 +28,40 @@ const emulate = async (ctx: CliEnv, args: string[]) => {
 }
 
 describe('iotctl ports', () => {
-  it('lists ports or says enumeration is unavailable, with exit 0 either way', async () => {
-    const ctx = isolatedEnv()
+  it('lists the ports udev enumerates, ESP-looking first, as JSON and as a table', async () => {
+    const ctx = isolatedEnv({PATH: pathWithUdev([{path: '/dev/ttyS4', vendorId: '1234', productId: '5678'}, {path: '/dev/ttyUSB0', vendorId: '10c4', productId: 'ea60'}])})
     const json = await runCli(['ports', '--json'], ctx)
     expect(json.code).toBe(0)
     const listing = json.json()
-    if (listing.available) expect(Array.isArray(listing.ports)).toBe(true)
-    else expect(listing).toEqual({available: false, reason: expect.stringMatching(/cannot be enumerated/), ports: []})
+    expect(listing.available).toBe(true)
+    expect(listing.ports.map((p: {path: string; likelyEsp: boolean}) => [p.path, p.likelyEsp])).toEqual([
+      ['/dev/ttyUSB0', true],
+      ['/dev/ttyS4', false],
+    ])
     const human = await runCli(['ports'], ctx)
     expect(human.code).toBe(0)
-    if (!listing.available) expect(human.stderr).toMatch(/--port/)
+    expect(human.stdout).toMatch(/\/dev\/ttyUSB0.*10c4:ea60.*CP210x/)
+  })
+
+  it('says enumeration is unavailable without udev (exit 0) and names --port', async () => {
+    const ctx = isolatedEnv({PATH: pathWithoutUdev()})
+    const json = await runCli(['ports', '--json'], ctx)
+    expect(json.code).toBe(0)
+    expect(json.json()).toEqual({available: false, reason: expect.stringMatching(/udevadm is not installed/), ports: []})
+    const human = await runCli(['ports'], ctx)
+    expect(human.code).toBe(0)
+    expect(human.stderr).toMatch(/--port/)
+  })
+
+  it('a --port that does not exist is "not found" (exit 3) and lists the ports that do', async () => {
+    const ctx = isolatedEnv({PATH: pathWithUdev([{path: '/dev/ttyUSB0', vendorId: '10c4', productId: 'ea60'}])})
+    expect((await runCli(['init', ctx.home], ctx)).code).toBe(0)
+    const flash = await runCli(['flash', '--type', 'temp', '--port', '/dev/ttyUSB9', '--json'], ctx)
+    expect(flash.code).toBe(3)
+    expect(flash.json().error).toMatchObject({code: 'PORT_NOT_FOUND', message: expect.stringMatching(/\/dev\/ttyUSB9 does not exist/), suggestions: expect.arrayContaining(['--port /dev/ttyUSB0'])})
+    const monitor = await runCli(['monitor', '--port', '/dev/ttyUSB9', '--timeout', '2s'], ctx)
+    expect(monitor.code).toBe(3)
+    expect(monitor.stderr).toMatch(/--port \/dev\/ttyUSB0/)
   })
 })
 
@@ -48,17 +74,16 @@ describe('iotctl emulate + monitor', () => {
 
     const session = await FlashSession.connect({port: board.url})
     expect(session.info).toMatchObject({chip: 'esp8266', mac: '18:fe:34:00:00:42', flashSize: 1024 * 1024})
-    const bootloader = new Uint8Array(0x1000).fill(0x11)
-    bootloader[0] = 0xe9
+    const bootloader = buildSimulationBootloader({chip: 'esp8266', flashSize: '1MB'})
     await session.write({parts: [{name: 'bootloader', address: 0, data: bootloader}]})
     expect(await session.reset()).toBe('run-user-code')
     await session.close()
-    await board.waitFor('flashWritten', (e) => e.offset === 0 && e.length === 0x1000)
+    await board.waitFor('flashWritten', (e) => e.offset === 0 && e.length === bootloader.length)
     await board.waitFor('reset', (e) => e.to === 'app' && e.reason === 'RUN_USER_CODE')
     await board.waitFor('console', (e) => /rst cause:2, boot mode:\(3,6\)/.test(e.text))
     expect(await board.stop()).toBe(130)
     expect(board.events.at(-1)).toEqual({type: 'stopped'})
-    expect(readFileSync(board.flashFile).subarray(0, 0x1000).equals(Buffer.from(bootloader))).toBe(true)
+    expect(readFileSync(board.flashFile).subarray(0, bootloader.length).equals(Buffer.from(bootloader))).toBe(true)
 
     // same flash, booted at start: the monitor sees the boot log and exits 0 on --until
     const again = await emulate(ctx, ['--chip', 'esp8266', '--mac', '18:fe:34:00:00:42', '--boot'])

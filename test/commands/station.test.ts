@@ -6,7 +6,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
 import {startCli} from '../support/cli-process.js'
 import {startEmulator, type EmulatorProcess} from '../support/emulator-process.js'
-import {appImage} from '../support/esp-image.js'
+import {appImage, bootloaderImage} from '../support/esp-image.js'
 import {plugIn, type LinePort} from '../support/line-port.js'
 import {runInTty} from '../support/tty.js'
 import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
@@ -67,7 +67,8 @@ describe('iotctl station + records', () => {
     expect(code, station.stderr()).toBe(10)
     const events = station.ndjson()
     const summary = events.find((e) => e.event === 'summary')
-    expect(summary).toMatchObject({station: 'line-1', boards: 8, passed: 6, failed: 2})
+    const failures = () => events.filter((e) => e.event === 'failed').map((e) => JSON.stringify(e)).join('\n') + station.stderr()
+    expect(summary, failures()).toMatchObject({station: 'line-1', boards: 8, passed: 6, failed: 2})
     const failed = events.filter((e) => e.event === 'failed')
     const byPort = Object.fromEntries(failed.map((e) => [e.port, e]))
     expect(byPort[join(dir, 'ttyLINE7')]).toMatchObject({reason: 'FLASH_WRITE_FAILED', mac: macs[6], message: expect.stringMatching(/went away/)})
@@ -92,7 +93,7 @@ describe('iotctl station + records', () => {
       boot: {assertion: 'mqtt: connected', outcome: 'matched', match: expect.stringMatching(/mqtt: connected to mqtt:\/\/127\.0\.0\.1/)},
       nvsSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
     })
-    expect(passedRecord.parts.map((p: {name: string}) => p.name)).toEqual(['partition-table', 'nvs', 'app'])
+    expect(passedRecord.parts.map((p: {name: string}) => p.name)).toEqual(['bootloader', 'partition-table', 'nvs', 'app'])
     expect(passedRecord.parts.every((p: {written: boolean; md5?: string}) => p.written && p.md5)).toBe(true)
     // the NVS hash is of the bytes on the board: the emulator's flash file holds them at the recorded offset
     const nvs = passedRecord.parts.find((p: {name: string}) => p.name === 'nvs')
@@ -221,7 +222,9 @@ describe('iotctl station + records', () => {
   it('an app image that changes mid-shift: the next board is refused before anything is written', async () => {
     const app = join(ctx.home, 'line-3-app.bin')
     writeFileSync(app, appImage({chip: 'esp32', version: '2.0.0'}))
-    const init = await runCli(['station', 'init', 'line-3', '--type', 'temp', '--backend', 'prod', '--chip', 'esp32', '--app', app, '--until', 'mqtt: connected', '--boot-timeout', '45s'], ctx)
+    const bootloader = join(ctx.home, 'line-3-bootloader.bin')
+    writeFileSync(bootloader, bootloaderImage({chip: 'esp32'}))
+    const init = await runCli(['station', 'init', 'line-3', '--type', 'temp', '--backend', 'prod', '--chip', 'esp32', '--app', app, '--bootloader', bootloader, '--until', 'mqtt: connected', '--boot-timeout', '45s'], ctx)
     expect(init.code, init.stderr).toBe(0)
     const dir = lineDir()
     // a real app needs Wi-Fi settings, settled before the first board

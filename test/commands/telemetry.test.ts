@@ -64,16 +64,17 @@ describe('simulate → tail round trips, every scheme (real Mosquitto)', () => {
   }
 
   it('django-iot: simulated serials answer heartbeat and -ret requests that tail checks against the contract', async () => {
-    const sim = background(['simulate', '--scheme', 'django-iot', '--ids', '1001,1002', '--duration', '20s'])
+    const sim = background(['simulate', '--scheme', 'django-iot', '--ids', '1001,1002', '--duration', '90s'])
     await sim.waitForStderr(/2 connected/)
     const tail = await tailFor(['--scheme', 'django-iot', '--type', 'agent', '--count', '2', '--timeout', '20s'])
     const heartbeat = await runCli(['send', '1001', 'heartbeat', '--scheme', 'django-iot', '--json'], ctx)
     expect(heartbeat.code, heartbeat.stderr).toBe(0)
     expect(heartbeat.json()).toMatchObject({ok: true, data: expect.stringMatching(/^up /), topic: 'django/iot/server/1001', responseTopic: 'django/iot/client/1001'})
     const snaps = await runCli(['send', '1002', 'getsnapinfo', '--scheme', 'django-iot', '--json'], ctx)
-    expect(snaps.json().data).toEqual(expect.arrayContaining([expect.objectContaining({name: 'snapd', status: 'active'})]))
+    expect(snaps.json().data).toMatchObject({type: 'sync', 'status-code': 200, status: 'OK'})
+    expect(snaps.json().data.result).toEqual(expect.arrayContaining([expect.objectContaining({name: 'snapd', status: 'active'})]))
     expect(await tail.exited).toBe(0)
-    const seen = tail.ndjson()
+    const seen = tail.ndjson().filter((m) => m.event !== 'summary') // messages; the summary event ends the stream
     expect(seen.filter((m) => m.kind === 'command').map((m) => m.command)).toEqual(['heartbeat', 'getsnapinfo'])
     const responses = seen.filter((m) => m.kind === 'response')
     expect(responses.map((m) => [m.device, m.command, m.ok])).toEqual([
@@ -89,9 +90,16 @@ describe('simulate → tail round trips, every scheme (real Mosquitto)', () => {
       ['1002', 'online'],
       ['1003', 'offline'],
     ])
+    // plain text answers the agent's reboot; an answered error has its own exit code (11)
+    const reboot = await runCli(['send', '1001', 'reboot', '--scheme', 'django-iot', '--timeout', '30s'], ctx)
+    expect(reboot.code, reboot.stderr).toBe(0)
+    expect(reboot.stdout.trim()).toBe('reboot-OK')
+    const refused = await runCli(['send', '1002', 'frobnicate', '--scheme', 'django-iot', '--timeout', '30s', '--json'], ctx)
+    expect(refused.code).toBe(11)
+    expect(refused.json().error).toMatchObject({code: 'COMMAND_FAILED', exit: 11, message: expect.stringMatching(/1002 answered frobnicate with an error: unknown command/)})
     sim.child.kill('SIGINT')
     expect(await sim.exited).toBe(130)
-    expect(sim.stdout()).toMatch(/commands answered 4 of 4/)
+    expect(sim.stdout()).toMatch(/commands answered 6 of 6/)
   })
 
   it('the embedded broker (iotctl broker) carries the same round trip', async () => {
@@ -152,6 +160,9 @@ describe('record → replay', () => {
     await new Promise((r) => setTimeout(r, 300))
     recorder.child.kill('SIGINT')
     expect(await recorder.exited).toBe(130)
+    // --json on Ctrl-C ends with a summary event, as the human mode ends with its summary line
+    expect(recorder.ndjson().at(-1)).toMatchObject({event: 'summary', reason: 'interrupted', matched: expect.any(Number), recorded: expect.any(Number)})
+    expect(recorder.ndjson().at(-1).recorded).toBeGreaterThanOrEqual(20)
     const lines = readFileSync(recording, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
     const telemetry = lines.filter((l) => l.topic.endsWith('/telemetry'))
     expect(telemetry).toHaveLength(20)
@@ -206,8 +217,8 @@ describe('send and devices status against simulated devices', () => {
     const human = await runCli(['send', 'cmd-0002', 'heartbeat'], ctx)
     expect(human.stdout.trim()).toMatch(/^up \d+ minutes?$/)
     const failed = await runCli(['send', 'cmd-0002', 'selfdestruct', '--json'], ctx)
-    expect(failed.code).toBe(1)
-    expect(failed.json().error).toMatchObject({code: 'COMMAND_FAILED'})
+    expect(failed.code).toBe(11) // answered with an error: its own exit code, not 1 ("a bug")
+    expect(failed.json().error).toMatchObject({code: 'COMMAND_FAILED', exit: 11})
     const silent = await runCli(['send', 'ghost-1', 'read', '--type', 'temp', '--timeout', '1s', '--json'], ctx)
     expect(silent.code).toBe(7)
     expect(silent.json().error.code).toBe('SEND_TIMEOUT')

@@ -37,7 +37,11 @@ export function senseWellFormed(text: string): boolean {
   return true
 }
 
-export async function startCoapListener(options: {dropFirst?: number} = {}): Promise<CoapListener> {
+/**
+ * `perValueMs`: like the real listener, which stores one value at a time (~0.1 s each), answer
+ * requests one after another, each after perValueMs × its pairs; the payload is kept when answered.
+ */
+export async function startCoapListener(options: {dropFirst?: number; perValueMs?: number} = {}): Promise<CoapListener> {
   const coap = await import('coap')
   const payloads: Buffer[] = []
   const contentFormats: unknown[] = []
@@ -58,7 +62,16 @@ export async function startCoapListener(options: {dropFirst?: number} = {}): Pro
     return originalEmit(event, ...args)
   }) as typeof socket.emit
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()))
+  let busyUntil = 0
+  let closed = false
   const server = coap.createServer((req, res) => {
+    if (options.perValueMs) {
+      const pairs = (req.payload.toString('utf8').split(',').length - 1) / 2
+      busyUntil = Math.max(busyUntil, Date.now()) + pairs * options.perValueMs
+      setTimeout(() => closed || answer(req, res), busyUntil - Date.now())
+    } else answer(req, res)
+  })
+  const answer = (req: import('coap').IncomingMessage, res: import('coap').OutgoingMessage) => {
     const format = req.headers['Content-Format']
     contentFormats.push(format)
     const path = req.url.split('?')[0]
@@ -71,7 +84,7 @@ export async function startCoapListener(options: {dropFirst?: number} = {}): Pro
     res.code = senseWellFormed(req.payload.toString('utf8')) && (format === 'text/plain' || format === undefined) ? '2.04' : '5.00'
     codes.push(res.code)
     res.end(res.code === '2.04' ? JSON.stringify({status: 'ok'}) : JSON.stringify({status: 'error', message: 'malformed payload'}))
-  })
+  }
   server.listen(socket)
   const port = socket.address().port
   return {
@@ -83,6 +96,7 @@ export async function startCoapListener(options: {dropFirst?: number} = {}): Pro
     datagrams: () => datagrams,
     close: () =>
       new Promise<void>((resolve) => {
+        closed = true
         server.close(() => {
           try {
             socket.close(() => resolve())

@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {buildSimulationImage, checksumOffset, parseEspImage, segmentChecksum} from '../../src/lib/image/index.js'
+import {buildSimulationBootloader, buildSimulationImage, checksumOffset, parseEspImage, patchImageHeader, segmentChecksum} from '../../src/lib/image/index.js'
 import type {Chip} from '../../src/lib/templates/types.js'
 
 /**
@@ -7,8 +7,8 @@ import type {Chip} from '../../src/lib/templates/types.js'
  * a simulation image whose app descriptor is rewritten (project, version, IDF version), with
  * its checksum byte and appended SHA-256 recomputed.
  */
-export function appImage(options: {chip: Chip; projectName?: string; version?: string; idfVersion?: string; size?: number}): Uint8Array {
-  const image = buildSimulationImage({chip: options.chip, templateType: 'x', size: options.size})
+export function appImage(options: {chip: Chip; projectName?: string; version?: string; idfVersion?: string; size?: number; flashSize?: string}): Uint8Array {
+  const image = buildSimulationImage({chip: options.chip, templateType: 'x', size: options.size, flashSize: options.flashSize})
   const info = parseEspImage(image)
   const desc = info.segments[0].dataOffset
   const put = (offset: number, length: number, text: string) => {
@@ -22,5 +22,15 @@ export function appImage(options: {chip: Chip; projectName?: string; version?: s
   image[at] = segmentChecksum(image, info.segments)
   if (info.sha256) image.set(createHash('sha256').update(image.subarray(0, at + 1)).digest(), at + 1)
   parseEspImage(image, {chip: options.chip}) // still valid
+  return image
+}
+
+/**
+ * A second-stage bootloader as ESP-IDF builds one (RAM segments only, esp_bootloader_desc_t with an IDF
+ * version, no app descriptor), with the header's flash mode and size as given — not iotctl's simulation one.
+ */
+export function bootloaderImage(options: {chip: Chip; flashMode?: 'qio' | 'qout' | 'dio' | 'dout'; flashSize?: string; codeSize?: number}): Uint8Array {
+  const image = buildSimulationBootloader({chip: options.chip, flashSize: options.flashSize ?? '2MB', idfVersion: 'v5.2.1', codeSize: options.codeSize ?? 20_000})
+  if (options.flashMode) return patchImageHeader(image, {flashMode: options.flashMode}, {chip: options.chip})
   return image
 }

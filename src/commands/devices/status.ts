@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {randomBytes} from 'node:crypto'
 import {BaseCommand} from '../../cli/base-command.js'
+import {backendFlag} from '../../cli/flags.js'
 import {parseDuration} from '../../lib/console/duration.js'
 import {usageError} from '../../lib/console/errors.js'
 import {defaultScheme} from '../../lib/config/profiles.js'
@@ -24,7 +25,7 @@ export default class DevicesStatus extends BaseCommand<typeof DevicesStatus> {
   static args = {ids: Args.string({description: 'device ids (default: every registered device)'})}
 
   static flags = {
-    backend: Flags.string({char: 'b', summary: 'backend profile (default: the backend setting)'}),
+    backend: backendFlag(),
     scheme: Flags.string({summary: 'scheme (default: the profile’s)'}),
     type: Flags.string({char: 't', summary: 'only registered devices of this type'}),
     timeout: Flags.string({summary: 'django-iot: how long a heartbeat answer may take', default: '2s'}),
@@ -42,14 +43,14 @@ export default class DevicesStatus extends BaseCommand<typeof DevicesStatus> {
     ])
     const profile = await this.backendProfile(f.backend)
     const scheme = getScheme(f.scheme ?? defaultScheme(profile))
-    const [ws, user] = await Promise.all([this.workspace(), this.userConfig()])
+    const ws = await this.workspace()
     const registry = await Registry.load(ws.paths.registry)
     const named = (argv as string[]).map((id) => canonicalDeviceId(id))
     const registered = registry.list({type: f.type}).map((d) => d.id)
     const ids = named.length > 0 ? named : registered
     const settings = await resolveMqttSettings(profile, {
       clientId: `iotctl-status-${randomBytes(4).toString('hex')}`,
-      secret: profile.storedSecret ? await user.profileSecret(profile.name) : undefined,
+      secret: await this.profileSecret(profile),
       pkiDir: ws.paths.pki,
     })
     let statuses: DeviceStatus[]

@@ -24,7 +24,7 @@ export default class FirmwareInspect extends BaseCommand<typeof FirmwareInspect>
     const {inspectFlash} = await import('../../lib/provision/inspect.js')
     const report = await inspectFlash(this.args.path, {showSecrets: this.flags['show-secrets']})
     // a damaged app image is reported in full, and fails the command like any failed check
-    const problems = report.app?.problems ?? []
+    const problems = [...(report.app?.problems ?? []), ...(report.bootloader?.problems ?? [])]
     if (problems.length > 0) process.exitCode = ExitCode.VERIFY
     if (this.jsonEnabled()) return report
     const {bold} = this.palette
@@ -33,6 +33,11 @@ export default class FirmwareInspect extends BaseCommand<typeof FirmwareInspect>
     if (m) {
       this.print(`device ${m.device.id} (${m.device.type}), chip ${m.chip}${m.chip === 'sim' ? ` (laid out as ${m.boardChip})` : ''}, flash ${m.flashSize}, backend ${m.backend.profile} ${m.backend.url} [${m.backend.scheme}]`)
       if (m.simulation) this.print('app: simulation image (virtual board only)')
+      if (m.headers) {
+        const h = (x: {flashMode: string; flashFreq: string; flashSize: string}) => `${x.flashMode.toUpperCase()} ${x.flashFreq} ${x.flashSize}`
+        this.print(`image headers (${m.headers.policy === 'keep' ? 'kept as built' : 'patched to the plan'}): app ${h(m.headers.app)}${m.headers.bootloader ? `, bootloader ${h(m.headers.bootloader)}` : ''}`)
+      }
+      if (m.bootsBlankBoard === false) this.print('no second-stage bootloader: flash it only onto a board that has one (not after --erase)')
       this.print('')
       this.print(bold('Parts'))
       this.table(m.parts, [
@@ -42,6 +47,26 @@ export default class FirmwareInspect extends BaseCommand<typeof FirmwareInspect>
         {key: 'size', header: 'size', get: (p) => String(p.size)},
         {key: 'sha', header: 'sha256', get: (p) => p.sha256.slice(0, 16)},
       ])
+    }
+    if (report.bootloader) {
+      const b = report.bootloader
+      this.print('')
+      this.print(bold('Bootloader'))
+      this.print(
+        [
+          b.offset === undefined ? undefined : `offset ${hex(b.offset)}`,
+          `${b.size} bytes`,
+          b.chip && `chip ${b.chip}`,
+          b.flashMode && `${b.flashMode.toUpperCase()}`,
+          b.flashFreq,
+          b.flashSize && `flash ${b.flashSize}`,
+          b.idfVersion && `ESP-IDF ${b.idfVersion}`,
+          b.sha256 && `sha256 ${b.sha256.slice(0, 16)}…`,
+        ]
+          .filter(Boolean)
+          .join(', '),
+      )
+      for (const problem of report.bootloader.problems ?? []) this.print(this.palette.error(`  ✖ ${problem}`))
     }
     if (report.partitions) {
       this.print('')
@@ -84,7 +109,7 @@ export default class FirmwareInspect extends BaseCommand<typeof FirmwareInspect>
           .filter(Boolean)
           .join(', '),
       )
-      for (const problem of problems) this.print(this.palette.error(`  ✖ ${problem}`))
+      for (const problem of report.app.problems ?? []) this.print(this.palette.error(`  ✖ ${problem}`))
     }
     return report
   }

@@ -22,6 +22,8 @@ export const ExitCode = {
   AUTH: 9,
   /** serial port or board failure */
   DEVICE: 10,
+  /** the device answered a command with an error (send): it was reached, and said no */
+  COMMAND_FAILED: 11,
   INTERRUPTED: 130,
 } as const
 
@@ -66,6 +68,19 @@ export class InterruptedError extends IotctlError {
   constructor() {
     super('Interrupted', {code: 'INTERRUPTED', exit: ExitCode.INTERRUPTED})
   }
+}
+
+/**
+ * Which side a TLS failure is on. `server`: we did not trust the server's certificate (chain,
+ * expiry, name) — a failed verification, exit 6. `client`: the server refused us (an alert about
+ * our certificate, or none sent) — refused credentials, exit 9. Undefined: not a certificate failure.
+ */
+export function tlsFailureSide(error: unknown): 'server' | 'client' | undefined {
+  const {code = '', message = ''} = (error ?? {}) as {code?: unknown; message?: string}
+  const text = `${String(code)} ${message}`
+  if (/ALERT|HANDSHAKE_FAILURE|certificate required/i.test(text)) return 'client'
+  if (/CERT_|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|INVALID_CA|ERR_TLS_CERT_ALTNAME|self.signed certificate|certificate has expired|unable to verify/i.test(text)) return 'server'
+  return undefined
 }
 
 /** Turn Node system errors into friendly IotctlErrors; anything else passes through. */

@@ -22,6 +22,13 @@ export interface FleetDevice {
   intervalSeconds?: number
 }
 
+/** The fleet's devices by index; arrays qualify. `types` lets a lazy plan name its types up front. */
+export interface FleetDeviceSource {
+  readonly length: number
+  at(index: number): FleetDevice | undefined
+  readonly types?: readonly string[]
+}
+
 export type FleetEvent =
   | {event: 'connected'; device: string; reconnect: boolean}
   | {event: 'disconnected'; device: string; error?: string}
@@ -37,7 +44,8 @@ export interface FleetOptions {
   scheme: Scheme
   /** device type → template (models and commands) */
   templates: ReadonlyMap<string, Pick<TemplateDefinition, 'telemetry' | 'commands'>>
-  devices: FleetDevice[]
+  /** an array, or a plan that derives device i on demand (a device's state exists once it is started) */
+  devices: FleetDeviceSource
   /** ms between samples for every device (overrides templates); 0 = as fast as each connection drains */
   intervalMs?: number
   /** ± share of the interval, 0..1 */
@@ -56,8 +64,10 @@ export interface FleetOptions {
   telemetryTopic?: string
   /** MQTT clean session (default true) */
   clean?: boolean
-  /** wait this long for outstanding confirmations when stopping (default 5 s) */
+  /** wait this long for outstanding confirmations when stopping (default 5 s), again while answers keep coming */
   drainTimeoutMs?: number
+  /** …but no longer than this in all (default 30 s) */
+  drainMaxMs?: number
   reconnectMinMs?: number
   /** keep retrying when nothing could connect at all (default: give up with the first error) */
   retryFirstConnect?: boolean
@@ -92,6 +102,8 @@ const READY = 1
 const EVER = 2
 const SCHEDULED = 4
 const PENDING = 8
+/** a connect of this device failed, and it has not connected since */
+const FAILING = 16
 
 /**
  * Runs N virtual devices against one transport from ONE scheduler: a heap of due times and a
@@ -101,18 +113,36 @@ const PENDING = 8
  */
 export class Fleet {
   readonly stats = new RunStats()
+  /** started devices only, in index order: a device's state is built when it first connects */
   private readonly devices: VirtualDevice[] = []
   private readonly channels: DeviceChannel[] = []
-  private readonly flags: Uint8Array
-  private readonly attempts: Uint8Array
-  private readonly intervals: Float64Array
+  private readonly flags: number[] = []
+  private readonly attempts: number[] = []
+  private readonly intervals: number[] = []
+  private readonly size: number
+  private readonly models = new Map<string, TypeModel>()
+  private readonly seed: string
+  private readonly bootedAt = Date.now()
+  private readonly floorMs: number
   private readonly samples = new TimeHeap(1024)
   private readonly retries = new TimeHeap(64)
   private readonly queue: number[] = []
   private queueHead = 0
+  /** the next device never started: devices start in index order, retries go to `queue` */
+  private nextNew = 0
+  /**
+   * Connects started in this turn of the event loop, since when: transports that answer in a
+   * microtask (HTTP, CoAP) would otherwise start a whole fleet without ever letting timers
+   * (--duration) and signals in; after 100 ms of starting, the rest waits for the next turn.
+   */
+  private startedThisTurn = 0
+  private turnStartedAt = 0
+  private pumpLater?: NodeJS.Immediate
   private pending = 0
   private outstanding = 0
   private everConnected = 0
+  /** devices whose connects failed and that have not connected once since */
+  private failingDevices = 0
   private firstFailures = 0
   private firstError?: Error
   private timer?: NodeJS.Timeout
@@ -137,46 +167,57 @@ export class Fleet {
   constructor(options: FleetOptions) {
     this.options = options
     const n = options.devices.length
-    this.flags = new Uint8Array(n)
-    this.attempts = new Uint8Array(n)
-    this.intervals = new Float64Array(n)
+    this.size = n
     this.window = Math.max(1, options.connectWindow ?? 100)
     this.telemetryQos = options.scheme.telemetryQos(options.qos)
     this.maxPayload = options.scheme.limits.maxPayloadBytes ?? Infinity
     this.stats.devices = n
     // a scheme's publish cap (AWS IoT: 100/s per connection) bounds the interval
-    const floorMs = options.scheme.limits.maxPublishesPerSecond ? 1000 / options.scheme.limits.maxPublishesPerSecond : 0
-    const models = new Map<string, TypeModel>()
-    const seed = options.seed ?? `${Math.random()}`
-    const bootedAt = Date.now()
+    this.floorMs = options.scheme.limits.maxPublishesPerSecond ? 1000 / options.scheme.limits.maxPublishesPerSecond : 0
+    this.seed = options.seed ?? `${Math.random()}`
     this.handler = this.makeHandler()
-    options.devices.forEach((spec, index) => {
-      const template = options.templates.get(spec.type)
-      if (!template) throw new IotctlError(`No template for device type "${spec.type}"`, {code: 'TEMPLATE_NOT_FOUND', exit: ExitCode.NOT_FOUND})
-      let model = models.get(spec.type)
-      if (!model) models.set(spec.type, (model = compileTypeModel(spec.type, template)))
-      const ref = {id: spec.id, type: spec.type, mac: spec.mac}
-      const topics = spec.topics ?? deviceTopics(options.scheme, ref, options.telemetryTopic)
-      const device = new VirtualDevice({device: ref, model, template, scheme: options.scheme, topics, rng: Rng.from(`${seed}:${spec.id}`), bootedAt})
-      this.devices.push(device)
-      const interval = options.intervalMs ?? (spec.intervalSeconds ?? model.intervalSeconds) * 1000
-      this.intervals[index] = Math.max(interval, floorMs)
-      const status = topics.status && options.scheme.statusPayload
-      this.channels.push(
-        options.transport.channel(
-          {
-            device: ref,
-            clientId: spec.id,
-            credentials: spec.credentials,
-            clean: options.clean ?? true,
-            subscriptions: topics.command ? [{topic: topics.command, qos: options.scheme.commandQos}] : undefined,
-            will: status ? {topic: topics.status!, payload: options.scheme.statusPayload!(ref, false, undefined, 'connection lost'), qos: 1, retain: true} : undefined,
-          },
-          this.handler,
-          index,
-        ),
-      )
-    })
+    // every type needs its template before the first connect, not when its first device comes up
+    const types = options.devices.types ?? (Array.isArray(options.devices) ? [...new Set((options.devices as FleetDevice[]).map((d) => d.type))] : [])
+    for (const type of types) this.model(type)
+  }
+
+  private model(type: string): TypeModel {
+    let model = this.models.get(type)
+    if (model) return model
+    const template = this.options.templates.get(type)
+    if (!template) throw new IotctlError(`No template for device type "${type}"`, {code: 'TEMPLATE_NOT_FOUND', exit: ExitCode.NOT_FOUND})
+    this.models.set(type, (model = compileTypeModel(type, template)))
+    return model
+  }
+
+  /** Build device i's state and channel: the next device never started (indices start in order). */
+  private materialize(index: number): void {
+    const options = this.options
+    const spec = options.devices.at(index)!
+    const model = this.model(spec.type)
+    const template = options.templates.get(spec.type)!
+    const ref = {id: spec.id, type: spec.type, mac: spec.mac}
+    const topics = spec.topics ?? deviceTopics(options.scheme, ref, options.telemetryTopic)
+    this.devices.push(new VirtualDevice({device: ref, model, template, scheme: options.scheme, topics, rng: Rng.from(`${this.seed}:${spec.id}`), bootedAt: this.bootedAt}))
+    const interval = options.intervalMs ?? (spec.intervalSeconds ?? model.intervalSeconds) * 1000
+    this.intervals.push(Math.max(interval, this.floorMs))
+    this.flags.push(0)
+    this.attempts.push(0)
+    const status = topics.status && options.scheme.statusPayload
+    this.channels.push(
+      options.transport.channel(
+        {
+          device: ref,
+          clientId: spec.id,
+          credentials: spec.credentials,
+          clean: options.clean ?? true,
+          subscriptions: topics.command ? [{topic: topics.command, qos: options.scheme.commandQos}] : undefined,
+          will: status ? {topic: topics.status!, payload: options.scheme.statusPayload!(ref, false, undefined, 'connection lost'), qos: 1, retain: true} : undefined,
+        },
+        this.handler,
+        index,
+      ),
+    )
   }
 
   /** Live numbers for a status line. */
@@ -220,7 +261,6 @@ export class Fleet {
         this.lastRefill = now
         this.tokens = Math.min(this.window, this.options.connectRate ?? Infinity)
         if (this.options.durationMs !== undefined) this.deadline = now + this.options.durationMs
-        for (let i = 0; i < this.devices.length; i++) this.queue.push(i)
         this.sweeper = setInterval(() => this.sweep(), 1000)
         this.pump()
         this.arm()
@@ -229,6 +269,9 @@ export class Fleet {
       }
       await this.windDown()
     } finally {
+      this.stats.neverConnected = this.size - this.everConnected
+      this.stats.failedToConnect = this.failingDevices
+      this.stats.notStarted = this.size - this.nextNew
       signal?.removeEventListener('abort', onAbort)
       this.clearTimers()
     }
@@ -259,6 +302,8 @@ export class Fleet {
         if (outcome.ok) {
           s.acked++
           s.latency.record(outcome.latencyMs ?? performance.now() - token)
+        } else if (outcome.code === 'unanswered') {
+          s.unanswered++
         } else {
           s.failed++
           if (outcome.error) s.lastError = outcome.error.message
@@ -289,10 +334,11 @@ export class Fleet {
     this.options.onEvent?.({event: 'connected', device: device.id, reconnect})
     if (reconnect) s.reconnects++
     else {
-      this.flags[i] |= EVER
-      if (++this.everConnected === this.devices.length) {
+      if (flags & FAILING) this.failingDevices--
+      this.flags[i] = (this.flags[i] & ~FAILING) | EVER
+      if (++this.everConnected === this.size) {
         s.allConnectedAt = performance.now()
-        this.options.onEvent?.({event: 'all-connected', devices: this.devices.length, seconds: (s.allConnectedAt - s.connectStartedAt!) / 1000})
+        this.options.onEvent?.({event: 'all-connected', devices: this.size, seconds: (s.allConnectedAt - s.connectStartedAt!) / 1000})
       }
     }
     if (!this.stopping && !(this.flags[i] & SCHEDULED) && device.topics.telemetry && !this.asFastAsPossible) {
@@ -316,21 +362,28 @@ export class Fleet {
     const s = this.stats
     const flags = this.flags[i]
     if (error) s.lastError = error.message
-    // refused credentials (HTTP 401/403 after a request, MQTT CONNACK 4/5) will not fix themselves
-    if (error instanceof IotctlError && error.exit === ExitCode.AUTH && !this.options.retryFirstConnect && !this.stopping) {
+    // refused credentials (HTTP 401/403 after a request, MQTT CONNACK 4/5) and an untrusted server
+    // certificate will not fix themselves: the run fails with that error, even when it comes while winding down
+    if (error instanceof IotctlError && (error.exit === ExitCode.AUTH || error.exit === ExitCode.VERIFY) && !this.options.retryFirstConnect && this.stopReason !== 'failed') {
       this.firstError = error
-      this.stop('failed')
+      if (!this.stopping) this.stop('failed')
+      else if (this.stopReason !== 'interrupted') this.stopReason = 'failed'
     }
     if (flags & READY) {
       s.connected--
       this.options.onEvent?.({event: 'disconnected', device: this.devices[i].id, error: error?.message})
     }
+    let failing = 0
     if (flags & PENDING) {
       this.pending--
       s.connectFailures++
-      if (!(flags & EVER)) this.noteFirstFailure(error)
+      if (!(flags & EVER)) {
+        this.noteFirstFailure(error)
+        if (!(flags & FAILING)) this.failingDevices++
+        failing = FAILING
+      }
     }
-    this.flags[i] = flags & ~(READY | PENDING)
+    this.flags[i] = (flags & ~(READY | PENDING)) | failing
     if (this.stopping) {
       if (this.outstanding === 0) this.drained?.()
       return
@@ -348,8 +401,8 @@ export class Fleet {
     this.firstError ??= error
     this.firstFailures++
     if (this.options.retryFirstConnect) return
-    const auth = error instanceof IotctlError && error.exit === ExitCode.AUTH
-    if (this.everConnected === 0 && (auth || this.firstFailures >= Math.min(this.devices.length, this.window))) {
+    const auth = error instanceof IotctlError && (error.exit === ExitCode.AUTH || error.exit === ExitCode.VERIFY)
+    if (this.everConnected === 0 && (auth || this.firstFailures >= Math.min(this.size, this.window))) {
       this.firstError = error ?? new IotctlError('No device could connect', {code: 'MQTT_CONNECT_FAILED', exit: ExitCode.NETWORK})
       this.stop('failed')
     }
@@ -369,7 +422,7 @@ export class Fleet {
 
   // ------------------------------------------------------------------ pacing and scheduling
 
-  /** Start connects while the window and the rate allow. */
+  /** Start connects while the window and the rate allow: new devices first, then reconnects that are due. */
   private pump(): void {
     if (this.stopping) return
     const rate = this.options.connectRate
@@ -378,13 +431,28 @@ export class Fleet {
       this.tokens = Math.min(this.window, this.tokens + ((now - this.lastRefill) / 1000) * rate)
       this.lastRefill = now
     }
-    while (this.pending < this.window && this.queueHead < this.queue.length) {
+    while (this.pending < this.window && this.waiting()) {
       if (rate && this.tokens < 1) {
         this.arm()
         return
       }
+      if (this.startedThisTurn > 0 && performance.now() - this.turnStartedAt > 100) {
+        // yield to timers (--duration), signals and I/O before starting more
+        this.pumpLater ??= setImmediate(() => {
+          this.pumpLater = undefined
+          this.startedThisTurn = 0
+          this.pump()
+        })
+        return
+      }
+      if (this.startedThisTurn++ === 0) {
+        this.turnStartedAt = performance.now()
+        setImmediate(() => (this.startedThisTurn = 0))
+      }
       if (rate) this.tokens--
-      const i = this.queue[this.queueHead++]
+      let i: number
+      if (this.nextNew < this.size) this.materialize((i = this.nextNew++))
+      else i = this.queue[this.queueHead++]
       this.flags[i] |= PENDING
       this.pending++
       this.channels[i].connect()
@@ -395,9 +463,14 @@ export class Fleet {
     }
   }
 
+  /** devices waiting for a connect: never started, or due to reconnect */
+  private waiting(): boolean {
+    return this.nextNew < this.size || this.queueHead < this.queue.length
+  }
+
   private nextWake(): number {
     let wake = Math.min(this.samples.peekTime(), this.retries.peekTime(), this.deadline)
-    if (this.options.connectRate && this.queueHead < this.queue.length) wake = Math.min(wake, this.lastRefill + 1000 / this.options.connectRate)
+    if (this.options.connectRate && this.waiting()) wake = Math.min(wake, this.lastRefill + 1000 / this.options.connectRate)
     return wake
   }
 
@@ -507,6 +580,8 @@ export class Fleet {
   private clearTimers(): void {
     if (this.timer) clearTimeout(this.timer)
     if (this.sweeper) clearInterval(this.sweeper)
+    if (this.pumpLater) clearImmediate(this.pumpLater)
+    this.pumpLater = undefined
     if (this.maxLoop) {
       clearImmediate(this.maxLoop)
       clearTimeout(this.maxLoop as unknown as NodeJS.Timeout)
@@ -519,16 +594,24 @@ export class Fleet {
     this.stopping = true
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
-    // bounded wait for QoS ≥ 1 acknowledgements still on their way
-    if (this.outstanding > 0) {
+    // batches held back (CoAP sense pairs) go out now, so the wait below covers them too
+    for (const channel of this.channels) channel.flush?.()
+    // bounded wait for QoS ≥ 1 acknowledgements and CoAP/HTTP answers still on their way: each
+    // window of drainTimeoutMs, extended while answers keep arriving (a slow listener working
+    // through its backlog), up to drainMaxMs in all; what is still open then is counted unanswered
+    const window = this.options.drainTimeoutMs ?? 5000
+    const endBy = performance.now() + (this.options.drainMaxMs ?? 30_000)
+    while (this.outstanding > 0 && performance.now() < endBy) {
+      const before = this.outstanding
       await new Promise<void>((resolve) => {
-        const timeout = setTimeout(resolve, this.options.drainTimeoutMs ?? 5000)
+        const timeout = setTimeout(resolve, Math.min(window, Math.max(0, endBy - performance.now())))
         this.drained = () => {
           clearTimeout(timeout)
           resolve()
         }
       })
       this.drained = undefined
+      if (this.outstanding >= before) break // no progress in a whole window
     }
     if (this.sweeper) clearInterval(this.sweeper)
     this.sweeper = undefined

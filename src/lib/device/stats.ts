@@ -39,13 +39,22 @@ export class RunStats {
   connected = 0
   /** successful connects after the first one of a device */
   reconnects = 0
+  /** failed connect attempts (a device may fail several times) */
   connectFailures = 0
+  /** devices that never connected once during the run (set at the end) */
+  neverConnected = 0
+  /** of those, devices whose connects failed (the rest were still connecting, or not started) */
+  failedToConnect = 0
+  /** of those, devices whose first connect had not even started when the run ended */
+  notStarted = 0
   /** messages handed to the transport */
   sent = 0
   /** confirmed by the backend (QoS ≥ 1 PUBACK/PUBCOMP, HTTP 2xx, CoAP 2.xx) */
   acked = 0
   /** confirmed as failed, or never confirmed before the end */
   failed = 0
+  /** sent, and neither confirmed nor failed when the run ended (CoAP requests still open) */
+  unanswered = 0
   /** samples not sent: the device was offline or over its in-flight cap */
   skipped = 0
   /** payloads that broke a scheme limit, encode failures */
@@ -88,11 +97,17 @@ export interface RunSummary {
   sent: number
   acked: number
   failed: number
+  unanswered: number
   skipped: number
   errors: number
   reconnects: number
   retries: number
   connectFailures: number
+  /** devices that never connected once (their connects failed, or the run ended before their turn) */
+  neverConnected: number
+  /** of those: connects failed (these fail the run), not started before the end (the rest were still connecting) */
+  failedToConnect: number
+  notStarted: number
   commands: number
   responses: number
   bytes: number
@@ -119,11 +134,15 @@ export function summarize(stats: RunStats, extra: {qos: number; interrupted: boo
     sent: stats.sent,
     acked: stats.acked,
     failed: stats.failed,
+    unanswered: stats.unanswered,
     skipped: stats.skipped,
     errors: stats.errors,
     reconnects: stats.reconnects,
     retries: stats.retries,
     connectFailures: stats.connectFailures,
+    neverConnected: stats.neverConnected,
+    failedToConnect: stats.failedToConnect,
+    notStarted: stats.notStarted,
     commands: stats.commands,
     responses: stats.responses,
     bytes: stats.bytes,

@@ -25,14 +25,38 @@ export class BootFailure extends Error {
   override name = 'BootFailure'
 }
 
-/** Without a device runtime: look for a bootloader image, as the ROM would, and say what is missing. */
+/** where the partition table starts: a bootloader image must end before it */
+const PARTITION_TABLE_OFFSET = 0x8000
+
+/**
+ * What the ROM checks before it jumps to the second-stage bootloader: an image header (0xE9) at the
+ * chip's bootloader offset, for this chip, with a valid checksum (and SHA-256 when appended). Returns
+ * the ROM's complaint, or undefined when it would boot. Without a bootloader a real chip does not
+ * boot, and neither does the virtual board.
+ */
+export async function bootloaderProblem(flash: Uint8Array, chip: EmulatedChip): Promise<string | undefined> {
+  const offset = chip.bootloaderOffset
+  const region = flash.subarray(offset, PARTITION_TABLE_OFFSET)
+  if (region[0] !== 0xe9) {
+    const word = Buffer.from(region.subarray(0, 4)).readUInt32LE(0)
+    return `invalid header: 0x${word.toString(16).padStart(8, '0')} (no second-stage bootloader at 0x${offset.toString(16)})`
+  }
+  const {parseEspImage} = await import('../image/index.js')
+  try {
+    const info = parseEspImage(region, {strict: false})
+    if (info.chip && info.chip !== chip.name) return `the bootloader at 0x${offset.toString(16)} is built for ${info.chipName}, this chip is ${chip.displayName}`
+    if (info.problems.length > 0) return `bootloader at 0x${offset.toString(16)}: ${info.problems[0].message}`
+  } catch (error) {
+    return `bootloader at 0x${offset.toString(16)}: ${error instanceof Error ? error.message : error}`
+  }
+  return undefined
+}
+
+/** Without a device runtime: check the bootloader, as the ROM would, and say what is missing. */
 export function defaultBootHook(chip: EmulatedChip): BootHook {
   return async (flash, console) => {
-    const offset = chip.bootloaderOffset
-    const header = Buffer.from(flash.subarray(offset, offset + 4))
-    if (header[0] !== 0xe9) {
-      throw new Error(`invalid header: 0x${header.readUInt32LE(0).toString(16).padStart(8, '0')}`)
-    }
+    const problem = await bootloaderProblem(flash, chip)
+    if (problem) throw new Error(problem)
     console.write('I (30) boot: virtual board: no device runtime attached, the app is not run\r\n')
   }
 }

@@ -23,9 +23,20 @@ export interface EmulatedChip {
   macRegisters(mac: Uint8Array): Array<[number, number]>
   defaultOui: readonly [number, number, number]
   bootloaderOffset: number
+  /**
+   * the flash size the ROM loader assumes until SPI_SET_PARAMS (writes above it fail); undefined: the ROM
+   * does not check (ESP8266's ignores these parameters)
+   */
+  romDefaultFlashSize?: number
   /** the ROM's power-on banner (the boot mode is filled in) */
   romBanner(bootMode: 'flash' | 'download'): string
 }
+
+/**
+ * What an ESP32-family ROM loader assumes about the flash until a host sends SPI_SET_PARAMS: modelled as
+ * 2 MB, the size hosts that skip SPI_SET_PARAMS were seen limited to.
+ */
+export const ROM_DEFAULT_FLASH_SIZE = 2 * 1024 * 1024
 
 export {EMULATED_CHIPS, type EmulatedChipName}
 
@@ -57,6 +68,7 @@ const CHIPS: Record<EmulatedChipName, EmulatedChip> = {
     macRegisters: macLowHigh(0x3ff5a004),
     defaultOui: [0x24, 0x0a, 0xc4],
     bootloaderOffset: CHIP_FACTS.esp32.bootloaderOffset,
+    romDefaultFlashSize: ROM_DEFAULT_FLASH_SIZE,
     romBanner: esp32Banner,
   },
   esp8266: {
@@ -104,6 +116,7 @@ const CHIPS: Record<EmulatedChipName, EmulatedChip> = {
     macRegisters: macLowHigh(0x60007044),
     defaultOui: [0x34, 0x85, 0x18],
     bootloaderOffset: CHIP_FACTS.esp32s3.bootloaderOffset,
+    romDefaultFlashSize: ROM_DEFAULT_FLASH_SIZE,
     romBanner: (bootMode) =>
       'ESP-ROM:esp32s3-20210327\r\nBuild:Mar 27 2021\r\n' +
       (bootMode === 'flash'
@@ -124,6 +137,7 @@ const CHIPS: Record<EmulatedChipName, EmulatedChip> = {
     macRegisters: macLowHigh(0x60008844),
     defaultOui: [0x58, 0xcf, 0x79],
     bootloaderOffset: CHIP_FACTS.esp32c3.bootloaderOffset,
+    romDefaultFlashSize: ROM_DEFAULT_FLASH_SIZE,
     romBanner: (bootMode) =>
       'ESP-ROM:esp32c3-api1-20210207\r\nBuild:Feb  7 2021\r\n' +
       (bootMode === 'flash'

@@ -1,6 +1,6 @@
 import type {FleetEvent} from '../device/fleet.js'
 import type {TemplateDefinition} from '../templates/types.js'
-import {BootFailure, type BootConsole, type BootContext, type BootHook} from './boot.js'
+import {BootFailure, bootloaderProblem, type BootConsole, type BootContext, type BootHook} from './boot.js'
 import type {EmulatedChip} from './chips.js'
 import type {FilesystemReader} from './micropython-boot.js'
 
@@ -71,8 +71,13 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
   }
 
   const chip = options.chip
-  if (flash[chip.bootloaderOffset] === 0xe9) log('I', 'boot', `2nd stage bootloader at 0x${chip.bootloaderOffset.toString(16)}`)
-  else log('I', 'boot', 'no 2nd stage bootloader in flash: the virtual ROM reads the partition table itself')
+  // the ROM loads the second-stage bootloader first: without one (erased, blank) a real chip stops here
+  const romComplaint = await bootloaderProblem(flash, chip)
+  if (romComplaint) {
+    console.write(`${romComplaint}\r\n`)
+    throw new BootFailure(romComplaint)
+  }
+  log('I', 'boot', `2nd stage bootloader at 0x${chip.bootloaderOffset.toString(16)}`)
 
   // partition table
   if (flash[PARTITION_TABLE_OFFSET] === 0xff) fail('boot', `No partition table found at 0x${PARTITION_TABLE_OFFSET.toString(16)} (erased flash)`)

@@ -92,13 +92,25 @@ const ok = new Uint8Array(0)
  */
 export class BootloaderMachine {
   mode: 'rom' | 'stub' = 'rom'
+  /** the loader's idea of the flash size (SPI_SET_PARAMS); the stub keeps what the ROM was told */
+  configuredFlashSize: number
   /** write sessions completed since the last `resetToRom()`/`takeCompletedWrites()` */
   private completedWrites = 0
   private write?: WriteSession
   private mem?: MemSession
   private read?: ReadSession
 
-  constructor(private readonly host: LoaderHost) {}
+  constructor(private readonly host: LoaderHost) {
+    this.configuredFlashSize = this.romFlashSize()
+  }
+
+  /**
+   * The flash size the ROM loader assumes until a host sends SPI_SET_PARAMS (its `flashchip` struct in RAM);
+   * erases and writes beyond it fail, as on a chip whose loader was never told the real size.
+   */
+  private romFlashSize(): number {
+    return Math.min(this.host.chip.romDefaultFlashSize ?? this.host.flash.size, this.host.flash.size)
+  }
 
   get isStub(): boolean {
     return this.mode === 'stub'
@@ -107,6 +119,7 @@ export class BootloaderMachine {
   /** hardware reset: back to the ROM, any transfer in progress is dropped */
   resetToRom(): void {
     this.mode = 'rom'
+    this.configuredFlashSize = this.romFlashSize()
     this.completedWrites = 0
     this.abortTransfers()
   }
@@ -179,8 +192,9 @@ export class BootloaderMachine {
         if (!this.isStub && !this.host.chip.romHasMd5) return this.unsupported()
         return this.md5(data)
       case Op.SPI_ATTACH:
-      case Op.SPI_SET_PARAMS:
         return this.reply(op, 0)
+      case Op.SPI_SET_PARAMS:
+        return this.setParams(data)
       case Op.CHANGE_BAUDRATE: {
         this.need(data, 8)
         const baud = data.readUInt32LE(0)
@@ -308,13 +322,27 @@ export class BootloaderMachine {
     }
   }
 
+  /** SPI_SET_PARAMS: id, total size, block, sector, page size, status mask */
+  private setParams(data: Buffer): void {
+    this.need(data, 24)
+    const [, totalSize] = words(data, 2)
+    if (totalSize === 0 || totalSize % FLASH_SECTOR_SIZE !== 0) throw new CommandError(this.isStub ? StubError.BAD_DATA_LEN : RomError.INVALID_MESSAGE)
+    this.configuredFlashSize = totalSize
+    this.reply(Op.SPI_SET_PARAMS, 0)
+  }
+
+  /** erases and writes must lie inside the chip and inside the size the loader was told */
+  private checkWritable(offset: number, length: number): void {
+    if (!this.host.flash.contains(offset, length) || offset + length > this.configuredFlashSize) {
+      throw new CommandError(this.isStub ? StubError.FAILED_SPI_OP : RomError.FLASH_WRITE_ERROR)
+    }
+  }
+
   private flashBegin(data: Buffer, compressed: boolean): void {
     this.need(data, 16)
     const [eraseSize, blocks, blockSize, offset] = words(data, 4)
     const flash = this.host.flash
-    if (!flash.contains(offset, Math.min(eraseSize, flash.size))) {
-      throw new CommandError(this.isStub ? StubError.BAD_DATA_LEN : RomError.FLASH_WRITE_ERROR)
-    }
+    this.checkWritable(offset, Math.min(eraseSize, flash.size))
     if (blockSize === 0 && blocks > 0) throw new CommandError(this.isStub ? StubError.BAD_BLOCKSIZE : RomError.INVALID_MESSAGE)
     this.write?.inflater?.abort()
     // the stub writes exactly eraseSize bytes (trimming the 0xFF padding); the ROM writes whole blocks
@@ -419,9 +447,8 @@ export class BootloaderMachine {
   private eraseRegion(data: Buffer): void {
     this.need(data, 8)
     const [offset, size] = words(data, 2)
-    if (offset % FLASH_SECTOR_SIZE !== 0 || size % FLASH_SECTOR_SIZE !== 0 || !this.host.flash.contains(offset, size)) {
-      throw new CommandError(StubError.BAD_DATA_LEN)
-    }
+    if (offset % FLASH_SECTOR_SIZE !== 0 || size % FLASH_SECTOR_SIZE !== 0) throw new CommandError(StubError.BAD_DATA_LEN)
+    this.checkWritable(offset, size)
     this.host.flash.eraseCovering(offset, size)
     this.reply(Op.ERASE_REGION, 0)
   }

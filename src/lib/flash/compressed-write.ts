@@ -4,6 +4,7 @@ import {constants, deflate, inflateSync} from 'node:zlib'
 
 import type {ESPLoader} from 'esptool-js'
 
+import {blockTimeoutMs, currentBaud} from './block-timeouts.js'
 import {hex} from './format.js'
 
 const deflateAsync = promisify(deflate)
@@ -17,6 +18,22 @@ export function padTo4(data: Uint8Array): Uint8Array {
 }
 
 export const md5Hex = (data: Uint8Array) => createHash('md5').update(data).digest('hex')
+
+const SPI_FLASH_MD5 = 0x13
+
+/**
+ * The board's MD5 of a flash region, lowercase hex. The stub answers 16 raw bytes, a ROM 32 hex characters
+ * (esptool-js 0.7.0 hex-encodes those characters once more, so the ROM's answer is decoded here).
+ */
+export async function boardMd5(loader: ESPLoader, address: number, size: number): Promise<string> {
+  if (loader.IS_STUB) return (await loader.flashMd5sum(address, size)).toLowerCase()
+  const request = new Uint8Array(16)
+  new DataView(request.buffer).setUint32(0, address, true)
+  new DataView(request.buffer).setUint32(4, size, true)
+  const timeout = Math.max(3000, (8000 * size) / 1e6)
+  const answer = (await loader.checkCommand('calculate md5sum', SPI_FLASH_MD5, request, 0, 32, timeout)) as Uint8Array
+  return Buffer.from(answer).toString('ascii').toLowerCase()
+}
 
 export interface CompressedWriteOptions {
   address: number
@@ -50,14 +67,16 @@ export async function writeCompressed(loader: ESPLoader, options: CompressedWrit
   const started = performance.now()
   const blocks = await loader.flashDeflBegin(image.length, compressed.length, options.address)
   const ratio = image.length / Math.max(1, compressed.length)
-  let timeout = loader.DEFAULT_TIMEOUT
+  const baud = currentBaud(loader)
+  let timeout = blockTimeoutMs({stub: loader.IS_STUB, flashBytes: 0, wireBytes: Math.min(blockSize, compressed.length), baud})
   let sent = 0
   options.onProgress?.(0, compressed.length)
   try {
     for (let seq = 0; seq < blocks; seq++) {
       const block = compressed.subarray(seq * blockSize, (seq + 1) * blockSize)
-      // the same per-block budget esptool-js gives: 40 s per MB of data written, at least 3 s
-      const blockTimeout = Math.max(loader.DEFAULT_TIMEOUT, loader.timeoutPerMb(loader.ERASE_WRITE_TIMEOUT_PER_MB, block.length * ratio))
+      // esptool's per-block budget for the flash this block fills, plus its time on the line at this baud
+      const next = compressed.subarray((seq + 1) * blockSize, (seq + 2) * blockSize)
+      const blockTimeout = blockTimeoutMs({stub: loader.IS_STUB, flashBytes: block.length * ratio, wireBytes: Math.max(block.length, next.length), baud})
       // the ROM writes before it answers; the stub answers first and writes while the next block arrives
       if (!loader.IS_STUB) timeout = blockTimeout
       await loader.flashDeflBlock(block, seq, timeout)
@@ -73,7 +92,7 @@ export async function writeCompressed(loader: ESPLoader, options: CompressedWrit
   options.log?.(`Wrote ${image.length} bytes (${compressed.length} compressed) at ${hex(options.address)} in ${seconds.toFixed(3)} seconds.`)
   const md5 = md5Hex(image)
   if (options.verify) {
-    const onBoard = (await loader.flashMd5sum(options.address, image.length)).toLowerCase()
+    const onBoard = await boardMd5(loader, options.address, image.length)
     if (onBoard !== md5) throw new Error(`MD5 of file does not match data in flash! (image ${md5}, flash ${onBoard})`)
     options.log?.('Hash of data verified.')
   }

@@ -8,6 +8,7 @@ import type {LoadedTemplate} from '../templates/loader.js'
 import type {Chip, TargetChip} from '../esp/chips.js'
 import type {Workspace} from '../workspace/workspace.js'
 import {hex} from './format.js'
+import {CHIP_FACTS} from '../esp/chips.js'
 import {FlashSession} from './session.js'
 import type {FlashSettings} from '../image/patch.js'
 import type {BoardInfo, ResetResult, WriteProgress, WrittenPart} from './types.js'
@@ -32,6 +33,8 @@ export interface FlashDeviceOptions {
   flash?: FlashSettings
   erase?: boolean
   verify?: boolean
+  /** the ROM loader only (esptool --no-stub) */
+  noStub?: boolean
   /** connect, detect, plan, and stop before writing */
   dryRun?: boolean
   profile: BackendProfile
@@ -97,7 +100,7 @@ export interface FlashSummary {
 export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSummary> {
   const started = performance.now()
   const cache = options.cache ?? newFlashCache()
-  const [{Registry, addDevice, updateDevice, withFlashRecord}, {loadTemplate}, {deviceChip, prepareChip, buildDevicePlan}, {resolveCredentials}] =
+  const [{Registry, addDevice, updateDevice, withFlashRecord}, {loadTemplate}, {deviceChip, prepareChip, buildDevicePlan, bootsBlankBoard}, {resolveCredentials}] =
     await Promise.all([
       import('../registry/index.js'),
       import('../templates/loader.js'),
@@ -110,6 +113,7 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
     port: options.portObject ?? options.port,
     baud: options.baud,
     expectChip: options.chip,
+    noStub: options.noStub,
     onLog: options.onLog,
     onWarning: options.onWarning,
     signal: options.signal,
@@ -118,6 +122,7 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
   let template: LoadedTemplate | undefined
   try {
     const info = session.info
+    if (options.erase && !info.stub) throw usageError('--erase needs the flasher stub (the ROM loader cannot erase the whole chip)', ['Drop --no-stub, or flash without --erase'])
     options.onStage?.('connected', `${info.description}, MAC ${info.mac}${info.virtual ? ' (virtual board)' : ''}`)
     await options.onBoard?.(info)
 
@@ -182,6 +187,19 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
         exit: ExitCode.USAGE,
         suggestions: [`Use a template layout for ${info.flashSize / 1024 / 1024} MB (flashSize in the template)`],
       })
+    }
+    // a board without a second-stage bootloader (erased by --erase, or blank) boots only if the plan brings one
+    if (!bootsBlankBoard(artifacts.sharedParts.map((p) => ({...p, data: p.name === 'bootloader' ? artifacts.bootloader?.bytes : undefined})), artifacts.boardChip)) {
+      const offset = CHIP_FACTS[artifacts.boardChip].bootloaderOffset
+      let blank: boolean | undefined
+      if (!options.erase) {
+        try {
+          blank = !(await session.hasImageAt(offset))
+        } catch (error) {
+          options.onWarning?.(`could not read the board's bootloader area at ${hex(offset)} (${error instanceof Error ? error.message : error}); assuming it has a bootloader`)
+        }
+      }
+      if (options.erase || blank) throw bootloaderRequired(target.id, options.erase ? 'erase' : 'blank', offset, options.port)
     }
     const settings = await options.settingsFor(template, artifacts.simulation)
     let registered = false
@@ -267,6 +285,20 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
   } finally {
     await session.close()
   }
+}
+
+function bootloaderRequired(id: string, why: 'erase' | 'blank', offset: number, port: string): IotctlError {
+  const what = why === 'erase' ? '--erase wipes the second-stage bootloader' : `the board on ${port} has no second-stage bootloader at ${hex(offset)} (blank or erased flash)`
+  return new IotctlError(`${what}, and the plan for ${id} brings none: the board would not boot. Nothing was written.`, {
+    code: 'BOOTLOADER_REQUIRED',
+    exit: ExitCode.USAGE,
+    details: {offset, reason: why},
+    suggestions: [
+      'Pass the bootloader of your build: --bootloader build/bootloader/bootloader.bin',
+      'Or name it in the template: bootloader: {path: …}',
+      ...(why === 'erase' ? ['Or flash without --erase'] : []),
+    ],
+  })
 }
 
 function simulationOnRealBoard(id: string, port: string): IotctlError {

@@ -4,7 +4,8 @@ import {ExitCode, InterruptedError, IotctlError, usageError} from '../console/er
 import {ROM_BAUD, RUN_USER_CODE, VIRTUAL_BOARD_MARKER} from '../esp/chips.js'
 import {openPort} from '../serial/open-port.js'
 import type {WebSerialLike} from '../serial/types.js'
-import {CompressedWriteError, md5Hex, padTo4, writeCompressed} from './compressed-write.js'
+import {boardMd5, CompressedWriteError, md5Hex, padTo4, writeCompressed} from './compressed-write.js'
+import {writeUncompressed} from './uncompressed-write.js'
 import {chipMismatch, connectError, writeError} from './errors.js'
 import {installEsptoolGuards} from './esptool-guards.js'
 import {chipFamily, flashSizeFromId, hex} from './format.js'
@@ -13,9 +14,35 @@ import type {BoardInfo, ConnectOptions, FlashPart, ResetResult, WriteOptions, Wr
 
 export const DEFAULT_FLASH_BAUD = 921_600
 export {ROM_BAUD}
+const READ_FLASH_SLOW = 0x0e
+const SPI_SET_PARAMS = 0x0b
+/** esptool writes 1 KB blocks through a ROM loader (16 KB through the stub) */
+const ROM_FLASH_WRITE_SIZE = 0x400
 const SECTOR = 0x1000
 /** RTS pulses EN low then releases it; esptool-js's own HardReset never asserts RTS first (§1.6) */
 const HARD_RESET_SEQUENCE = 'D0|R1|W100|R0'
+
+/**
+ * What esptool does before writing and esptool-js does not: attach the SPI flash when talking to the ROM
+ * (its loader leaves flash detached), use the ROM's 1 KB write blocks, and tell the loader the flash's real
+ * size with SPI_SET_PARAMS — otherwise it keeps its default and refuses writes above it (a filesystem at
+ * 0x200000 on a 4 MB board).
+ */
+async function prepareFlash(loader: ESPLoader, flashSize: number | undefined, onWarning?: (message: string) => void): Promise<void> {
+  if (!loader.IS_STUB) {
+    loader.FLASH_WRITE_SIZE = ROM_FLASH_WRITE_SIZE
+    if (loader.chip.CHIP_NAME !== 'ESP8266') await loader.flashSpiAttach(0)
+  }
+  if (flashSize === undefined) {
+    onWarning?.('the flash chip did not report its size; the loader keeps its default flash size')
+    return
+  }
+  const params = new Uint8Array(24)
+  const view = new DataView(params.buffer)
+  // id, total size, block 64 KB, sector 4 KB, page 256, status mask
+  ;[0, flashSize, 0x10000, 0x1000, 0x100, 0xffff].forEach((value, i) => view.setUint32(i * 4, value, true))
+  await loader.checkCommand('set SPI params', SPI_SET_PARAMS, params)
+}
 
 /** an iotctl virtual board fills two ROM words with "iotcvirt"; real silicon has ROM code there */
 async function isVirtualBoard(loader: ESPLoader): Promise<boolean> {
@@ -71,6 +98,11 @@ export class FlashSession {
           hardReset: (t) => new CustomReset(t, HARD_RESET_SEQUENCE) as unknown as InstanceType<typeof import('esptool-js').HardReset>,
         },
       })
+      if (options.noStub) {
+        // --no-stub: the ROM loader alone (a stub still running from an earlier session is used as it is)
+        const runStub = loader.runStub.bind(loader)
+        loader.runStub = async () => ((loader as unknown as {syncStubDetected: boolean}).syncStubDetected ? runStub() : loader.chip)
+      }
       // a TCP line has no DTR/RTS: the board must already be in its bootloader (esptool does the same)
       const mode = port.kind === 'tcp' ? 'no_reset' : 'default_reset'
       const description = await loader.main(mode)
@@ -96,6 +128,7 @@ export class FlashSession {
       info.flashId = (await loader.readFlashId()) >>> 0
       info.flashSize = flashSizeFromId(info.flashId)
       info.virtual = await isVirtualBoard(loader)
+      await prepareFlash(loader, info.flashSize, options.onWarning)
       options.signal?.removeEventListener('abort', onAbort)
       return new FlashSession(port, loader, terminal, info, release, options.signal)
     } catch (error) {
@@ -128,20 +161,21 @@ export class FlashSession {
         wireBytes = sent
         options.onProgress?.({part: part.name, index, written: sent, total})
       }
+      let verified = verify
       try {
-        if (compress) {
+        if (compress && this.canDeflate) {
           await writeCompressed(this.loader, {address: part.address, data: part.data, verify, onProgress, log: (line) => this.terminal.writeLine(line)})
         } else {
-          await this.loader.writeFlash({
-            fileArray: [{data: part.data, address: part.address}],
-            flashMode: 'keep',
-            flashFreq: 'keep',
-            flashSize: 'keep',
-            eraseAll: false,
-            compress: false,
-            reportProgress: (_file, sent, total) => onProgress(sent, total),
-            ...(verify ? {calculateMD5Hash: md5Hex} : {}),
+          const result = await writeUncompressed(this.loader, {
+            address: part.address,
+            data: part.data,
+            verify,
+            canVerify: this.canVerify,
+            esp8266Rom: this.esp8266Rom,
+            onProgress,
+            log: (line) => this.terminal.writeLine(line),
           })
+          verified = result.verified
         }
       } catch (error) {
         if (this.aborted) throw new InterruptedError()
@@ -155,7 +189,7 @@ export class FlashSession {
         })
       }
       const seconds = (performance.now() - partStarted) / 1000
-      written.push({name: part.name, address: part.address, size: part.data.length, wireBytes, seconds, md5: md5Hex(padTo4(part.data)), verified: verify})
+      written.push({name: part.name, address: part.address, size: part.data.length, wireBytes, seconds, md5: md5Hex(padTo4(part.data)), verified})
       options.onPart?.({part: part.name, index, phase: 'done', seconds})
     }
     return {
@@ -164,6 +198,19 @@ export class FlashSession {
       wireBytes: written.reduce((n, p) => n + p.wireBytes, 0),
       seconds: (performance.now() - started) / 1000,
     }
+  }
+
+  /** ESP8266's ROM has neither compressed writes nor MD5; every stub and later ROM has both */
+  private get esp8266Rom(): boolean {
+    return !this.loader.IS_STUB && this.info.chip === 'esp8266'
+  }
+
+  private get canDeflate(): boolean {
+    return !this.esp8266Rom
+  }
+
+  private get canVerify(): boolean {
+    return !this.esp8266Rom
   }
 
   /** Read flash back (needs the stub). */
@@ -181,10 +228,30 @@ export class FlashSession {
     }
   }
 
+  /**
+   * The first bytes (at most 64) of a flash region: READ_FLASH through the stub, READ_FLASH_SLOW from the ROM
+   * (which every ROM loader answers, ESP8266's included).
+   */
+  async readHead(address: number, length = 16): Promise<Uint8Array> {
+    this.assertOpen()
+    if (length > 64) throw new Error('readHead reads at most 64 bytes')
+    if (this.loader.IS_STUB) return (await this.loader.readFlash(address, length)).subarray(0, length)
+    const request = new Uint8Array(8)
+    new DataView(request.buffer).setUint32(0, address, true)
+    new DataView(request.buffer).setUint32(4, length, true)
+    const data = (await this.loader.checkCommand('read flash (slow)', READ_FLASH_SLOW, request, 0, 64)) as Uint8Array
+    return data.subarray(0, length)
+  }
+
+  /** Whether the board's flash holds an image header (0xE9) at `address`: false on an erased or blank board. */
+  async hasImageAt(address: number): Promise<boolean> {
+    return (await this.readHead(address, 4))[0] === 0xe9
+  }
+
   /** The board's MD5 of a flash region, lowercase hex. */
   async md5(address: number, size: number): Promise<string> {
     this.assertOpen()
-    return (await this.loader.flashMd5sum(address, size)).toLowerCase()
+    return boardMd5(this.loader, address, size)
   }
 
   /**

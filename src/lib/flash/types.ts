@@ -14,6 +14,8 @@ export interface ConnectOptions {
   baud?: number
   /** baud rate the ROM bootloader is spoken to at (default 115200) */
   romBaud?: number
+  /** talk to the ROM loader only, as esptool --no-stub (uncompressed on ESP8266, slower) */
+  noStub?: boolean
   /** refuse to go on if the board is another chip ("esp32", "esp8266", …); "auto" or undefined accepts any */
   expectChip?: string
   /** esptool-js's own progress text, line by line */

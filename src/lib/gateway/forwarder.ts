@@ -93,7 +93,9 @@ export class Forwarder {
         continue
       }
       const round = this.queue.splice(0, concurrency)
-      const retryInMs = backoffDelay(this.failures + 1, this.options.backoff ?? {baseMs: 500, maxMs: 30_000}, this.options.random)
+      // capped at 4 s: the spool is on disk, so probing often costs nothing, and a server that
+      // comes back drains it within seconds (a 30 s cap once left it waiting half a minute)
+      const retryInMs = backoffDelay(this.failures + 1, this.options.backoff ?? {baseMs: 500, maxMs: 4000}, this.options.random)
       this.active = round.length
       const outcomes = await Promise.all(round.map((id) => this.deliver(id, retryInMs)))
       this.active = 0

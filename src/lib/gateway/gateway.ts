@@ -38,6 +38,8 @@ export interface GatewayOptions {
   concurrency?: number
   /** pause after a failed send round */
   backoff?: BackoffOptions
+  /** the backoff's jitter source (tests pin it) */
+  random?: () => number
   sources?: ReadingSource[]
   onEvent?: (event: GatewayEvent) => void
 }
@@ -97,6 +99,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     path,
     concurrency: options.concurrency,
     backoff: options.backoff,
+    random: options.random,
     onEvent: emit,
     onIdle: () => {
       for (const check of [...idleWaiters]) check()

@@ -1,4 +1,4 @@
-import {IotctlError, ExitCode} from '../console/errors.js'
+import {IotctlError, ExitCode, tlsFailureSide} from '../console/errors.js'
 
 const BODY_PREVIEW = 500
 
@@ -40,12 +40,14 @@ export function httpStatusError(method: string, url: string, status: number, bod
 export function httpNetworkError(method: string, url: string, cause: Error, attempts: number): IotctlError {
   const timedOut = (cause as NodeJS.ErrnoException).code === 'HTTP_TIMEOUT'
   const tls = /certificate|self.signed|CERT_|SSL|TLS/i.test(`${(cause as NodeJS.ErrnoException).code ?? ''} ${cause.message}`)
+  const side = tlsFailureSide(cause)
   const suggestions = tls
     ? ['Pass the server CA with --ca on the backend profile (iotctl backends add … --ca ca.pem); --insecure skips verification only when you ask for it']
     : ['Is the server running and reachable? Check the URL of the backend profile']
   return new IotctlError(`${method} ${url} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${cause.message}`, {
-    code: timedOut ? 'HTTP_TIMEOUT' : tls ? 'HTTP_TLS' : 'HTTP_UNREACHABLE',
-    exit: ExitCode.NETWORK,
+    code: timedOut ? 'HTTP_TIMEOUT' : side === 'server' ? 'TLS_SERVER_UNVERIFIED' : tls ? 'HTTP_TLS' : 'HTTP_UNREACHABLE',
+    // one rule for every transport: an untrusted server certificate is a failed verification (6), a refused client certificate is auth (9)
+    exit: side === 'server' ? ExitCode.VERIFY : side === 'client' ? ExitCode.AUTH : ExitCode.NETWORK,
     cause,
     suggestions,
     details: {url, method, attempts, cause: (cause as NodeJS.ErrnoException).code ?? cause.message},

@@ -69,3 +69,34 @@ export const APP_DESC = {
   maxEfuseBlkRev: 178,
   mmuPageSize: 180,
 } as const
+
+/**
+ * Flash-mapped (cache) address ranges per chip: where an app's IROM/DROM segments load. A
+ * second-stage bootloader runs from RAM only, so it has no segment here (esptool's memory map,
+ * `esptool/targets/*.py` MEMORY_MAP; chip fact kept beside the other image facts until the chip
+ * catalogue src/lib/esp/chips.ts exists).
+ */
+export const FLASH_MAPPED_RANGES: Record<Chip, ReadonlyArray<readonly [number, number]>> = {
+  esp32: [
+    [0x3f40_0000, 0x3f80_0000],
+    [0x400c_2000, 0x40c0_0000],
+  ],
+  esp32s2: [
+    [0x3f00_0000, 0x3ff8_0000],
+    [0x4008_0000, 0x4080_0000],
+  ],
+  esp32s3: [
+    [0x3c00_0000, 0x3e00_0000],
+    [0x4200_0000, 0x4400_0000],
+  ],
+  esp32c3: [
+    [0x3c00_0000, 0x3c80_0000],
+    [0x4200_0000, 0x4280_0000],
+  ],
+  esp32c6: [[0x4200_0000, 0x4300_0000]],
+  esp8266: [[0x4020_0000, 0x4030_0000]],
+}
+
+/** esp_bootloader_desc_t: 80 bytes at the start of a bootloader's first DRAM segment (ESP-IDF ≥ 5.2) */
+export const BOOTLOADER_DESC_MAGIC = 0x50
+export const BOOTLOADER_DESC_SIZE = 80

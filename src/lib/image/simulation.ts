@@ -1,6 +1,7 @@
 import {usageError} from '../console/errors.js'
 import type {Chip} from '../esp/chips.js'
 import {encodeAppDescriptor} from './app-desc.js'
+import {encodeBootloaderDescriptor, parseBootloaderDescriptor} from './kind.js'
 import {checksumOffset, segmentChecksum, sha256} from './checks.js'
 import {CHIP_IDS, EXTENDED_HEADER_SIZE, HEADER_SIZE, IMAGE_MAGIC, SEGMENT_HEADER_SIZE, SHA256_SIZE, flashCodes} from './format.js'
 import {parseEspImage} from './parse.js'
@@ -18,6 +19,19 @@ const ADDRESSES: Record<Chip, {drom: number; iram: number}> = {
   esp32c6: {drom: 0x4280_0020, iram: 0x4080_0000},
   esp8266: {drom: 0x3ffe_8000, iram: 0x4010_0000},
 }
+
+/** Where an ESP-IDF second-stage bootloader loads its data and code (RAM only, as the ROM requires). */
+const BOOTLOADER_ADDRESSES: Record<Chip, {dram: number; iram: number}> = {
+  esp32: {dram: 0x3fff_0030, iram: 0x4007_8000},
+  esp32s2: {dram: 0x3ffe_6100, iram: 0x4004_c000},
+  esp32s3: {dram: 0x3fcd_b700, iram: 0x403c_9700},
+  esp32c3: {dram: 0x3fcd_6100, iram: 0x403c_e000},
+  esp32c6: {dram: 0x4087_5620, iram: 0x4086_9000},
+  esp8266: {dram: 0x3ffe_8000, iram: 0x4010_f000},
+}
+
+/** esp_bootloader_desc_t idf_ver of the simulation bootloader */
+export const SIMULATION_BOOTLOADER_NAME = 'iotctl-sim-bootloader'
 
 export interface SimulationImageOptions {
   chip: Chip
@@ -44,7 +58,7 @@ function filler(length: number, seed: number): Uint8Array {
   return out
 }
 
-function assemble(chip: Chip, segments: {address: number; data: Uint8Array}[], flashSize: string): Uint8Array {
+function assemble(chip: Chip, segments: {address: number; data: Uint8Array}[], flashSize: string, entry?: number): Uint8Array {
   const esp32Family = chip !== 'esp8266'
   const headerSize = HEADER_SIZE + (esp32Family ? EXTENDED_HEADER_SIZE : 0)
   const end = headerSize + segments.reduce((n, s) => n + SEGMENT_HEADER_SIZE + s.data.length, 0)
@@ -58,7 +72,7 @@ function assemble(chip: Chip, segments: {address: number; data: Uint8Array}[], f
   image[1] = segments.length
   image[2] = 2 // DIO
   image[3] = (sizeCode << 4) | codes.freq['40m']
-  view.setUint32(4, segments[segments.length - 1].address, true) // entry point: start of the IRAM segment
+  view.setUint32(4, entry ?? segments[segments.length - 1].address, true) // entry point: start of the IRAM segment
   if (esp32Family) {
     image[HEADER_SIZE] = 0xee // WP pin disabled
     view.setUint16(HEADER_SIZE + 4, CHIP_IDS[chip]!, true)
@@ -135,4 +149,34 @@ export function isSimulationImage(image: Uint8Array | EspImageInfo): boolean {
 export function simulationTemplateType(image: Uint8Array | EspImageInfo): string | undefined {
   const info = image instanceof Uint8Array ? (isSimulationImage(image) ? parseEspImage(image) : undefined) : image
   return info && isSimulationImage(info) ? info.appDescriptor!.version : undefined
+}
+
+
+/**
+ * The second-stage bootloader of a simulation plan: a valid ESP bootloader image (RAM segments only,
+ * an esp_bootloader_desc_t naming iotctl, checksum and SHA-256 right) that esptool recognises as a
+ * bootloader. Only the virtual board "runs" it; with it a simulation plan boots an erased board.
+ */
+export function buildSimulationBootloader(options: {chip: Chip; flashSize?: string; idfVersion?: string; codeSize?: number}): Uint8Array {
+  const addresses = BOOTLOADER_ADDRESSES[options.chip]
+  if (!addresses) throw usageError(`no simulation bootloader for chip "${options.chip}"`)
+  const descriptor = encodeBootloaderDescriptor({version: 1, idfVersion: options.idfVersion ?? SIMULATION_BOOTLOADER_NAME, dateTime: 'Jan  1 2000 00:00:00'})
+  const note = encoder.encode(`iotctl simulation bootloader for ${options.chip}: runs only on the iotctl virtual board\0`)
+  const data = new Uint8Array(descriptor.length + Math.ceil(note.length / 4) * 4)
+  data.set(descriptor)
+  data.set(note, descriptor.length)
+  const code = filler(Math.ceil((options.codeSize ?? 1024) / 4) * 4, 0xb007)
+  return assemble(options.chip, [{address: addresses.dram, data}, {address: addresses.iram, data: code}], options.flashSize ?? '4MB', addresses.iram)
+}
+
+/** Whether an image is the simulation bootloader. */
+export function isSimulationBootloader(image: Uint8Array): boolean {
+  let info: EspImageInfo
+  try {
+    info = parseEspImage(image)
+  } catch {
+    return false
+  }
+  const first = info.segments[0]
+  return parseBootloaderDescriptor(image.subarray(first.dataOffset, first.dataOffset + first.length))?.idfVersion === SIMULATION_BOOTLOADER_NAME
 }

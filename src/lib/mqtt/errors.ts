@@ -1,4 +1,4 @@
-import {IotctlError, ExitCode} from '../console/errors.js'
+import {IotctlError, ExitCode, tlsFailureSide} from '../console/errors.js'
 
 /** CONNACK return codes of MQTT 3.1.1 and the MQTT 5 reason codes that refuse a connection. */
 const REFUSALS: Record<number, string> = {
@@ -51,6 +51,14 @@ export function explainMqttError(error: unknown, where: string): IotctlError {
   if (typeof err.code === 'number') return connackError(err.code, where)
   const code = String(err.code ?? '')
   const message = err.message ?? String(error)
+  if (tlsFailureSide(err) === 'server') {
+    return new IotctlError(`TLS with ${where} failed: the server's certificate does not verify: ${message}`, {
+      code: 'TLS_SERVER_UNVERIFIED',
+      exit: ExitCode.VERIFY,
+      cause: error,
+      suggestions: ['Give the profile the CA that signed the broker certificate: iotctl backends add NAME … --ca ca.pem', 'See what the server presents: openssl s_client -connect HOST:PORT -showcerts'],
+    })
+  }
   if (TLS_AUTH.test(code) || TLS_AUTH.test(message)) {
     return new IotctlError(`TLS with ${where} failed: ${message}`, {
       code: 'TLS_FAILED',

@@ -10,7 +10,7 @@ import {
   writePartitionTable,
   type PartitionEntry,
 } from '../partitions/index.js'
-import {buildSimulationImage, isSimulationImage, mergeImages, parseEspImage} from '../image/index.js'
+import {buildSimulationImage, imageKind, isSimulationImage, mergeImages, parseBootloaderDescriptor, parseEspImage} from '../image/index.js'
 import type {Chip, FlashSize, PartitionSpec} from '../templates/types.js'
 import type {NvsItem} from './device-config.js'
 
@@ -165,6 +165,43 @@ export function describeApp(bytes: Uint8Array): AppDescription {
     hashAppended: info.sha256 !== undefined,
     simulation: isSimulationImage(info),
     ...(d ? {projectName: d.projectName, version: d.version, idfVersion: d.idfVersion} : {}),
+    problems: info.problems.map((p) => `${p.code}: ${p.message}`),
+  }
+}
+
+export interface BootloaderDescription {
+  size: number
+  chip?: string
+  flashMode?: string
+  flashFreq?: string
+  flashSize?: string
+  /** esp_bootloader_desc_t (ESP-IDF ≥ 5.2) */
+  version?: number
+  idfVersion?: string
+  problems?: string[]
+}
+
+/** Whether an image (lenient parse) is a second-stage bootloader rather than an app. */
+export function isBootloaderImage(bytes: Uint8Array): boolean {
+  try {
+    return imageKind(parseEspImage(bytes, {strict: false})) === 'bootloader'
+  } catch {
+    return false
+  }
+}
+
+/** What a bootloader image says about itself, checks collected rather than thrown. */
+export function describeBootloader(bytes: Uint8Array): BootloaderDescription {
+  const info = parseEspImage(bytes, {strict: false})
+  const first = info.segments[0]
+  const desc = parseBootloaderDescriptor(bytes.subarray(first.dataOffset, first.dataOffset + first.length))
+  return {
+    size: info.length,
+    chip: info.chipName,
+    flashMode: info.flashMode,
+    flashFreq: info.flashFreq,
+    flashSize: info.flashSize,
+    ...(desc ? {version: desc.version, idfVersion: desc.idfVersion} : {}),
     problems: info.problems.map((p) => `${p.code}: ${p.message}`),
   }
 }

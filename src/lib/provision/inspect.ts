@@ -3,7 +3,9 @@ import {ExitCode, IotctlError, explainSystemError} from '../console/errors.js'
 import {sha256Hex} from '../templates/hash.js'
 import {STANDARD_NVS_KEYS} from './nvs-keys.js'
 import {PARTITION_TABLE_OFFSET} from './chips.js'
-import {describeApp, isAppImage, isNvsPartition, isPartitionTable, readNvsPartition, readPartitionTable, type AppDescription, type NvsRow, type PartitionRow} from './formats.js'
+import {describeApp, describeBootloader, isAppImage, isBootloaderImage, isNvsPartition, isPartitionTable, readNvsPartition, readPartitionTable, type AppDescription, type BootloaderDescription, type NvsRow, type PartitionRow} from './formats.js'
+import {CHIP_LAYOUTS} from './chips.js'
+import type {Chip} from '../templates/types.js'
 import {readFlashPlan} from './plan-files.js'
 import type {FlashManifest} from './plan-types.js'
 
@@ -21,13 +23,14 @@ export interface InspectedNvsEntry {
 
 export interface InspectReport {
   path: string
-  kind: 'plan' | 'merged' | 'partition-table' | 'nvs' | 'app'
+  kind: 'plan' | 'merged' | 'partition-table' | 'nvs' | 'app' | 'bootloader'
   size?: number
   sha256?: string
   manifest?: FlashManifest
   partitions?: PartitionRow[]
   nvs?: {offset?: number; size: number; entries: InspectedNvsEntry[]}
   app?: AppDescription & {offset?: number; sha256: string}
+  bootloader?: BootloaderDescription & {offset?: number; sha256: string}
 }
 
 const SECRET_NAME = /pass|pwd|secret|token|private|(^|_)key$/i
@@ -68,7 +71,23 @@ async function inspectPlan(dir: string, showSecrets: boolean): Promise<InspectRe
   if (data.nvs) report.nvs = {offset: manifest.nvs.offset, size: data.nvs.length, entries: nvsEntries(data.nvs, secrets, showSecrets)}
   const app = manifest.parts.find((p) => p.name === 'app')
   if (data.app && app) report.app = {...describeApp(data.app), offset: app.offset, sha256: app.sha256}
+  const bootloader = manifest.parts.find((p) => p.name === 'bootloader')
+  if (data.bootloader && bootloader) report.bootloader = {...describeBootloader(data.bootloader), offset: bootloader.offset, sha256: bootloader.sha256}
   return report
+}
+
+/**
+ * The bootloader of a merged image: at the offset the app's chip boots from (0x1000 on ESP32/S2, 0x0 on
+ * S3/C3/C6/ESP8266); without a readable app, wherever an image header sits at one of those offsets.
+ */
+function mergedBootloader(bytes: Uint8Array, appChip: string | undefined): {offset: number; bytes: Uint8Array} | undefined {
+  const chip = (Object.keys(CHIP_LAYOUTS) as Chip[]).find((c) => CHIP_LAYOUTS[c].family === appChip)
+  const offsets = chip ? [CHIP_LAYOUTS[chip].bootloaderOffset] : [0x1000, 0x0]
+  for (const offset of offsets) {
+    const region = bytes.subarray(offset, PARTITION_TABLE_OFFSET)
+    if (region[0] === 0xe9) return {offset, bytes: region}
+  }
+  return undefined
 }
 
 /** A merged image: the partition table at 0x8000 says where the NVS and app partitions are. */
@@ -86,6 +105,15 @@ function inspectMerged(path: string, bytes: Uint8Array, showSecrets: boolean): I
     const region = bytes.subarray(app.offset, Math.min(bytes.length, app.offset + app.size))
     const described = describeApp(region)
     report.app = {...described, offset: app.offset, sha256: sha256Hex(region.subarray(0, described.size))}
+  }
+  const bootloader = mergedBootloader(bytes, report.app?.chip)
+  if (bootloader) {
+    try {
+      const described = describeBootloader(bootloader.bytes)
+      report.bootloader = {...described, offset: bootloader.offset, sha256: sha256Hex(bootloader.bytes.subarray(0, described.size))}
+    } catch (error) {
+      report.bootloader = {size: 0, offset: bootloader.offset, sha256: '', problems: [error instanceof Error ? error.message : String(error)]}
+    }
   }
   return report
 }
@@ -108,6 +136,7 @@ export async function inspectFlash(path: string, options: {showSecrets?: boolean
   if (isPartitionTable(bytes)) return {...base, kind: 'partition-table', partitions: readPartitionTable(bytes)}
   if (isNvsPartition(bytes)) return {...base, kind: 'nvs', nvs: {size: bytes.length, entries: nvsEntries(bytes, DEFAULT_SECRETS, showSecrets)}}
   if (bytes.length > PARTITION_TABLE_OFFSET + 32 && isPartitionTable(bytes.subarray(PARTITION_TABLE_OFFSET))) return inspectMerged(path, bytes, showSecrets)
+  if (isAppImage(bytes) && isBootloaderImage(bytes)) return {...base, kind: 'bootloader', bootloader: {...describeBootloader(bytes), sha256: base.sha256}}
   if (isAppImage(bytes)) return {...base, kind: 'app', app: {...describeApp(bytes), sha256: base.sha256}}
   throw new IotctlError(`${path} is not a flash plan, merged image, partition table, NVS partition or ESP app image`, {
     code: 'UNKNOWN_IMAGE',

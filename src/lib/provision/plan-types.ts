@@ -24,6 +24,28 @@ export interface FlashPart {
   sha256: string
   /** holds secrets (Wi-Fi password, private key): written 0600 */
   secret?: boolean
+  /**
+   * holds the second-stage bootloader (at the chip's bootloader offset), so the plan boots an erased
+   * board; a runtime image that starts with a bootloader sets it too
+   */
+  bootloader?: boolean
+}
+
+/** Flash mode, frequency and size as an image header states them. */
+export interface ImageHeader {
+  flashMode: string
+  flashFreq: string
+  flashSize: string
+}
+
+/**
+ * The image headers of a plan: `plan` = patched to the plan's flash size (and any --flash-mode/-freq),
+ * so headers and plan agree; `keep` = left as built (--flash-size keep), shown as they are.
+ */
+export interface ImageHeaders {
+  policy: 'plan' | 'keep'
+  app: ImageHeader
+  bootloader?: ImageHeader
 }
 
 export interface AppInfo {
@@ -56,6 +78,10 @@ export interface FlashManifest {
   boardChip: Chip
   chipFamily: string
   flashSize: FlashSize
+  /** what the app and bootloader headers say */
+  headers?: ImageHeaders
+  /** the plan includes a second-stage bootloader: it boots an erased or blank board */
+  bootsBlankBoard?: boolean
   /** the app is an iotctl simulation image: only a virtual board runs it; `flash` refuses real boards */
   simulation: boolean
   backend: {profile: string; url: string; scheme: string}

@@ -6,14 +6,15 @@ import type {DeviceCredentials} from '../pki/credentials.js'
 import type {DeviceRecord} from '../registry/types.js'
 import {sha256Hex} from '../templates/hash.js'
 import type {LoadedTemplate} from '../templates/loader.js'
-import type {Chip, FlashSize, TargetChip} from '../templates/types.js'
+import type {AppSource, Chip, FlashSize, TargetChip} from '../templates/types.js'
 import {hasFlashSettings, patchImageHeader, type FlashSettings} from '../image/patch.js'
+import {buildSimulationBootloader, imageKind, parseEspImage, type ImageKind} from '../image/index.js'
 import {acquireApp, appSourceFor, type AppSourceCallbacks} from './app-source.js'
 import {CHIP_LAYOUTS, DEFAULT_FLASH_SIZE, DEFAULT_PARTITIONS, PARTITION_TABLE_OFFSET, boardChip} from './chips.js'
 import {checkSettingKeys, deviceNvsItems, secretNvsKeys, type DeviceConfig} from './device-config.js'
 import {buildNvsImage, buildPartitionTable, inspectAppImage, makeSimulationImage, mergeFlash, type PartitionLayout} from './formats.js'
 import {nvsNamespace} from './nvs-keys.js'
-import {PART_FILES, PLAN_FORMAT, type AppInfo, type FlashManifest, type FlashPart, type FlashPlan} from './plan-types.js'
+import {PART_FILES, PLAN_FORMAT, type AppInfo, type FlashManifest, type FlashPart, type FlashPlan, type ImageHeader, type ImageHeaders} from './plan-types.js'
 import type {ResolvedSettings} from './settings.js'
 import {topicsForProfile} from './topics.js'
 
@@ -24,10 +25,12 @@ export interface ChipArtifacts {
   simulation: boolean
   app: {bytes: Uint8Array; info: AppInfo}
   layout: PartitionLayout
-  bootloader?: {bytes: Uint8Array; sha256: string}
+  bootloader?: {bytes: Uint8Array; sha256: string; origin: string}
   /** the parts identical for every device (partition table, app, bootloader) */
   sharedParts: FlashPart[]
   flashSize: FlashSize
+  /** what the image headers say after patching */
+  headers: ImageHeaders
 }
 
 export interface PrepareOptions extends AppSourceCallbacks {
@@ -42,6 +45,16 @@ export interface PrepareOptions extends AppSourceCallbacks {
   flash?: FlashSettings
   /** for chip 'sim': the virtual board's chip to lay the images out for (default: ESP32) */
   board?: Chip
+}
+
+/**
+ * Whether a plan's parts boot an erased (or blank) board: one of them holds the second-stage bootloader —
+ * flagged as such (a bootloader part, a runtime image that starts with one), or an image (magic 0xE9)
+ * written at the chip's bootloader offset.
+ */
+export function bootsBlankBoard(parts: ReadonlyArray<{offset: number; bootloader?: boolean; data?: Uint8Array}>, chip: Chip): boolean {
+  const offset = CHIP_LAYOUTS[chip].bootloaderOffset
+  return parts.some((p) => p.bootloader === true || (p.offset === offset && p.data?.[0] === 0xe9))
 }
 
 /** Which chip a device is built for: its registry chip, else the template's first. */
@@ -65,34 +78,112 @@ export async function prepareChip(options: PrepareOptions): Promise<ChipArtifact
   checkSettingKeys(template)
   const board = chip === 'sim' && options.board ? options.board : boardChip(chip)
   const source = appSourceFor(template, chip, options.appFile)
-  const acquired = await acquireApp(source, {templateDir: template.dir, cacheDir: options.cacheDir, onDownload: options.onDownload, onBuildOutput: options.onBuildOutput, signal: options.signal})
-  const flashSize = (options.flash?.flashSize as FlashSize | undefined) ?? template.flashSize ?? DEFAULT_FLASH_SIZE
-  const patch = (image: Uint8Array) => (hasFlashSettings(options.flash) ? patchImageHeader(image, options.flash!, {chip: board}) : image)
-  const bytes = acquired.kind === 'simulation' ? makeSimulationImage(board, {templateType: template.type, flashSize}) : patch(acquired.bytes)
+  const callbacks = {templateDir: template.dir, cacheDir: options.cacheDir, onDownload: options.onDownload, onBuildOutput: options.onBuildOutput, signal: options.signal}
+  const acquired = await acquireApp(source, callbacks)
+  // the plan's flash size lays out the partitions and goes into every image header (so they agree),
+  // unless --flash-size keep asks to leave the headers as built
+  const keepSize = options.flash?.flashSize === 'keep'
+  const flashSize = ((!keepSize && options.flash?.flashSize) as FlashSize | undefined) || template.flashSize || DEFAULT_FLASH_SIZE
+  const headerSettings: FlashSettings = {flashMode: options.flash?.flashMode ?? 'keep', flashFreq: options.flash?.flashFreq ?? 'keep', flashSize: keepSize ? 'keep' : flashSize}
+  const patch = (image: Uint8Array) => (hasFlashSettings(headerSettings) ? patchImageHeader(image, headerSettings, {chip: board}) : image)
+  const simulationApp = acquired.kind === 'simulation'
+  if (!simulationApp) {
+    inspectAppImage(acquired.bytes, board, acquired.origin)
+    checkImageKind(acquired.bytes, board, acquired.origin, 'app')
+  }
+  const bytes = simulationApp ? patch(makeSimulationImage(board, {templateType: template.type, flashSize})) : patch(acquired.bytes)
   const {simulation, ...described} = inspectAppImage(bytes, board, acquired.origin)
   const info: AppInfo = {origin: acquired.origin, kind: acquired.kind, size: bytes.length, sha256: sha256Hex(bytes), ...described}
   const layout = buildPartitionTable(template.partitions ?? DEFAULT_PARTITIONS, {flashSize, appSize: bytes.length, template: template.file})
-  let bootloader: ChipArtifacts['bootloader']
+  const bootloader = await resolveBootloader(options, board, simulationApp, flashSize, patch, callbacks)
+  const sharedParts: FlashPart[] = []
+  if (bootloader) sharedParts.push({name: 'bootloader', path: PART_FILES.bootloader, offset: CHIP_LAYOUTS[board].bootloaderOffset, size: bootloader.bytes.length, sha256: bootloader.sha256, bootloader: true})
+  sharedParts.push({name: 'partition-table', path: PART_FILES['partition-table'], offset: PARTITION_TABLE_OFFSET, size: layout.table.length, sha256: sha256Hex(layout.table)})
+  sharedParts.push({name: 'app', path: PART_FILES.app, offset: layout.app.offset, size: bytes.length, sha256: info.sha256})
+  const headers: ImageHeaders = {policy: keepSize ? 'keep' : 'plan', app: headerOf(bytes), ...(bootloader ? {bootloader: headerOf(bootloader.bytes)} : {})}
+  return {chip, boardChip: board, simulation, app: {bytes, info}, layout, bootloader, sharedParts, flashSize, headers}
+}
+
+/** mode, frequency and size as an image header states them */
+function headerOf(image: Uint8Array): ImageHeader {
+  const info = parseEspImage(image, {strict: false})
+  return {flashMode: info.flashMode ?? `code ${info.flashModeCode}`, flashFreq: info.flashFreq ?? `code ${info.flashFreqCode}`, flashSize: info.flashSize ?? `code ${info.flashSizeCode}`}
+}
+
+/**
+ * The plan's second-stage bootloader: --bootloader FILE, else the template's, else (simulation plans)
+ * iotctl's simulation bootloader; undefined when none is named (the board must already have one).
+ */
+async function resolveBootloader(
+  options: PrepareOptions,
+  board: Chip,
+  simulationApp: boolean,
+  flashSize: FlashSize,
+  patch: (image: Uint8Array) => Uint8Array,
+  callbacks: Parameters<typeof acquireApp>[1],
+): Promise<ChipArtifacts['bootloader']> {
+  let data: Uint8Array
+  let origin: string
+  const fromTemplate = templateBootloader(options.template, board)
   if (options.bootloaderFile) {
-    let data: Uint8Array
+    origin = resolve(options.bootloaderFile)
     try {
-      data = new Uint8Array(await readFile(resolve(options.bootloaderFile)))
+      data = new Uint8Array(await readFile(origin))
     } catch (error) {
       throw explainSystemError(error, `reading the bootloader ${options.bootloaderFile}`)
     }
-    inspectAppImage(data, board, options.bootloaderFile, {bootloader: true})
-    data = patch(data)
-    const offset = CHIP_LAYOUTS[board].bootloaderOffset
-    if (offset + data.length > PARTITION_TABLE_OFFSET) {
-      throw new IotctlError(`The bootloader (${data.length} bytes at 0x${offset.toString(16)}) runs into the partition table at 0x${PARTITION_TABLE_OFFSET.toString(16)}`, {code: 'BOOTLOADER_TOO_LARGE', exit: ExitCode.VERIFY})
-    }
-    bootloader = {bytes: data, sha256: sha256Hex(data)}
+  } else if (fromTemplate) {
+    const acquired = await acquireApp(fromTemplate, callbacks)
+    if (acquired.kind === 'simulation') throw usageError(`Template "${options.template.type}": bootloader cannot be a simulation source`)
+    data = acquired.bytes
+    origin = acquired.origin
+  } else if (simulationApp) {
+    data = buildSimulationBootloader({chip: board, flashSize})
+    origin = 'simulation'
+  } else {
+    return undefined
   }
-  const sharedParts: FlashPart[] = []
-  if (bootloader) sharedParts.push({name: 'bootloader', path: PART_FILES.bootloader, offset: CHIP_LAYOUTS[board].bootloaderOffset, size: bootloader.bytes.length, sha256: bootloader.sha256})
-  sharedParts.push({name: 'partition-table', path: PART_FILES['partition-table'], offset: PARTITION_TABLE_OFFSET, size: layout.table.length, sha256: sha256Hex(layout.table)})
-  sharedParts.push({name: 'app', path: PART_FILES.app, offset: layout.app.offset, size: bytes.length, sha256: info.sha256})
-  return {chip, boardChip: board, simulation, app: {bytes, info}, layout, bootloader, sharedParts, flashSize}
+  inspectAppImage(data, board, origin, {bootloader: true})
+  checkImageKind(data, board, origin, 'bootloader')
+  data = patch(data)
+  const offset = CHIP_LAYOUTS[board].bootloaderOffset
+  if (offset + data.length > PARTITION_TABLE_OFFSET) {
+    throw new IotctlError(`The bootloader (${data.length} bytes at 0x${offset.toString(16)}) runs into the partition table at 0x${PARTITION_TABLE_OFFSET.toString(16)}`, {code: 'BOOTLOADER_TOO_LARGE', exit: ExitCode.VERIFY})
+  }
+  return {bytes: data, sha256: sha256Hex(data), origin}
+}
+
+function templateBootloader(template: LoadedTemplate, chip: Chip): AppSource | undefined {
+  const source = template.bootloader
+  if (source === undefined) return undefined
+  if ('path' in source || 'url' in source || 'build' in source) return source as AppSource
+  return (source as Partial<Record<Chip, AppSource>>)[chip]
+}
+
+/** An ESP-IDF bootloader passed as the app (or an app as the bootloader) is refused, as esptool tells them apart. */
+function checkImageKind(bytes: Uint8Array, chip: Chip, origin: string, expected: ImageKind): void {
+  let info
+  try {
+    info = parseEspImage(bytes, {strict: false})
+  } catch {
+    return // inspectAppImage names the structural problem
+  }
+  const kind = imageKind(info)
+  if (kind === expected || kind === 'unknown') return
+  if (expected === 'app') {
+    throw new IotctlError(`${origin} is a second-stage bootloader (RAM segments only, no app descriptor), not an application image`, {
+      code: 'IMAGE_IS_BOOTLOADER',
+      exit: ExitCode.VERIFY,
+      details: {chip},
+      suggestions: ['Pass it as --bootloader FILE, and the app (build/<project>.bin) as --app'],
+    })
+  }
+  throw new IotctlError(`${origin} is an application image, not a second-stage bootloader`, {
+    code: 'IMAGE_NOT_BOOTLOADER',
+    exit: ExitCode.VERIFY,
+    details: {chip},
+    suggestions: ['Pass build/bootloader/bootloader.bin as --bootloader, and the app as --app'],
+  })
 }
 
 export interface DevicePlanInput {
@@ -148,6 +239,8 @@ export function buildDevicePlan(input: DevicePlanInput): FlashPlan {
     boardChip: artifacts.boardChip,
     chipFamily: family,
     flashSize: artifacts.flashSize,
+    headers: artifacts.headers,
+    bootsBlankBoard: bootsBlankBoard(parts.map((p) => ({...p, data: data[p.name]})), artifacts.boardChip),
     simulation: artifacts.simulation,
     backend: {profile: profile.name, url: profile.url, scheme},
     app: artifacts.app.info,
@@ -156,6 +249,12 @@ export function buildDevicePlan(input: DevicePlanInput): FlashPlan {
     builds: [{chipFamily: family, parts: parts.map((p) => ({path: p.path, offset: p.offset}))}],
   }
   if (input.merged) {
+    if (!artifacts.bootloader) {
+      throw usageError(`A merged image for ${device.id} would overwrite the bootloader area with 0xFF: the plan has no second-stage bootloader`, [
+        'Pass --bootloader build/bootloader/bootloader.bin',
+        'Or name one in the template: bootloader: {path: …}',
+      ])
+    }
     const merged = mergeFlash(parts.map((p) => ({name: p.name, offset: p.offset, data: data[p.name]!})))
     data.merged = merged
     manifest.merged = {path: PART_FILES.merged, offset: 0, size: merged.length, sha256: sha256Hex(merged)}

@@ -7,12 +7,26 @@ export const DJANGO_COMMANDS = ['heartbeat', 'getuserinfo', 'getsysteminfo', 'ge
 /** The msgCode that answers `command`: "heartbeat" itself, else "<command>-ret". */
 export const djangoReplyCode = (command: string) => (command === 'heartbeat' ? 'heartbeat' : `${command}-ret`)
 
+/** An answer's outcome: snapd's error envelope ({"type":"error",…,"result":{"message"}}) or an {"error"} object fails. */
+function snapdOutcome(data: unknown): CommandResult {
+  if (typeof data !== 'object' || data === null) return {ok: true, data}
+  const record = data as Record<string, unknown>
+  if (record.type === 'error') {
+    const result = record.result as {message?: unknown} | undefined
+    return {ok: false, error: String(result?.message ?? record.status ?? 'error'), data}
+  }
+  if ('error' in record && Object.keys(record).length === 1) return {ok: false, error: String(record.error)}
+  return {ok: true, data}
+}
+
 /**
  * The Mosquitto device-management system (Django server). The server publishes a plain string
  * command on django/iot/server/<serial> at QoS 2; the device answers on django/iot/client/<serial>
  * at QoS 0 with {"msgCode","id","data"} in that order: `id` is the serial as a string (a number
  * crashes the server), heartbeat data is a non-empty uptime text, and `<command>-ret` data is a
- * JSON-encoded string (double-encoded). The server counts a device online only if the heartbeat
+ * string: snapd's REST reply forwarded unchanged (JSON text: {"type":"sync","status-code":200,
+ * "status":"OK","result":…}, or "type":"error") for the get… queries, plain text for others
+ * (the real agent answers reboot with "reboot-OK"). The server counts a device online only if the heartbeat
  * answer arrives within 2 s. Serials are integers. Devices publish no telemetry of their own.
  */
 export const djangoIotScheme: Scheme = {
@@ -45,7 +59,9 @@ export const djangoIotScheme: Scheme = {
       const text = typeof result.data === 'string' && result.data ? result.data : JSON.stringify(result.data ?? 'up')
       return JSON.stringify({msgCode: 'heartbeat', id, data: text})
     }
-    const data = result.ok ? (result.data ?? null) : {error: result.error ?? 'failed'}
+    // a text answer goes as it is (the agent's "reboot-OK"); structured ones as JSON text
+    if (result.ok && typeof result.data === 'string') return JSON.stringify({msgCode: djangoReplyCode(command.name), id, data: result.data})
+    const data = result.ok ? (result.data ?? null) : {type: 'error', 'status-code': 500, status: 'Internal Server Error', result: {message: result.error ?? 'failed'}}
     return JSON.stringify({msgCode: djangoReplyCode(command.name), id, data: JSON.stringify(data)})
   },
 
@@ -57,14 +73,14 @@ export const djangoIotScheme: Scheme = {
     const {value} = parseObject(payload)
     if (!value || value.msgCode !== djangoReplyCode(name) || value.id !== String(device.id)) return undefined
     if (name === 'heartbeat') return {ok: typeof value.data === 'string' && value.data !== '', data: value.data}
-    if (typeof value.data !== 'string') return {ok: false, error: '"data" is not a JSON-encoded string', data: value.data}
+    if (typeof value.data !== 'string') return {ok: false, error: '"data" is not a string', data: value.data}
+    let data: unknown
     try {
-      const data = JSON.parse(value.data) as unknown
-      const failed = typeof data === 'object' && data !== null && 'error' in data && Object.keys(data).length === 1
-      return failed ? {ok: false, error: String((data as {error: unknown}).error)} : {ok: true, data}
+      data = JSON.parse(value.data)
     } catch {
-      return {ok: false, error: '"data" is not valid JSON', data: value.data}
+      return {ok: true, data: value.data} // plain text is an answer too ("reboot-OK")
     }
+    return snapdOutcome(data)
   },
 
   decode(kind, payload, topic): DecodedMessage {
@@ -90,10 +106,11 @@ export const djangoIotScheme: Scheme = {
         try {
           data = JSON.parse(value.data)
         } catch {
-          problems.push('"-ret" data is not a JSON-encoded string')
+          // plain text is a valid answer ("reboot-OK"); only a JSON-looking text must parse
+          if (/^\s*[[{]/.test(value.data)) problems.push('"-ret" data looks like JSON but does not parse')
         }
       } else {
-        problems.push('"-ret" data must be a JSON-encoded string (double-encoded)')
+        problems.push('"-ret" data must be a string (JSON text, double-encoded, or plain text)')
       }
     }
     return {

@@ -1,4 +1,4 @@
-import {realpath} from 'node:fs/promises'
+import {readdir, realpath} from 'node:fs/promises'
 
 import {formatUsbId, guessBoard, parseUsbId} from './board-guess.js'
 
@@ -92,4 +92,22 @@ export async function lookupPortInfo(path: string, options: ListPortsOptions = {
     ...(entry.vendorId === undefined ? {} : {usbVendorId: entry.vendorId}),
     ...(entry.productId === undefined ? {} : {usbProductId: entry.productId}),
   }
+}
+
+/** device names serialport lists on Linux (bindings-cpp linux-list), plus macOS call-out devices */
+const SERIAL_DEVICE = /^(tty(S|WCH|ACM|USB|AMA|MFD|O|XRUSB)\d+|rfcomm\d+|cu\..+)$/
+
+/**
+ * Paths of the serial ports present: the enumeration where it works (ESP-looking first), else the serial
+ * device nodes in /dev (no udev in containers and CI).
+ */
+export async function existingPorts(options: ListPortsOptions & {devDir?: string} = {}): Promise<string[]> {
+  const listing = await listPorts(options)
+  if (listing.available) return listing.ports.map((p) => p.path)
+  const dir = options.devDir ?? '/dev'
+  const names = await readdir(dir).catch(() => [] as string[])
+  return names
+    .filter((name) => SERIAL_DEVICE.test(name))
+    .sort((a, b) => a.localeCompare(b, undefined, {numeric: true}))
+    .map((name) => `${dir}/${name}`)
 }

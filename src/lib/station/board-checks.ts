@@ -39,8 +39,8 @@ export function checkPlan(recipe: StationRecipe, plan: FlashPlan, port: string):
 /** Files named by the recipe still hold the approved bytes (checked for every board: files change mid-shift). */
 export async function checkSourceFiles(recipe: StationRecipe): Promise<void> {
   const files: [string, string | undefined, string][] = [
-    ['app image', recipe.images.app.file, recipe.images.app.sha256],
-    ['bootloader', recipe.images.bootloader?.file, recipe.images.bootloader?.sha256 ?? ''],
+    ['app image', recipe.images.app.file, recipe.images.app.fileSha256 ?? ''],
+    ['bootloader', recipe.images.bootloader?.file, recipe.images.bootloader?.fileSha256 ?? ''],
   ]
   for (const [what, file, sha256] of files) {
     if (!file) continue

@@ -27,8 +27,9 @@ export interface StationRecipe {
   /** boards with less flash are refused (bytes) */
   minFlashSize: number
   images: {
-    app: {origin: string; kind: string; sha256: string; size: number; version?: string; file?: string}
-    bootloader?: {file: string; sha256: string}
+    /** sha256 of the image as written; fileSha256 of the file as approved (headers may be patched between) */
+    app: {origin: string; kind: string; sha256: string; size: number; version?: string; file?: string; fileSha256?: string}
+    bootloader?: {file: string; sha256: string; fileSha256: string}
     partitionTable: {sha256: string}
     /** every part the boards share (name → sha256): each board's plan must carry exactly these */
     shared: Record<string, string>
@@ -106,9 +107,9 @@ export async function computeSources(options: ComputeSourcesOptions): Promise<Re
         sha256: artifacts.app.info.sha256,
         size: artifacts.app.info.size,
         ...(artifacts.app.info.version ? {version: artifacts.app.info.version} : {}),
-        ...(appFile ? {file: appFile} : {}),
+        ...(appFile ? {file: appFile, fileSha256: sha256Hex(await readFile(appFile))} : {}),
       },
-      ...(artifacts.bootloader && bootloaderFile ? {bootloader: {file: bootloaderFile, sha256: artifacts.bootloader.sha256}} : {}),
+      ...(artifacts.bootloader && bootloaderFile ? {bootloader: {file: bootloaderFile, sha256: artifacts.bootloader.sha256, fileSha256: sha256Hex(await readFile(bootloaderFile))}} : {}),
       partitionTable: {sha256: table.sha256},
       shared: Object.fromEntries(artifacts.sharedParts.map((p) => [p.name, p.sha256])),
     },
@@ -200,8 +201,8 @@ export function recipeDrift(recipe: StationRecipe, now: RecipeSources): RecipeDr
     if (canonicalJson(a) !== canonicalJson(b)) drift.push({what, recipe: summary(a), now: summary(b)})
   }
   check('template', recipe.template.sha256, now.template.sha256)
-  check('app image', recipe.images.app.sha256, now.images.app.sha256)
-  check('bootloader', recipe.images.bootloader?.sha256, now.images.bootloader?.sha256)
+  check('app image', [recipe.images.app.sha256, recipe.images.app.fileSha256], [now.images.app.sha256, now.images.app.fileSha256])
+  check('bootloader', [recipe.images.bootloader?.sha256, recipe.images.bootloader?.fileSha256], [now.images.bootloader?.sha256, now.images.bootloader?.fileSha256])
   check('partition table', recipe.images.partitionTable.sha256, now.images.partitionTable.sha256)
   // parts beyond these three (a filesystem image…), by name
   const others = (shared: Record<string, string>) => Object.fromEntries(Object.entries(shared).filter(([name]) => !['app', 'bootloader', 'partition-table'].includes(name)))
@@ -211,7 +212,7 @@ export function recipeDrift(recipe: StationRecipe, now: RecipeSources): RecipeDr
   return drift
 }
 
-const summary = (value: unknown) => (value === undefined ? 'none' : typeof value === 'string' ? value.slice(0, 16) : JSON.stringify(value).slice(0, 40))
+const summary = (value: unknown): string => (value === undefined ? 'none' : Array.isArray(value) ? summary(value[0]) : typeof value === 'string' ? value.slice(0, 16) : JSON.stringify(value).slice(0, 40))
 
 export function driftError(name: string, drift: RecipeDrift[]): IotctlError {
   return new IotctlError(`Station ${name}: ${drift.map((d) => d.what).join(', ')} changed since the recipe was made (${drift.map((d) => `${d.what} ${d.recipe}… → ${d.now}…`).join('; ')})`, {

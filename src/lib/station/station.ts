@@ -16,6 +16,9 @@ import type {StationKey} from './station-key.js'
 import {TappedPort} from './tapped-port.js'
 import {travelerInput} from './traveler.js'
 
+const CONNECT_ATTEMPTS = 3
+const CONNECT_FAILURES = new Set(['BOARD_NOT_RESPONDING', 'BOARD_CONNECT_FAILED'])
+
 export type BoardStage = 'connecting' | 'connected' | 'planning' | 'writing' | 'booting'
 
 export type StationEvent =
@@ -109,50 +112,61 @@ export async function runStation(options: StationRunOptions): Promise<ShiftSumma
     try {
       await checkSourceFiles(recipe)
       const {openPort} = await import('../serial/open-port.js')
-      const tapped = new TappedPort(await openPort(port, {onWarning: (w) => options.onWarning?.(`${port}: ${w}`)}))
       const until = new RegExp(recipe.boot.until)
-      summary = await flashDevice({
-        ws: options.ws,
-        port,
-        portObject: tapped,
-        type: recipe.template.type,
-        baud: recipe.flash.baud,
-        chip: 'auto',
-        appFile: recipe.images.app.file,
-        bootloaderFile: recipe.images.bootloader?.file,
-        flash: recipe.flash.settings,
-        erase: recipe.flash.erase,
-        verify: recipe.flash.verify,
-        profile: options.profile,
-        scheme: options.scheme,
-        settingsFor: options.settingsFor,
-        passphrase: options.passphrase,
-        cache,
-        signal: boardSignal,
-        onWarning: (w) => options.onWarning?.(`${port}: ${w}`),
-        onStage: (stage, detail) => {
-          if (stage === 'connecting' || stage === 'connected' || stage === 'planning' || stage === 'writing') emitStage(stage, detail)
-          // the tap is on before the reset, so the first line of the boot is seen
-          if (stage === 'resetting') watch = watchBoot(tapped, until, recipe.boot.timeoutSeconds * 1000, boardSignal)
-        },
-        onProgress: (p) => {
-          progress.set(p.part, p)
-          options.onEvent({event: 'progress', port, ...p})
-        },
-        onBoard: (board) => {
-          info = board
-          checkBoard(recipe, board, port)
-        },
-        onPlan: (built) => {
-          plan = built
-          checkPlan(recipe, built, port)
-        },
-        afterReset: async () => {
-          emitStage('booting', recipe.boot.until)
-          boot = await watch!.done
-          if (boot.outcome !== 'matched') throw bootFailure(recipe, boot, port)
-        },
-      })
+      // a board just plugged in may not answer at once (USB still settling, a busy host): connecting is
+      // tried again while nothing has been learnt from the board, let alone written to it
+      for (let attempt = 1; ; attempt++) {
+        const tapped = new TappedPort(await openPort(port, {onWarning: (w) => options.onWarning?.(`${port}: ${w}`)}))
+        try {
+          summary = await flashDevice({
+            ws: options.ws,
+            port,
+            portObject: tapped,
+            type: recipe.template.type,
+            baud: recipe.flash.baud,
+            chip: 'auto',
+            appFile: recipe.images.app.file,
+            bootloaderFile: recipe.images.bootloader?.file,
+            flash: recipe.flash.settings,
+            erase: recipe.flash.erase,
+            verify: recipe.flash.verify,
+            profile: options.profile,
+            scheme: options.scheme,
+            settingsFor: options.settingsFor,
+            passphrase: options.passphrase,
+            cache,
+            signal: boardSignal,
+            onWarning: (w) => options.onWarning?.(`${port}: ${w}`),
+            onStage: (stage, detail) => {
+              if (stage === 'connecting' || stage === 'connected' || stage === 'planning' || stage === 'writing') emitStage(stage, detail)
+              // the tap is on before the reset, so the first line of the boot is seen
+              if (stage === 'resetting') watch = watchBoot(tapped, until, recipe.boot.timeoutSeconds * 1000, boardSignal)
+            },
+            onProgress: (p) => {
+              progress.set(p.part, p)
+              options.onEvent({event: 'progress', port, ...p})
+            },
+            onBoard: (board) => {
+              info = board
+              checkBoard(recipe, board, port)
+            },
+            onPlan: (built) => {
+              plan = built
+              checkPlan(recipe, built, port)
+            },
+            afterReset: async () => {
+              emitStage('booting', recipe.boot.until)
+              boot = await watch!.done
+              if (boot.outcome !== 'matched') throw bootFailure(recipe, boot, port)
+            },
+          })
+          break
+        } catch (error) {
+          const code = error instanceof IotctlError ? error.code : ''
+          if (attempt >= CONNECT_ATTEMPTS || info || boardSignal.aborted || !CONNECT_FAILURES.has(code)) throw error
+          options.onWarning?.(`${port}: ${(error as Error).message}; connecting again (attempt ${attempt + 1} of ${CONNECT_ATTEMPTS})`)
+        }
+      }
     } catch (error) {
       failure = unplugged.signal.aborted && !signal.aborted ? unpluggedError(port, stage) : asStationError(error, signal)
     } finally {

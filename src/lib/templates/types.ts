@@ -137,4 +137,9 @@ export interface TemplateDefinition {
   flashSize?: FlashSize
   /** app image per chip, or one source for all chips */
   app?: AppSource | Partial<Record<Chip, AppSource>>
+  /**
+   * second-stage bootloader per chip (or one source): written at the chip's bootloader offset, so the
+   * plan boots an erased or blank board; `--bootloader FILE` overrides it
+   */
+  bootloader?: Exclude<AppSource, {simulation: true}> | Partial<Record<Chip, Exclude<AppSource, {simulation: true}>>>
 }

@@ -220,14 +220,17 @@ function checkAppSource(c: Checker, source: unknown, path: string): void {
   }
 }
 
-function checkApp(c: Checker, app: unknown, chips: unknown): void {
+function checkApp(c: Checker, app: unknown, chips: unknown, field: 'app' | 'bootloader' = 'app'): void {
   if (app === undefined) return
-  if (isAppSource(app)) return checkAppSource(c, app, 'app')
-  if (!c.isObject(app, 'app')) return
+  if (isAppSource(app)) {
+    if (field === 'bootloader' && 'simulation' in app) c.fail(`${field}.simulation`, 'is not a bootloader source (simulation plans get their bootloader from iotctl)')
+    return checkAppSource(c, app, field)
+  }
+  if (!c.isObject(app, field)) return
   for (const [chip, source] of Object.entries(app)) {
-    if (!TARGET_CHIPS.includes(chip as never) || chip === 'sim') c.fail(key('app', chip), `is not a chip (${TARGET_CHIPS.filter((t) => t !== 'sim').join(', ')})`)
-    else if (Array.isArray(chips) && !chips.includes(chip)) c.fail(key('app', chip), `names a chip the template does not list in chips`)
-    checkAppSource(c, source, key('app', chip))
+    if (!TARGET_CHIPS.includes(chip as never) || chip === 'sim') c.fail(key(field, chip), `is not a chip (${TARGET_CHIPS.filter((t) => t !== 'sim').join(', ')})`)
+    else if (Array.isArray(chips) && !chips.includes(chip)) c.fail(key(field, chip), `names a chip the template does not list in chips`)
+    checkAppSource(c, source, key(field, chip))
   }
 }
 
@@ -250,6 +253,7 @@ export function validateTemplate(value: unknown, file: string): asserts value is
     checkPartitions(c, value.partitions)
     checkNvs(c, value.nvs)
     checkApp(c, value.app, value.chips)
+    checkApp(c, value.bootloader, value.chips, 'bootloader')
   }
   if (c.issues.length === 0) return
   const lines = c.issues.slice(0, 8).map((issue) => `  ${issue.path}: ${issue.message}`)

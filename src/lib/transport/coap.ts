@@ -68,7 +68,8 @@ class CoapTransport implements Transport {
       },
       (error: IotctlError) => {
         this.inFlight--
-        settle({ok: false, code: error.code === 'COAP_TIMEOUT' ? 'timeout' : 'error', error})
+        // still open when the run closed the client: not failed, the listener may yet store it
+        settle({ok: false, code: error.code === 'COAP_TIMEOUT' ? 'timeout' : error.code === 'COAP_CLOSED' ? 'unanswered' : 'error', error})
       },
     )
   }

@@ -31,7 +31,8 @@ function outcomeOf(response: HttpResponse, method: string, secretHeaderNames?: s
   }
 }
 
-const isAuthError = (error?: Error) => error instanceof IotctlError && error.exit === ExitCode.AUTH
+/** refused credentials, or a server certificate we do not trust: neither fixes itself by retrying */
+const isAuthError = (error?: Error) => error instanceof IotctlError && (error.exit === ExitCode.AUTH || error.exit === ExitCode.VERIFY)
 
 class HttpTransport implements Transport {
   readonly kind = 'http'
@@ -139,6 +140,10 @@ class HttpChannel<Owner> implements DeviceChannel {
       this.state = 'idle'
       this.handler.down(this.owner, outcome.error)
     }
+  }
+
+  flush(): void {
+    this.transport.flushBatch()
   }
 
   tick(nowMs: number): void {

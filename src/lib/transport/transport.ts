@@ -40,7 +40,8 @@ export interface SendOutcome {
   ok: boolean
   /**
    * Summary bucket: MQTT 'acked' (PUBACK/PUBCOMP); HTTP '2xx' | '4xx' | '5xx'; CoAP the code
-   * ('2.04', '5.00'). Counted per code in the run summary.
+   * ('2.04', '5.00'); 'unanswered' for a request still open when the run ended (neither
+   * acknowledged nor failed: the backend may yet store it). Counted per code in the run summary.
    */
   code?: string
   /** attempts beyond the first (HTTP retries, CoAP retransmissions) */
@@ -82,6 +83,8 @@ export interface DeviceChannel {
   readonly inFlight: number
   /** the channel takes more right now (write buffer below its mark, in-flight below the cap) */
   readonly writable: boolean
+  /** send what a batching channel holds back (CoAP sense pairs), so the end-of-run wait covers it */
+  flush?(): void
   /** housekeeping from the fleet's one sweeper (≈1/s): keepalives, connect and ack timeouts */
   tick(nowMs: number): void
   /** stop; `graceful` lets in-flight sends finish (bounded) and says goodbye (MQTT DISCONNECT) */

@@ -3,8 +3,15 @@ import {defineTemplate, type CommandContext} from 'iotctl/template'
 /**
  * A managed Linux box running the device-management agent (as the Mosquitto/Django system):
  * it answers `heartbeat` with its uptime text and `getsysteminfo` / `getuserinfo` / `getsnapinfo`
- * with what snapd reports, and `reboot`. Serial numbers (device ids) are integers there.
+ * with snapd's REST replies forwarded unchanged (the envelope {"type":"sync","status-code":200,
+ * "status":"OK","result":…}: the server's device page reads `result`), and `reboot` with the
+ * plain text "reboot-OK". Serial numbers (device ids) are integers there.
  */
+
+/** snapd's synchronous REST envelope, as GET /v2/system-info, /v2/users and /v2/snaps return it. */
+function snapd<T>(result: T) {
+  return {type: 'sync', 'status-code': 200, status: 'OK', result}
+}
 
 /** `uptime -p` wording: "up 2 days, 3 hours, 5 minutes" (never empty: "up 0 minutes"). */
 function uptimeText(seconds: number): string {
@@ -28,7 +35,9 @@ function seedOf(id: string): number {
 
 function systemInfo(ctx: CommandContext) {
   const seed = seedOf(ctx.deviceId)
-  return {
+  const day = 86_400_000
+  const lastRefresh = new Date(Date.now() - (seed % 6) * 3_600_000)
+  return snapd({
     series: '16',
     version: '2.63',
     'build-id': (seed.toString(16) + '0000000000').slice(0, 40),
@@ -36,18 +45,22 @@ function systemInfo(ctx: CommandContext) {
     'on-classic': true,
     managed: false,
     'kernel-version': ['5.15.0-105-generic', '6.5.0-35-generic', '6.8.0-45-generic'][seed % 3],
+    locations: {'snap-mount-dir': '/snap', 'snap-bin-dir': '/snap/bin'},
+    refresh: {timer: '00:00~24:00/4', last: lastRefresh.toISOString(), next: new Date(lastRefresh.getTime() + day / 4).toISOString()},
     architecture: seed % 4 === 0 ? 'arm64' : 'amd64',
+    virtualization: ['none', 'kvm', 'lxc'][seed % 3],
+    'system-mode': 'run',
     confinement: 'strict',
     hostname: `agent-${ctx.deviceId}`,
     'uptime-seconds': Math.floor(ctx.uptimeSeconds),
-  }
+  })
 }
 
 function users(ctx: CommandContext) {
-  return [
+  return snapd([
     {id: 1000, username: 'ubuntu', email: ''},
     {id: 1001, username: `operator${seedOf(ctx.deviceId) % 10}`, email: 'ops@example.com'},
-  ]
+  ])
 }
 
 function snaps(ctx: CommandContext) {
@@ -59,9 +72,11 @@ function snaps(ctx: CommandContext) {
     {name: 'lxd', version: '5.21.1', revision: '28463', type: 'app', publisher: 'canonical'},
     {name: 'node', version: '20.12.2', revision: '8534', type: 'app', publisher: 'iojs'},
   ]
-  return all
-    .filter((_, i) => i < 3 || (seed >> i) & 1)
-    .map((snap) => ({...snap, channel: 'stable', 'tracking-channel': 'latest/stable', confinement: snap.type === 'app' ? 'strict' : '', status: 'active'}))
+  return snapd(
+    all
+      .filter((_, i) => i < 3 || (seed >> i) & 1)
+      .map((snap) => ({...snap, channel: 'stable', 'tracking-channel': 'latest/stable', confinement: snap.type === 'app' ? 'strict' : '', status: 'active'})),
+  )
 }
 
 export default defineTemplate({
@@ -82,7 +97,7 @@ export default defineTemplate({
     getsysteminfo: {description: 'OS, kernel, architecture and snapd version', handler: systemInfo},
     getuserinfo: {description: 'local user accounts', handler: users},
     getsnapinfo: {description: 'installed applications (snaps)', handler: snaps},
-    reboot: {description: 'reboot the box', handler: () => 'rebooting'},
+    reboot: {description: 'reboot the box; answers "reboot-OK" as the real agent does', handler: () => 'reboot-OK'},
   },
   nvs: {namespace: 'iotctl'},
 })

@@ -6,6 +6,7 @@ import {FlashSession} from '../../../src/lib/flash/index.js'
 import {deviceNvsItems} from '../../../src/lib/provision/device-config.js'
 import {DEFAULT_PARTITIONS} from '../../../src/lib/provision/chips.js'
 import {buildNvsImage, buildPartitionTable, makeSimulationImage} from '../../../src/lib/provision/formats.js'
+import {buildSimulationBootloader} from '../../../src/lib/image/index.js'
 import {startMosquitto, type Mosquitto} from '../../support/mosquitto.js'
 
 const template: BootTemplate = {
@@ -24,7 +25,7 @@ afterEach(async () => {
   for (const b of boards.splice(0)) await b.close()
 })
 
-/** what `iotctl firmware build` would lay out for one device: partition table, NVS, simulation app */
+/** what `iotctl firmware build` would lay out for one device: bootloader, partition table, NVS, simulation app */
 function devicePlan(options: {id: string; backendUrl: string; chip: 'esp32' | 'esp8266'}) {
   const app = makeSimulationImage(options.chip, {templateType: 'boot-test', flashSize: '4MB'})
   const layout = buildPartitionTable(DEFAULT_PARTITIONS, {flashSize: '4MB', appSize: app.length, template: 'boot-test'})
@@ -40,6 +41,7 @@ function devicePlan(options: {id: string; backendUrl: string; chip: 'esp32' | 'e
   })
   const nvs = buildNvsImage('iotctl', items, layout.nvs.size, options.id)
   return [
+    {name: 'bootloader', address: options.chip === 'esp32' ? 0x1000 : 0x0, data: buildSimulationBootloader({chip: options.chip})},
     {name: 'partition-table', address: 0x8000, data: layout.table},
     {name: 'nvs', address: layout.nvs.offset, data: nvs},
     {name: 'app', address: layout.app.offset, data: app},
@@ -110,26 +112,50 @@ describe('virtual board boots what was flashed', () => {
     board.on('bootFailed', (e) => failures.push(e.message))
     const plan = devicePlan({id: 'broken', backendUrl: broker.url, chip: 'esp32'})
 
-    // erased flash: no partition table
+    // erased flash: the ROM finds no second-stage bootloader, as a real ESP32 would
     await board.boot('erased')
     await waitFor('failure 1', () => failures.length === 1)
+    expect(consoleText()).toMatch(/invalid header: 0xffffffff \(no second-stage bootloader at 0x1000\)/)
+
+    // everything but the bootloader (what `flash --erase` without one used to leave): still no boot
+    board.flash.eraseCovering(0, 0x200000)
+    for (const part of plan.slice(1)) board.flash.write(part.address, part.data)
+    await board.boot('no bootloader')
+    await waitFor('failure 2', () => failures.length === 2)
+    expect(failures[1]).toMatch(/invalid header: 0xffffffff/)
+    expect(consoleText()).not.toMatch(/Partition Table:/)
+
+    // a bootloader with a bad checksum
+    const badBoot = Uint8Array.from(plan[0].data)
+    badBoot[40] ^= 0x01
+    board.flash.eraseCovering(0, 0x200000)
+    for (const part of [{...plan[0], data: badBoot}, ...plan.slice(1)]) board.flash.write(part.address, part.data)
+    await board.boot('bad bootloader')
+    await waitFor('failure 3', () => failures.length === 3)
+    expect(failures[2]).toMatch(/bootloader at 0x1000: .*(checksum|SHA-256)/)
+
+    // no partition table
+    board.flash.eraseCovering(0, 0x200000)
+    board.flash.write(plan[0].address, plan[0].data)
+    await board.boot('no table')
+    await waitFor('failure 4', () => failures.length === 4)
     expect(consoleText()).toMatch(/E \(\d+\) boot: No partition table found at 0x8000/)
 
     // table but a corrupt NVS page
-    const nvs = Uint8Array.from(plan[1].data)
+    const nvs = Uint8Array.from(plan[2].data)
     // a bit of the first entry (its key), which the entry CRC covers
     nvs[64 + 10] ^= 0x01
     board.flash.eraseCovering(0, 0x200000)
-    for (const part of [plan[0], {...plan[1], data: nvs}, plan[2]]) board.flash.write(part.address, part.data)
+    for (const part of [plan[0], plan[1], {...plan[2], data: nvs}, plan[3]]) board.flash.write(part.address, part.data)
     await board.boot('bad nvs')
-    await waitFor('failure 2', () => failures.length === 2)
+    await waitFor('failure 5', () => failures.length === 5)
     expect(consoleText()).toMatch(/E \(\d+\) nvs: nvs_flash_init failed/)
 
-    // table and NVS but no app
+    // bootloader, table and NVS but no app
     board.flash.eraseCovering(0, 0x200000)
-    for (const part of plan.slice(0, 2)) board.flash.write(part.address, part.data)
+    for (const part of plan.slice(0, 3)) board.flash.write(part.address, part.data)
     await board.boot('no app')
-    await waitFor('failure 3', () => failures.length === 3)
+    await waitFor('failure 6', () => failures.length === 6)
     expect(consoleText()).toMatch(/E \(\d+\) esp_image: image at 0x10000 has invalid magic byte \(0xff\): no app flashed/)
     expect(board.state).toBe('download')
   })

@@ -129,6 +129,29 @@ describe('virtual board: ROM bootloader', () => {
     expect((await client.reply()).value).toBe(0x00f01d83)
   })
 
+  it('refuses erases and writes beyond the flash size the loader was told (SPI_SET_PARAMS), as a real loader does', async () => {
+    const {board, client} = await setup('esp32')
+    expect(board.flash.size).toBe(4 * 1024 * 1024)
+    // untold, the loader keeps its 2 MB default: a filesystem at 0x200000 is refused (ROM error 0x08)
+    client.command(0x02, u32(0x1000, 1, 0x400, 0x200000))
+    expect([...(await client.reply()).data.subarray(0, 2)]).toEqual([1, 0x08])
+    client.command(0x02, u32(0x1000, 1, 0x400, 0x1ff000))
+    expect((await client.reply()).data[0]).toBe(0)
+    // told the real size (id, total, block, sector, page, status mask), it accepts the same write
+    client.command(0x0b, u32(0, 4 * 1024 * 1024, 0x10000, 0x1000, 0x100, 0xffff))
+    expect((await client.reply()).data[0]).toBe(0)
+    client.command(0x02, u32(0x1000, 1, 0x400, 0x200000))
+    expect((await client.reply()).data[0]).toBe(0)
+    // the stub keeps what the ROM was told; nothing beyond the chip itself, ever
+    await startStub(client)
+    client.command(0xd1, u32(0x3ff000, 0x1000))
+    expect((await client.reply()).data[0]).toBe(0)
+    client.command(0x0b, u32(0, 8 * 1024 * 1024, 0x10000, 0x1000, 0x100, 0xffff))
+    await client.reply()
+    client.command(0xd1, u32(0x400000, 0x1000))
+    expect([...(await client.reply()).data.subarray(0, 2)]).toEqual([1, 0xc4])
+  })
+
   it('writes raw blocks in ROM mode and reports MD5 as 32 hex characters', async () => {
     const {board, client} = await setup('esp32')
     const image = Buffer.from(Array.from({length: 0x800}, (_, i) => i & 0xff))

@@ -126,6 +126,23 @@ describe('gateway', () => {
     expect(gw.stats()).toMatchObject({sent: 3, sentReadings: 21, queued: 0})
   })
 
+  it('with the default backoff, a spool drains within a few seconds of the server returning after 16 s down', async () => {
+    const telemetry = await server()
+    const events: GatewayEvent[] = []
+    // the longest delay the jitter allows, every time: without a low cap it would have grown to 16 s
+    const gw = await gateway(telemetry, {backoff: undefined, random: () => 1}, events)
+    await telemetry.down()
+    for (let i = 0; i < 7; i++) expect((await post(gw.url!, reading(i))).status).toBe(200)
+    await new Promise((r) => setTimeout(r, 16_000))
+    expect(telemetry.stored).toHaveLength(0)
+    expect(Math.max(...events.flatMap((e) => (e.type === 'failed' && e.retryInMs !== undefined ? [e.retryInMs] : [])))).toBeLessThanOrEqual(4000)
+    await telemetry.up()
+    const back = Date.now()
+    await gw.idle()
+    expect(Date.now() - back).toBeLessThan(6000)
+    expect(telemetry.stored).toHaveLength(7)
+  }, 40_000)
+
   it('survives a restart: spooled batches (and the partial batch at stop) go out on the next start', async () => {
     const telemetry = await server()
     const spoolDir = mkdtempSync(join(tmpdir(), 'iotctl-spool-'))

@@ -129,7 +129,8 @@ describe('HttpClient', () => {
     const withoutCa = new HttpClient({url: server.url, retries: 3, backoff: fast})
     const error = await withoutCa.request({path: '/telemetry', body: '{}'}).catch((e) => e)
     withoutCa.close()
-    expect(error.code).toBe('HTTP_TLS')
+    // an untrusted server chain is a failed verification (exit 6), the same rule as over MQTT
+    expect(error).toMatchObject({code: 'TLS_SERVER_UNVERIFIED', exit: 6})
     expect(error.message).toContain('1 attempt')
     expect(server.requests()).toBe(0)
 

@@ -108,7 +108,7 @@ describe('partition table binary (byte level)', () => {
     expect(code(() => writePartitionTable(many(95)))).toBe('PARTITION_INVALID')
   })
 
-  it('writes the default layout as ESP-IDF does', () => {
+  it('writes the default single-app layout (nvs 0x9000, phy_init 0xf000, factory 0x10000)', () => {
     const t = writePartitionTable(layoutPartitions(DEFAULT_PARTITIONS, {flashSize: '4MB'}))
     expect(readPartitionTable(t).entries.map((e) => [e.name, e.type, e.subtype, e.offset, e.size])).toEqual([
       ['nvs', 1, 2, 0x9000, 0x6000],

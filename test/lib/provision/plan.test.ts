@@ -22,7 +22,8 @@ import {addDevices, Registry, type DeviceRecord} from '../../../src/lib/registry
 import {sha256Hex} from '../../../src/lib/templates/hash.js'
 import {loadTemplate} from '../../../src/lib/templates/loader.js'
 import {initWorkspace, type Workspace} from '../../../src/lib/workspace/workspace.js'
-import {appImage} from '../../support/esp-image.js'
+import {appImage, bootloaderImage} from '../../support/esp-image.js'
+import {esptoolMergeBin, imageInfo} from '../../support/esptool.js'
 
 const PASSPHRASE = 'test-passphrase-1'
 
@@ -87,7 +88,7 @@ describe('flash plans', () => {
     await writeTemplate(ws, 'widget', WIDGET('{simulation: true}'))
   })
 
-  it('builds a workspace template into plans that round-trip through the NVS, partition and image readers', async () => {
+  it('builds a workspace template into plans whose images esptool reads and whose merged image equals esptool merge-bin', async () => {
     const seen: string[] = []
     const result = await buildFleet({...(await options('widget', ['w-1', 'w-2', '24:6f:28:aa:bb:cc'])), merged: true, onDevice: (r) => seen.push(r.id)})
     expect(result.failed).toEqual([])
@@ -99,10 +100,13 @@ describe('flash plans', () => {
     const {manifest, data} = plan
     expect(manifest).toMatchObject({device: {id: 'w-1', type: 'widget'}, chip: 'esp32', chipFamily: 'ESP32', simulation: true, flashSize: '4MB'})
     expect(manifest.parts.map((p) => [p.name, p.offset])).toEqual([
+      ['bootloader', 0x1000],
       ['partition-table', 0x8000],
       ['nvs', 0x9000],
       ['app', 0x10000],
     ])
+    expect(manifest.bootsBlankBoard).toBe(true)
+    expect(manifest.headers).toEqual({policy: 'plan', app: {flashMode: 'dio', flashFreq: '40m', flashSize: '4MB'}, bootloader: {flashMode: 'dio', flashFreq: '40m', flashSize: '4MB'}})
     expect(manifest.builds[0]).toEqual({chipFamily: 'ESP32', parts: manifest.parts.map((p) => ({path: p.path, offset: p.offset}))})
 
     const table = readPartitionTable(data['partition-table']!)
@@ -133,12 +137,24 @@ describe('flash plans', () => {
 
     const app = parseEspImage(data.app!, {chip: 'esp32'})
     expect(isSimulationImage(app)).toBe(true)
+    // Espressif's reader: the app is an ESP32 app with valid checksum and hash, the bootloader a bootloader
+    const appInfo = await imageInfo(data.app!)
+    expect(appInfo).toMatch(/Chip ID: 0 \(ESP32\)/)
+    expect(appInfo).toMatch(/Flash size: 4MB/)
+    expect(appInfo).toMatch(/Checksum: 0x[0-9a-f]+ \(valid\)/)
+    expect(appInfo).toMatch(/Validation hash: [0-9a-f]{64} \(valid\)/)
+    expect(appInfo).toMatch(/Application Information[\s\S]*Project name: iotctl-sim/)
+    const bootInfo = await imageInfo(data.bootloader!)
+    expect(bootInfo).toMatch(/Bootloader Information/)
+    expect(bootInfo).not.toMatch(/Application Information/)
+    expect(bootInfo).toMatch(/Checksum: 0x[0-9a-f]+ \(valid\)/)
+    expect(bootInfo).toMatch(/Validation hash: [0-9a-f]{64} \(valid\)/)
 
-    // merged: every part at its offset, 0xFF in between
+    // merged: byte for byte what esptool merge-bin makes of the same parts
     const merged = data.merged!
-    for (const part of manifest.parts) expect(sha256Hex(merged.subarray(part.offset, part.offset + part.size))).toBe(part.sha256)
-    expect(merged.subarray(0, 0x8000).every((b) => b === 0xff)).toBe(true)
-    expect(merged.subarray(0xf000, 0x10000).every((b) => b === 0xff)).toBe(true)
+    const oracle = await esptoolMergeBin('esp32', manifest.parts.map((p) => ({offset: p.offset, data: data[p.name]!})))
+    expect(Buffer.from(merged).equals(Buffer.from(oracle))).toBe(true)
+    expect(await imageInfo(merged.subarray(0x1000, 0x8000))).toMatch(/Bootloader Information/)
 
     // secrets are 0600, the shared app image is one file linked into every plan
     expect(statSync(join(dir, 'nvs.bin')).mode & 0o777).toBe(0o600)
@@ -163,8 +179,14 @@ describe('flash plans', () => {
     expect(open.nvs!.entries.find((e) => e.key === 'wifi_pass')!.value).toBe('pw-1234')
     expect(JSON.stringify(open)).toContain('PRIVATE KEY')
 
+    expect(report.bootloader).toMatchObject({offset: 0x1000, chip: 'ESP32', idfVersion: 'iotctl-sim-bootloader', problems: []})
     const merged = await inspectFlash(join(dir, 'merged.bin'))
     expect(merged.kind).toBe('merged')
+    expect(merged.bootloader).toMatchObject({offset: 0x1000, chip: 'ESP32', flashSize: '4MB', problems: []})
+    // ESP8266 boots its bootloader from 0x0
+    const merged8266 = await inspectFlash(join(ws.paths.builds, 'w-2', 'merged.bin'))
+    expect(merged8266.bootloader).toMatchObject({offset: 0x0, chip: 'ESP8266'})
+    expect((await inspectFlash(join(dir, 'bootloader.bin'))).kind).toBe('bootloader')
     expect(merged.partitions!.map((p) => p.name)).toEqual(['nvs', 'phy_init', 'factory'])
     expect(merged.nvs!.entries.find((e) => e.key === 'id')!.value).toBe('w-1')
     expect(merged.nvs!.entries.find((e) => e.key === 'key')!.redacted).toBe(true)
@@ -279,16 +301,66 @@ describe('flash plans', () => {
 
   it("places a bootloader at the chip's offset and refuses one that runs into the partition table", async () => {
     const boot = join(ws.root, 'boot32.bin')
-    await writeFile(boot, appImage({chip: 'esp32'}))
+    await writeFile(boot, bootloaderImage({chip: 'esp32'}))
     const out = (d: DeviceRecord) => join(ws.root, 'boot', planDirName(d.id))
     const result = await buildFleet(await options('widget', ['w-1'], {outDir: out, bootloaderFile: boot}))
     expect(result.failed).toEqual([])
     const plan = await readFlashPlan(join(ws.root, 'boot', 'w-1'))
-    expect(plan.manifest.parts[0]).toMatchObject({name: 'bootloader', offset: 0x1000})
-    await writeFile(boot, appImage({chip: 'esp32', size: 0x7000 + 0x100}))
+    expect(plan.manifest.parts[0]).toMatchObject({name: 'bootloader', offset: 0x1000, bootloader: true})
+    await writeFile(boot, bootloaderImage({chip: 'esp32', codeSize: 0x7000}))
     const error = await buildFleet(await options('widget', ['w-1'], {outDir: () => join(ws.root, 'boot-big'), bootloaderFile: boot})).catch((e) => e)
     expect(error.code).toBe('BOOTLOADER_TOO_LARGE')
     expect(existsSync(join(ws.root, 'boot-big'))).toBe(false)
+  })
+
+  it('patches app and bootloader headers to the plan (re-hashed, esptool agrees), or keeps them and says so', async () => {
+    // an IDF build for a 1 MB board and a DOUT bootloader for 2 MB, planned for the template's 4 MB
+    const app = join(ws.root, 'app-1mb.bin')
+    const boot = join(ws.root, 'boot-2mb.bin')
+    await writeFile(app, appImage({chip: 'esp32', flashSize: '1MB'}))
+    await writeFile(boot, bootloaderImage({chip: 'esp32', flashMode: 'dout', flashSize: '2MB'}))
+    const out = join(ws.root, 'headers')
+    expect((await buildFleet(await options('widget', ['w-1'], {outDir: () => out, appFile: app, bootloaderFile: boot}))).failed).toEqual([])
+    const plan = await readFlashPlan(out)
+    expect(plan.manifest.flashSize).toBe('4MB')
+    expect(plan.manifest.headers).toEqual({policy: 'plan', app: {flashMode: 'dio', flashFreq: '40m', flashSize: '4MB'}, bootloader: {flashMode: 'dout', flashFreq: '40m', flashSize: '4MB'}})
+    for (const part of ['app', 'bootloader'] as const) {
+      const info = await imageInfo(plan.data[part]!)
+      expect(info).toMatch(/Flash size: 4MB/)
+      expect(info).toMatch(/Validation hash: [0-9a-f]{64} \(valid\)/)
+    }
+    expect(await imageInfo(plan.data.bootloader!)).toMatch(/Flash mode: DOUT/)
+
+    const kept = join(ws.root, 'headers-kept')
+    expect((await buildFleet(await options('widget', ['w-1'], {outDir: () => kept, appFile: app, bootloaderFile: boot, flash: {flashSize: 'keep'}}))).failed).toEqual([])
+    const keptPlan = await readFlashPlan(kept)
+    expect(keptPlan.manifest.headers).toEqual({policy: 'keep', app: {flashMode: 'dio', flashFreq: '40m', flashSize: '1MB'}, bootloader: {flashMode: 'dout', flashFreq: '40m', flashSize: '2MB'}})
+    expect(await imageInfo(keptPlan.data.app!)).toMatch(/Flash size: 1MB/)
+  })
+
+  it('refuses an ESP-IDF bootloader passed as the app, and an app passed as the bootloader', async () => {
+    const boot = join(ws.root, 'idf-bootloader.bin')
+    await writeFile(boot, bootloaderImage({chip: 'esp32'}))
+    // what esptool says it is
+    expect(await imageInfo(boot)).toMatch(/Bootloader Information[\s\S]*ESP-IDF: v5\.2\.1/)
+    const asApp = await buildFleet(await options('widget', ['w-1'], {outDir: () => join(ws.root, 'as-app'), appFile: boot})).catch((e) => e)
+    expect(asApp).toMatchObject({code: 'IMAGE_IS_BOOTLOADER', exit: 6})
+    expect(asApp.suggestions.join(' ')).toMatch(/--bootloader/)
+    expect(existsSync(join(ws.root, 'as-app'))).toBe(false)
+    const app = join(ws.root, 'an-app.bin')
+    await writeFile(app, appImage({chip: 'esp32'}))
+    const asBoot = await buildFleet(await options('widget', ['w-1'], {outDir: () => join(ws.root, 'as-boot'), bootloaderFile: app})).catch((e) => e)
+    expect(asBoot).toMatchObject({code: 'IMAGE_NOT_BOOTLOADER', exit: 6})
+  })
+
+  it('refuses a merged image without a bootloader (it would wipe the bootloader area)', async () => {
+    const app = join(ws.root, 'native.bin')
+    await writeFile(app, appImage({chip: 'esp32'}))
+    const result = await buildFleet({...(await options('widget', ['w-1'], {outDir: () => join(ws.root, 'no-boot-merged'), appFile: app})), merged: true})
+    expect(result.failed[0].error).toMatchObject({code: 'USAGE', message: expect.stringMatching(/no second-stage bootloader/)})
+    const plain = await buildFleet(await options('widget', ['w-1'], {outDir: () => join(ws.root, 'no-boot'), appFile: app}))
+    expect(plain.failed).toEqual([])
+    expect((await readFlashPlan(join(ws.root, 'no-boot'))).manifest.bootsBlankBoard).toBe(false)
   })
 
   it('leaves no temp files behind and removes stale parts on rebuild', async () => {
@@ -297,7 +369,7 @@ describe('flash plans', () => {
     expect(existsSync(join(out, 'merged.bin'))).toBe(true)
     await buildFleet(await options('widget', ['w-1'], {outDir: () => out}))
     const files = await readdir(out)
-    expect(files.sort()).toEqual(['app.bin', 'manifest.json', 'nvs.bin', 'partition-table.bin'])
+    expect(files.sort()).toEqual(['app.bin', 'bootloader.bin', 'manifest.json', 'nvs.bin', 'partition-table.bin'])
     expect(JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')).merged).toBeUndefined()
   })
 })

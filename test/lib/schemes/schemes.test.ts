@@ -60,6 +60,15 @@ describe('schemes: wire formats taken from the seed systems', () => {
     expect(typeof JSON.parse(info).data).toBe('string')
     expect(scheme.matchResponse!(Buffer.from(info), device, 'getsysteminfo', '')).toEqual({ok: true, data: {series: '16'}})
     expect(scheme.matchResponse!(Buffer.from(info), {id: '1002', type: 'agent'}, 'getsysteminfo', '')).toBeUndefined()
+    // the real agent answers reboot with plain text, and forwards snapd's envelopes (errors too)
+    const rebootOk = '{"msgCode":"reboot-ret","id":"1001","data":"reboot-OK"}'
+    expect(scheme.matchResponse!(Buffer.from(rebootOk), device, 'reboot', '')).toEqual({ok: true, data: 'reboot-OK'})
+    expect(scheme.decode('response', Buffer.from(rebootOk), {id: '1001'}).problems).toBeUndefined()
+    expect(scheme.encodeResponse!(device, {name: 'reboot'}, {ok: true, data: 'reboot-OK'}, 0)).toBe(rebootOk)
+    const snapdError = JSON.stringify({msgCode: 'getsnapinfo-ret', id: '1001', data: JSON.stringify({type: 'error', 'status-code': 401, status: 'Unauthorized', result: {message: 'access denied'}})})
+    expect(scheme.matchResponse!(Buffer.from(snapdError), device, 'getsnapinfo', '')).toMatchObject({ok: false, error: 'access denied'})
+    const failed = scheme.encodeResponse!(device, {name: 'frobnicate'}, {ok: false, error: 'unknown command'}, 0)!
+    expect(scheme.matchResponse!(Buffer.from(failed), device, 'frobnicate', '')).toMatchObject({ok: false, error: 'unknown command'})
     // tail flags what would crash or confuse that server
     const numericId = scheme.decode('response', Buffer.from('{"msgCode":"heartbeat","id":1001,"data":"up"}'), {id: '1001'})
     expect(numericId.problems?.join()).toMatch(/must be the serial as a string/)

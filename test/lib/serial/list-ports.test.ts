@@ -1,7 +1,12 @@
 import {SerialPortMock} from 'serialport'
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {guessBoard, listPorts, lookupPortInfo, parseUsbId} from '../../../src/lib/serial/index.js'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {existingPorts, guessBoard, listPorts, lookupPortInfo, parseUsbId} from '../../../src/lib/serial/index.js'
+import {pathWithoutUdev, pathWithUdev} from '../../support/fake-udev.js'
 
 // the binding instance serialport's SerialPortMock lists from (its CJS copy, not the ESM one)
 const MockBinding = SerialPortMock.binding
@@ -50,9 +55,33 @@ describe('port discovery', () => {
     expect(await lookupPortInfo('/dev/ttyUSB0', {list: noUdev})).toEqual({})
   })
 
-  it('gives a well-formed answer from the real serialport enumeration on this machine', async () => {
-    const listing = await listPorts()
-    if (listing.available) expect(Array.isArray(listing.ports)).toBe(true)
-    else expect(listing.reason).toMatch(/cannot be enumerated/)
+  describe('the real serialport enumeration (udevadm), both outcomes forced', () => {
+    const savedPath = process.env.PATH
+    afterEach(() => {
+      process.env.PATH = savedPath
+    })
+
+    it('lists the USB serial devices udev reports, with their board guesses', async () => {
+      process.env.PATH = pathWithUdev([
+        {path: '/dev/ttyUSB0', vendorId: '10c4', productId: 'ea60', manufacturer: 'Silicon\\x20Labs', serial: '0001'},
+        {path: '/dev/ttyACM0', vendorId: '303a', productId: '1001'},
+      ])
+      const listing = await listPorts()
+      expect(listing.available).toBe(true)
+      expect(listing.ports).toEqual([
+        expect.objectContaining({path: '/dev/ttyACM0', usbId: '303a:1001', bridge: 'Espressif USB-Serial/JTAG', likelyEsp: true}),
+        expect.objectContaining({path: '/dev/ttyUSB0', usbId: '10c4:ea60', manufacturer: 'Silicon Labs', serialNumber: '0001', likelyEsp: true}),
+      ])
+      expect(await existingPorts()).toEqual(['/dev/ttyACM0', '/dev/ttyUSB0'])
+    })
+
+    it('says enumeration is unavailable where udevadm is missing, and falls back to the device nodes', async () => {
+      process.env.PATH = pathWithoutUdev()
+      const listing = await listPorts()
+      expect(listing).toEqual({available: false, reason: expect.stringMatching(/udevadm is not installed/), ports: []})
+      const dev = mkdtempSync(join(tmpdir(), 'iotctl-dev-'))
+      for (const name of ['ttyUSB1', 'ttyS10', 'ttyS2', 'tty0', 'null', 'ttyACM0']) writeFileSync(join(dev, name), '')
+      expect(await existingPorts({devDir: dev})).toEqual([`${dev}/ttyACM0`, `${dev}/ttyS2`, `${dev}/ttyS10`, `${dev}/ttyUSB1`])
+    })
   })
 })

@@ -34,9 +34,13 @@ describe('socket:// ports', () => {
 
   it('openPort picks TCP for socket:// and the serial adapter for a path', async () => {
     expect(await openPort('socket://127.0.0.1:9')).toBeInstanceOf(TcpSerialPort)
-    const serial = await openPort('/dev/pts/does-not-exist', {list: async () => []})
+    // /dev/null stands in for a tty: the port is returned closed, nothing is opened
+    const serial = await openPort('/dev/null', {list: async () => []})
     expect(serial).toBeInstanceOf(WebSerialAdapter)
     expect(serial.kind).toBe('serial')
+    // a path that names nothing is refused up front, with the ports that exist
+    const missing = await openPort('/dev/pts/does-not-exist', {list: async () => [{path: '/dev/ttyUSB3', vendorId: '10c4', productId: 'ea60'}]}).catch((e) => e)
+    expect(missing).toMatchObject({code: 'PORT_NOT_FOUND', exit: 3, suggestions: expect.arrayContaining(['--port /dev/ttyUSB3'])})
   })
 
   it('carries bytes both ways; signals and baud changes are no-ops', async () => {

@@ -57,12 +57,12 @@ describe('scheduler building blocks', () => {
 describe('fleet plans', () => {
   it('splits --count by --mix weights and shards every n-th device, so shards cover the fleet once', () => {
     expect(apportion(5, [{type: 'temp', weight: 30}, {type: 'light', weight: 20}])).toEqual(['temp', 'temp', 'temp', 'light', 'light'])
-    const whole = planFleet({count: 10, mix: 'temp:30,light:20', scheme: 'iotctl'}).devices
+    const whole = planFleet({count: 10, mix: 'temp:30,light:20', scheme: 'iotctl'}).devices.toArray()
     expect(whole.map((d) => d.id)).toEqual(Array.from({length: 10}, (_, i) => `sim-${String(i + 1).padStart(4, '0')}`))
-    const shards = [1, 2, 3].map((i) => planFleet({count: 10, mix: 'temp:30,light:20', scheme: 'iotctl', shard: `${i}/3`}).devices)
+    const shards = [1, 2, 3].map((i) => planFleet({count: 10, mix: 'temp:30,light:20', scheme: 'iotctl', shard: `${i}/3`}).devices.toArray())
     expect(shards.flat().map((d) => d.id).sort()).toEqual(whole.map((d) => d.id))
     expect(shards.map((s) => s.length)).toEqual([4, 3, 3])
-    expect(planFleet({count: 10, mix: 'temp:30,light:20', scheme: 'iotctl', shard: '2/3'}).devices).toEqual(planFleet({count: 10, mix: 'temp:30,light:20', scheme: 'iotctl', shard: '2/3'}).devices)
+    expect(planFleet({count: 10, mix: 'temp:30,light:20', scheme: 'iotctl', shard: '2/3'}).devices.toArray()).toEqual(planFleet({count: 10, mix: 'temp:30,light:20', scheme: 'iotctl', shard: '2/3'}).devices.toArray())
   })
 
   it('--from-registry simulates the registered sensors, not the gateways', () => {
@@ -72,12 +72,12 @@ describe('fleet plans', () => {
       {id: '24:6f:28:00:00:01', type: 'temp', role: 'gateway' as const, labels: {}, createdAt: at, updatedAt: at},
       {id: 'lamp-1', type: 'light', labels: {}, createdAt: at, updatedAt: at},
     ]
-    expect(planFleet({registry, scheme: 'esp-gateway'}).devices.map((d) => d.id)).toEqual(['24:6f:28:aa:00:01', 'lamp-1'])
-    expect(planFleet({registry, type: 'temp', scheme: 'esp-gateway'}).devices.map((d) => d.id)).toEqual(['24:6f:28:aa:00:01'])
+    expect(planFleet({registry, scheme: 'esp-gateway'}).devices.toArray().map((d) => d.id)).toEqual(['24:6f:28:aa:00:01', 'lamp-1'])
+    expect(planFleet({registry, type: 'temp', scheme: 'esp-gateway'}).devices.toArray().map((d) => d.id)).toEqual(['24:6f:28:aa:00:01'])
   })
 
   it('django-iot devices are integer serials', () => {
-    expect(planFleet({count: 3, scheme: 'django-iot'}).devices).toEqual([
+    expect(planFleet({count: 3, scheme: 'django-iot'}).devices.toArray()).toEqual([
       {id: '1000', type: 'agent'},
       {id: '1001', type: 'agent'},
       {id: '1002', type: 'agent'},

@@ -79,7 +79,14 @@ describe('template loader', () => {
     const ctx = {deviceId: '20231', type: 'agent', uptimeSeconds: 2 * 86_400 + 3 * 3600 + 5 * 60, values: {}}
     expect(await agent.commands!.heartbeat.handler!(ctx)).toBe('up 2 days, 3 hours, 5 minutes')
     expect(await agent.commands!.heartbeat.handler!({...ctx, uptimeSeconds: 3})).toBe('up 0 minutes')
-    expect(Array.isArray(await agent.commands!.getsnapinfo.handler!(ctx))).toBe(true)
+    // snapd's REST replies, forwarded unchanged by the real agent: the server's device page reads `result`
+    const envelope = {type: 'sync', 'status-code': 200, status: 'OK'}
+    expect(await agent.commands!.getsnapinfo.handler!(ctx)).toMatchObject({...envelope, result: expect.arrayContaining([expect.objectContaining({name: 'snapd'})])})
+    expect(await agent.commands!.getuserinfo.handler!(ctx)).toMatchObject({...envelope, result: expect.arrayContaining([expect.objectContaining({username: 'ubuntu'})])})
+    const info = (await agent.commands!.getsysteminfo.handler!(ctx)) as {result: Record<string, unknown>}
+    expect(info).toMatchObject(envelope)
+    expect(info.result).toMatchObject({architecture: expect.any(String), 'system-mode': 'run', virtualization: expect.any(String), refresh: {timer: expect.any(String), last: expect.any(String), next: expect.any(String)}})
+    expect(await agent.commands!.reboot.handler!(ctx)).toBe('reboot-OK')
   })
 
   it('picks up a workspace template (with a helper module), type-checks and caches it', async () => {

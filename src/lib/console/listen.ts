@@ -1,4 +1,4 @@
-import {usageError} from '../console/errors.js'
+import {usageError} from './errors.js'
 
 /** "127.0.0.1:8080", "[::1]:8080", ":8080" or "8080" → host and port (host defaults to loopback). */
 export function parseListen(text: string): {host: string; port: number} {
