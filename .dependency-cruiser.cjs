@@ -31,6 +31,8 @@ const LAYERS = [
   'device',
   'micropython', // the MicroPython device app in the real interpreter (the virtual board runs it)
   'telemetry',
+  // OTA: releases, the download server, rollouts (drive devices through telemetry's validator)
+  'ota',
   // boards: serial lines, flashing, the virtual board (which runs the device runtime)
   'serial',
   'flash',

@@ -68,6 +68,9 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     shard: Flags.string({summary: 'run only shard i of n (1-based, e.g. 2/4): shards together run the whole fleet'}),
     'allow-failures': Flags.string({summary: 'devices whose connects may fail before the run counts as failed (exit 5): a number, or a share like 5%', default: '0'}),
     seed: Flags.string({summary: 'make the simulated values reproducible'}),
+    ota: Flags.boolean({summary: 'devices take OTA jobs (iotctl ota deploy): download, verify, install, report'}),
+    'ota-version': Flags.string({summary: 'version the devices run at start (default: the registry’s, else 1.0.0)'}),
+    'ota-faults': Flags.string({summary: 'rehearse failures (implies --ota), e.g. download:5%,bad-image:1%,boot-loop:2%,offline:3%'}),
   }
 
   async run(): Promise<RunSummary | undefined> {
@@ -137,7 +140,9 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     const connectionless = transport.kind !== 'mqtt'
     const connectionEvents = {disconnected: 0, reconnected: 0}
     const onEvent = (event: FleetEvent) => this.onFleetEvent(event, {json, quietDevices: quietDevices || connectionless, connectionEvents})
+    const ota = f.ota || f['ota-faults'] ? await this.otaAgents(ws, devices.toArray(), registryDevices, f.seed) : undefined
     const fleet = new Fleet({
+      extension: ota?.extension,
       transport,
       scheme,
       templates,
@@ -177,9 +182,12 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     const summary = await fleet.run()
     clearInterval(ticker)
     this.status.clear()
-    const result = {backend: profile.name, scheme: scheme.name, ...summary}
+    const result = {backend: profile.name, scheme: scheme.name, ...summary, ...(ota ? {ota: ota.stats} : {})}
     if (json) this.emit({event: 'summary', ...result})
-    else this.renderSummary(result)
+    else {
+      this.renderSummary(result)
+      if (ota) this.print(`  OTA jobs ${ota.stats.jobs}: succeeded ${ota.stats.succeeded}, failed ${ota.stats.failed}, rejected ${ota.stats.rejected}, rolled back ${ota.stats.rolledBack}, ignored (offline) ${ota.stats.ignored}, resumed downloads ${ota.stats.resumed}`)
+    }
     if ((qos > 0 || transport.kind !== 'mqtt') && summary.failed > 0) {
       this.warning(`${summary.failed} message${summary.failed === 1 ? ' was' : 's were'} ${transport.kind === 'mqtt' ? 'never acknowledged by the broker' : `not accepted by the backend (${Object.entries(summary.codes).map(([code, n]) => `${code}: ${n}`).join(', ')})`}`)
       process.exitCode = ExitCode.NETWORK
@@ -201,6 +209,29 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
       this.notice(`${fmt(summary.neverConnected - summary.failedToConnect)} device${summary.neverConnected - summary.failedToConnect === 1 ? '' : 's'} had not connected yet when the run ended${summary.notStarted ? ` (${fmt(summary.notStarted)} not started)` : ''}`)
     }
     return undefined
+  }
+
+  /** OTA agents for the simulated devices: they trust the workspace's release key and the fleet CA (the download server's issuer). */
+  private async otaAgents(ws: import('../lib/workspace/workspace.js').Workspace, devices: {id: string; type: string}[], registry: {id: string; ota?: {current?: string}}[] | undefined, seed?: string) {
+    const [{otaFleetExtension}, {parseOtaFaults}, {readReleasePublicKey}, {readCaCertificatePem}, {parseSemver}, {Agent}] = await Promise.all([
+      import('../lib/ota/fleet-agents.js'),
+      import('../lib/ota/faults.js'),
+      import('../lib/ota/signing-key.js'),
+      import('../lib/pki/credentials.js'),
+      import('../lib/ota/semver.js'),
+      import('node:https'),
+    ])
+    const faults = parseOtaFaults(this.flags['ota-faults'])
+    const start = this.flags['ota-version'] === undefined ? undefined : parseSemver(this.flags['ota-version'], '--ota-version').text
+    const known = new Map((registry ?? []).map((d) => [d.id, d.ota?.current]))
+    const agent = new Agent({keepAlive: true, maxSockets: 64})
+    // every download in flight listens to the one Ctrl-C signal
+    ;(await import('node:events')).EventEmitter.setMaxListeners(0, this.signal)
+    this.onCleanup(() => agent.destroy())
+    return otaFleetExtension(
+      devices.map((d) => ({id: d.id, type: d.type, version: start ?? known.get(d.id) ?? '1.0.0'})),
+      {publicKey: await readReleasePublicKey(ws.root), ca: await readCaCertificatePem(ws.paths.pki), httpsAgent: agent, faults, seed, signal: this.signal},
+    )
   }
 
   private counts(s: FleetSnapshot) {

@@ -91,6 +91,17 @@ export default class FirmwareInspect extends BaseCommand<typeof FirmwareInspect>
       ])
       if (report.nvs.entries.some((e) => e.redacted)) this.info('Secrets are redacted; pass --show-secrets to see them.')
     }
+    if (report.otadata) {
+      const o = report.otadata
+      this.print('')
+      this.print(bold(`OTA data at ${hex(o.offset)}: boots ${o.boots}`))
+      this.table(o.entries, [
+        {key: 'copy', header: 'copy', get: (e) => `${e.index}${e.index === o.active ? ' (active)' : ''}`},
+        {key: 'seq', header: 'ota_seq', get: (e) => (e.seq === 0xffffffff ? 'erased' : String(e.seq))},
+        {key: 'state', header: 'state', get: (e) => String(e.state)},
+        {key: 'crc', header: 'crc', get: (e) => (e.seq === 0xffffffff ? '' : e.crcOk ? 'ok' : `bad (0x${e.crc.toString(16)})`)},
+      ])
+    }
     if (report.app) {
       const a = report.app
       this.print('')

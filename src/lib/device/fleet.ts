@@ -2,6 +2,7 @@ import {ExitCode, IotctlError} from '../console/errors.js'
 import {compileTypeModel, type TypeModel} from './models.js'
 import {Rng} from './prng.js'
 import {VirtualDevice} from './virtual-device.js'
+import type {FleetExtension} from './fleet-extension.js'
 import {deviceTopics} from '../schemes/index.js'
 import type {DeviceTopics, Qos, Scheme} from '../schemes/types.js'
 import type {DeviceCredentials} from '../pki/credentials.js'
@@ -76,6 +77,8 @@ export interface FleetOptions {
   tracePublishes?: boolean
   signal?: AbortSignal
   onEvent?: (event: FleetEvent) => void
+  /** more topics and behaviour per device (OTA jobs) */
+  extension?: FleetExtension
 }
 
 export interface FleetSnapshot {
@@ -211,7 +214,7 @@ export class Fleet {
           clientId: spec.id,
           credentials: spec.credentials,
           clean: options.clean ?? true,
-          subscriptions: topics.command ? [{topic: topics.command, qos: options.scheme.commandQos}] : undefined,
+          subscriptions: [...(topics.command ? [{topic: topics.command, qos: options.scheme.commandQos}] : []), ...(options.extension?.subscriptions(index) ?? [])],
           will: status ? {topic: topics.status!, payload: options.scheme.statusPayload!(ref, false, undefined, 'connection lost'), qos: 1, retain: true} : undefined,
         },
         this.handler,
@@ -314,6 +317,7 @@ export class Fleet {
       },
       message: (i, topic, payload) => {
         if (topic === this.devices[i].topics.command) void this.onCommand(i, payload)
+        else this.options.extension?.message(i, topic, payload, this.publisher(i))
       },
     }
   }
@@ -332,6 +336,7 @@ export class Fleet {
       this.channels[i].send({topic: status, payload: this.options.scheme.statusPayload(device.ref, true, Date.now()), qos: 1, retain: true})
     }
     this.options.onEvent?.({event: 'connected', device: device.id, reconnect})
+    this.options.extension?.connected?.(i, this.publisher(i))
     if (reconnect) s.reconnects++
     else {
       if (flags & FAILING) this.failingDevices--
@@ -418,6 +423,11 @@ export class Fleet {
     const response = device.topics.response && device.respond(command, result)
     if (!response) return
     if (this.channels[i].send({topic: device.topics.response!, payload: response, qos: this.options.scheme.responseQos(this.options.qos)})) this.stats.responses++
+  }
+
+  /** QoS 1 retained publishes from device `i` (the extension's status reports). */
+  private publisher(i: number): (topic: string, payload: string) => boolean {
+    return (topic, payload) => this.channels[i].send({topic, payload, qos: 1, retain: true})
   }
 
   // ------------------------------------------------------------------ pacing and scheduling

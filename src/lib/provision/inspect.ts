@@ -7,6 +7,7 @@ import {describeApp, describeBootloader, isAppImage, isBootloaderImage, isNvsPar
 import {CHIP_LAYOUTS} from './chips.js'
 import type {Chip} from '../templates/types.js'
 import {readFlashPlan} from './plan-files.js'
+import {OTADATA_SIZE, readOtadata, type OtaSelectEntry} from '../partitions/otadata.js'
 import type {FlashManifest} from './plan-types.js'
 
 export const REDACTED = '********'
@@ -30,6 +31,8 @@ export interface InspectReport {
   partitions?: PartitionRow[]
   nvs?: {offset?: number; size: number; entries: InspectedNvsEntry[]}
   app?: AppDescription & {offset?: number; sha256: string}
+  /** ESP-IDF otadata: both copies, and the app partition the bootloader starts */
+  otadata?: {offset: number; entries: OtaSelectEntry[]; active: number; boots: string}
   bootloader?: BootloaderDescription & {offset?: number; sha256: string}
 }
 
@@ -100,7 +103,16 @@ function inspectMerged(path: string, bytes: Uint8Array, showSecrets: boolean): I
     const region = bytes.subarray(nvs.offset, nvs.offset + nvs.size)
     report.nvs = {offset: nvs.offset, size: nvs.size, entries: region.every((b) => b === 0xff) ? [] : nvsEntries(region, DEFAULT_SECRETS, showSecrets)}
   }
-  const app = partitions.find((p) => p.type === 'app')
+  let app = partitions.find((p) => p.type === 'app')
+  const otadata = partitions.find((p) => p.type === 'data' && p.subtype === 'ota')
+  if (otadata && otadata.offset + OTADATA_SIZE <= bytes.length) {
+    const slots = partitions.filter((p) => p.type === 'app' && /^ota_\d+$/.test(String(p.subtype))).sort((a, b) => Number(String(a.subtype).slice(4)) - Number(String(b.subtype).slice(4)))
+    const info = readOtadata(bytes.subarray(otadata.offset, otadata.offset + OTADATA_SIZE), slots.length)
+    // no valid entry: the bootloader starts factory, else ota_0
+    const boots = info.bootSlot === undefined ? (partitions.find((p) => p.type === 'app' && p.subtype === 'factory') ?? slots[0]) : slots[info.bootSlot]
+    report.otadata = {offset: otadata.offset, entries: info.entries, active: info.active, boots: boots?.name ?? 'none'}
+    if (boots) app = boots
+  }
   if (app && app.offset < bytes.length && isAppImage(bytes.subarray(app.offset))) {
     const region = bytes.subarray(app.offset, Math.min(bytes.length, app.offset + app.size))
     const described = describeApp(region)

@@ -69,7 +69,28 @@ export async function mutateRegistry<T>(file: string, change: (devices: Map<stri
     const registry = await readRegistryFile(file)
     const devices = new Map(registry.devices.map((device) => [device.id, device]))
     const result = await change(devices)
-    const next: RegistryFile = {version: 1, devices: [...devices.values()]}
+    const next: RegistryFile = {...registry, version: 1, devices: [...devices.values()]}
+    await writeFileAtomic(file, JSON.stringify(next, null, 1) + '\n')
+    return result
+  })
+}
+
+/** The registry's rollouts (OTA), read-only. */
+export async function readRollouts(file: string): Promise<NonNullable<RegistryFile['rollouts']>> {
+  return (await readRegistryFile(file)).rollouts ?? []
+}
+
+/**
+ * Change rollouts and device records together in one locked write (an OTA rollout's progress).
+ * `change` gets the rollout list and the device map to edit in place.
+ */
+export async function mutateRollouts<T>(file: string, change: (rollouts: NonNullable<RegistryFile['rollouts']>, devices: Map<string, DeviceRecord>) => T | Promise<T>): Promise<T> {
+  return withFileLock(file, async () => {
+    const registry = await readRegistryFile(file)
+    const devices = new Map(registry.devices.map((device) => [device.id, device]))
+    const rollouts = registry.rollouts ?? []
+    const result = await change(rollouts, devices)
+    const next: RegistryFile = {...registry, version: 1, devices: [...devices.values()], rollouts}
     await writeFileAtomic(file, JSON.stringify(next, null, 1) + '\n')
     return result
   })

@@ -39,9 +39,22 @@ export interface DeviceRecord {
   cert?: DeviceCertSummary
   /** most recent first, bounded */
   flashes?: FlashRecord[]
+  /** over-the-air updates (src/lib/ota keeps it) */
+  ota?: DeviceOtaState
+}
+
+/** A device's OTA state: what it runs, what it is being moved to, and how its job goes. */
+export interface DeviceOtaState {
+  current?: string
+  target?: string
+  previous?: string
+  job?: {rollout: string; operation: 'update' | 'rollback'; state: string; wave?: number; updatedAt: string}
+  lastError?: string
 }
 
 export interface RegistryFile {
   version: 1
   devices: DeviceRecord[]
+  /** OTA rollouts (src/lib/ota/rollout-store.ts owns their shape) */
+  rollouts?: {id: string; [key: string]: unknown}[]
 }
