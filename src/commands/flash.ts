@@ -6,6 +6,7 @@ import {ExitCode, IotctlError, usageError} from '../lib/console/errors.js'
 import {defaultScheme} from '../lib/config/profiles.js'
 import type {ProgressBar} from '../lib/console/progress.js'
 import type {FlashDeviceOptions, FlashStage, FlashSummary} from '../lib/flash/flash-device.js'
+import type {FilesOnlySummary} from '../lib/flash/files-only.js'
 import type {WriteProgress} from '../lib/flash/types.js'
 import type {ResolvedSettings} from '../lib/provision/settings.js'
 import type {LoadedTemplate} from '../lib/templates/loader.js'
@@ -35,6 +36,8 @@ export default class Flash extends BaseCommand<typeof Flash> {
     '<%= config.bin %> <%= command.id %> --device greenhouse-01 --port /dev/ttyUSB0',
     '<%= config.bin %> <%= command.id %> --type temp --port socket://127.0.0.1:3333 --json',
     '<%= config.bin %> <%= command.id %> --type temp --all-ports',
+    '<%= config.bin %> <%= command.id %> --device greenhouse-01 --port /dev/ttyUSB0 --files-only',
+    '<%= config.bin %> <%= command.id %> --type temp --port /dev/ttyUSB0 --runtime-image ESP32_GENERIC-20251209-v1.27.0.bin --set wifi.ssid=greenhouse',
   ]
 
   static flags = {
@@ -46,6 +49,12 @@ export default class Flash extends BaseCommand<typeof Flash> {
     chip: Flags.option({options: ['auto', 'esp8266', 'esp32', 'esp32s2', 'esp32s3', 'esp32c3', 'esp32c6'] as const, summary: 'refuse boards that are not this chip', default: 'auto'})(),
     app: Flags.string({summary: "application image file (instead of the template's source)"}),
     bootloader: Flags.string({summary: 'second-stage bootloader image to include'}),
+    'runtime-image': Flags.string({summary: "MicroPython firmware file for the template's device part (instead of downloading the pinned release)"}),
+    'files-only': Flags.boolean({
+      summary: 'a board already running MicroPython: write the device app, config.json and certificates over its raw REPL, then soft-reset',
+      exclusive: ['all-ports', 'app', 'bootloader', 'runtime-image', 'erase'],
+    }),
+    runtime: Flags.option({options: ['auto', 'micropython', 'simulation'] as const, summary: 'what a template with a device part gets: auto = MicroPython on real boards (and virtual ones when the image is at hand)', default: 'auto'})(),
     erase: Flags.boolean({summary: 'erase the whole flash first (the plan must then bring a bootloader)'}),
     'no-stub': Flags.boolean({summary: 'talk to the ROM loader only, without uploading the flasher stub (slower; uncompressed on ESP8266)'}),
     verify: Flags.boolean({summary: 'check each part’s MD5 on the board (--no-verify skips it)', allowNo: true, default: true}),
@@ -55,7 +64,7 @@ export default class Flash extends BaseCommand<typeof Flash> {
     ...flashHeaderFlags,
   }
 
-  async run(): Promise<FlashSummary | FlashManyResult> {
+  async run(): Promise<FlashSummary | FlashManyResult | FilesOnlySummary> {
     const f = this.flags
     const started = performance.now()
     const [{flashDevice, newFlashCache}, {pickPort, espPorts}, {parseSets}] = await Promise.all([
@@ -90,6 +99,24 @@ export default class Flash extends BaseCommand<typeof Flash> {
       }
       return value
     }
+    if (f['files-only']) {
+      if (ports.length > 1) throw usageError('--files-only writes one board: give one --port')
+      const {provisionFilesOnly} = await import('../lib/flash/files-only.js')
+      const summary = await provisionFilesOnly({
+        ws,
+        port: ports[0],
+        type: f.type,
+        deviceId: f.device,
+        profile,
+        scheme,
+        settingsFor,
+        passphrase: () => this.caPassphrase(),
+        dryRun: f['dry-run'],
+        onStage: (stage, detail) => this.stage(stage, detail, ports[0], true),
+      })
+      this.renderFilesOnly(summary)
+      return summary
+    }
     const cache = newFlashCache()
     const single = ports.length === 1
     const common: Omit<FlashDeviceOptions, 'port'> = {
@@ -100,6 +127,10 @@ export default class Flash extends BaseCommand<typeof Flash> {
       chip: f.chip,
       appFile: f.app,
       bootloaderFile: f.bootloader,
+      runtimeImageFile: f['runtime-image'],
+      runtime: f.runtime,
+      // air-gapped machines (and tests): the MicroPython image only from the cache or --runtime-image
+      offline: Boolean(process.env.IOTCTL_OFFLINE),
       flash: flashSettingsOf(f),
       erase: f.erase,
       noStub: f['no-stub'],
@@ -200,6 +231,15 @@ export default class Flash extends BaseCommand<typeof Flash> {
     if (!s.dryRun) {
       this.print(`    ${s.bytes} bytes in ${s.seconds.toFixed(1)} s, writing at ${(s.throughput / 1024).toFixed(1)} KiB/s; reset: ${s.reset}`)
     }
+  }
+
+  private renderFilesOnly(s: FilesOnlySummary): void {
+    if (this.jsonEnabled()) return
+    const p = this.palette
+    const head = s.dryRun ? p.warning('dry run') : p.success('✔')
+    this.print(`${head} ${s.device} (${s.type}) on ${s.port}: MicroPython on ${s.platform}${s.mac ? `, MAC ${s.mac}` : ''}${s.registered ? ', registered' : ''}${s.certificateIssued ? ', certificate issued' : ''}`)
+    for (const file of s.files) this.print(`    ${file.path.padEnd(28)} ${String(file.size).padStart(8)} B${s.dryRun ? '' : '  sha256 ok'}`)
+    if (!s.dryRun) this.print(`    ${s.bytes} bytes over the raw REPL (${s.mode === 'paste' ? 'raw-paste' : 'raw'} mode) in ${s.seconds.toFixed(1)} s; soft reset`)
   }
 
   private async resolveSettings(template: LoadedTemplate, sets: Record<string, string>, needWifi: boolean): Promise<ResolvedSettings> {

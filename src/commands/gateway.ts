@@ -46,7 +46,7 @@ export default class Gateway extends BaseCommand<typeof Gateway> {
     const listen = parseListen(f.listen)
     const flushIntervalMs = parseDuration(f['flush-interval'], '--flush-interval')
     const ws = await this.workspace()
-    const identity = resolveGatewayIdentity(await Registry.load(ws.paths.registry), f.name)
+    const identity = resolveGatewayIdentity(await Registry.load(ws), f.name)
     if (!identity.device) this.info(`Note: ${identity.name} is not in the registry; the server decides whether it knows this gateway.`)
 
     const profile = await this.backendProfile(f.to, {startEmbedded: false})

@@ -60,7 +60,7 @@ export default class Send extends BaseCommand<typeof Send> {
     const scheme = getScheme(f.scheme ?? defaultScheme(profile))
     if (data !== undefined && scheme.plainCommands) this.warning(`${scheme.name} commands are plain words: --data is not sent`)
     const ws = await this.workspace()
-    const registered = (await Registry.load(ws.paths.registry)).find(id)
+    const registered = (await Registry.load(ws)).find(id)
     const settings = await resolveMqttSettings(profile, {
       clientId: `iotctl-send-${randomBytes(4).toString('hex')}`,
       secret: await this.profileSecret(profile),

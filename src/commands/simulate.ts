@@ -104,7 +104,7 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     let registryDevices
     if (f['from-registry']) {
       const {Registry} = await import('../lib/registry/registry.js')
-      registryDevices = (await Registry.load(ws.paths.registry)).devices
+      registryDevices = (await Registry.load(ws)).devices
     }
     const {devices, fleetSize} = planFleet({
       count: f.count,

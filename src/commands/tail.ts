@@ -58,7 +58,7 @@ export default class Tail extends BaseCommand<typeof Tail> {
     const profile = await this.backendProfile(f.backend)
     const scheme = getScheme(f.scheme ?? defaultScheme(profile))
     const ws = await this.workspace()
-    const [templates, registry] = await Promise.all([allTemplates(ws), Registry.load(ws.paths.registry)])
+    const [templates, registry] = await Promise.all([allTemplates(ws), Registry.load(ws)])
     const settings = await resolveMqttSettings(profile, {
       clientId: f.session ?? `iotctl-tail-${randomBytes(4).toString('hex')}`,
       clean: f.session === undefined,

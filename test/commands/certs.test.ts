@@ -57,7 +57,7 @@ describe('iotctl certs (subprocess, no TTY)', () => {
     expect(rest.code).toBe(0)
     expect(rest.stderr).toMatch(/Issued 1 certificate/)
     expect(rest.stdout).toBe('')
-    const verify = spawnSync('openssl', ['verify', '-CAfile', join(pki, 'ca.pem'), ...['dev-1', 'dev-2', 'lamp-1', 'aa:bb:cc:00:11:22'].map((id) => join(pki, 'devices', id, 'cert.pem'))], {encoding: 'utf8'})
+    const verify = spawnSync('openssl', ['verify', '-CAfile', join(pki, 'ca.pem'), ...['dev-1', 'dev-2', 'lamp-1', 'aa:bb:cc:00:11:22'].map((id) => join(pki, 'devices', id.replaceAll(':', '-'), 'cert.pem'))], {encoding: 'utf8'})
     expect(verify.status).toBe(0)
   })
 
@@ -92,8 +92,8 @@ describe('iotctl certs (subprocess, no TTY)', () => {
 
     const show = await runCli(['certs', 'show', 'AA-BB-CC-00-11-22', '--json'], ctx)
     expect(show.json()).toMatchObject({id: 'aa:bb:cc:00:11:22', subject: 'CN=aa:bb:cc:00:11:22', status: 'expiring', extendedKeyUsage: ['clientAuth']})
-    expect(show.json().pem).toBe(readFileSync(join(pki, 'devices', 'aa:bb:cc:00:11:22', 'cert.pem'), 'utf8'))
-    const fingerprint = spawnSync('openssl', ['x509', '-in', join(pki, 'devices', 'aa:bb:cc:00:11:22', 'cert.pem'), '-noout', '-fingerprint', '-sha256'], {encoding: 'utf8'}).stdout
+    expect(show.json().pem).toBe(readFileSync(join(pki, 'devices', 'aa-bb-cc-00-11-22', 'cert.pem'), 'utf8'))
+    const fingerprint = spawnSync('openssl', ['x509', '-in', join(pki, 'devices', 'aa-bb-cc-00-11-22', 'cert.pem'), '-noout', '-fingerprint', '-sha256'], {encoding: 'utf8'}).stdout
     expect(fingerprint).toContain(show.json().fingerprint256)
     const human = await runCli(['certs', 'show', 'dev-1'], ctx)
     expect(human.stdout).toMatch(/SHA-256\s+([0-9A-F]{2}:){31}[0-9A-F]{2}/)

@@ -1,3 +1,4 @@
+import {spawnSync} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
@@ -89,6 +90,24 @@ describe('iotctl devices (subprocess, no TTY)', () => {
     for (let i = 0; i < 8; i++) expect(ids.has(`parallel-${i}`)).toBe(true)
     expect(JSON.parse(readFileSync(registryPath, 'utf8')).version).toBe(1)
   })
+
+  it('keeps every acknowledged device when 8 processes × 5 rounds race a stale lock left by a crash', async () => {
+    const racing = isolatedEnv()
+    expect((await runCli(['devices', 'list', '--json'], racing)).code).toBe(0)
+    const lock = join(racing.env.IOTCTL_DATA_DIR!, 'workspace', 'registry', 'devices.json.lock')
+    const acknowledged: string[] = []
+    for (let round = 0; round < 5; round++) {
+      const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {encoding: 'utf8'}).stdout
+      writeFileSync(lock, dead)
+      const results = await Promise.all(Array.from({length: 8}, (_, i) => runCli(['devices', 'add', `r${round}-${i}`, '--type', 'temp', '--json'], racing)))
+      results.forEach((result, i) => {
+        expect(result.code, result.stdout).toBe(0)
+        acknowledged.push(`r${round}-${i}`)
+      })
+    }
+    const kept = (await runCli(['devices', 'list', '--json'], racing)).json().map((d: {id: string}) => d.id)
+    expect(kept.sort()).toEqual(acknowledged.sort())
+  }, 300_000)
 
   it('names the file and the problem for a corrupt registry (exit 8)', async () => {
     const broken = isolatedEnv()

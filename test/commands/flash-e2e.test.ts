@@ -155,7 +155,13 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
     expect(result.stderr).toMatch(/is a chip iotctl does not know \(chip magic 0xdeadbeef\)/)
 
     const real = await emulate(['--chip', 'esp32', '--pose-as-real'])
-    const refused = await runCli(['flash', '--type', 'temp', '--port', real.url, '--json'], ctx)
+    // a real board gets MicroPython; offline and without --runtime-image the error names URL, hash and flag
+    const offline = await runCli(['flash', '--type', 'temp', '--port', real.url, '--json'], {...ctx, env: {...ctx.env, IOTCTL_OFFLINE: '1'}})
+    expect(offline.code).toBe(5)
+    expect(offline.json().error).toMatchObject({code: 'RUNTIME_IMAGE_UNAVAILABLE', details: {flag: '--runtime-image', sha256: 'aa4be80ec695911ba0f13f7558e559ce540f90efbf40c23b853ca49162136b9f'}})
+    expect(offline.json().error.message).toContain('https://micropython.org/resources/firmware/ESP32_GENERIC-20251209-v1.27.0.bin')
+    // forced to the simulation image, a real board is refused
+    const refused = await runCli(['flash', '--type', 'temp', '--runtime', 'simulation', '--port', real.url, '--json'], ctx)
     expect(refused.code).toBe(2)
     expect(refused.json().error).toMatchObject({code: 'SIMULATION_IMAGE_ON_REAL_BOARD', message: expect.stringMatching(/only a virtual board runs/)})
     expect(real.events.some((e) => e.type === 'flashWritten')).toBe(false)

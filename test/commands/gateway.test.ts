@@ -66,7 +66,7 @@ describe('iotctl gateway (subprocess)', () => {
     server = await startTelemetryServer({gateways: [GATEWAY], sensors: [SENSOR]})
     for (const args of [
       ['backends', 'add', 'django', '--kind', 'http', '--url', server.url, '--ca', server.caFile!],
-      ['devices', 'add', GATEWAY, '--type', 'gateway', '--role', 'gateway'],
+      ['devices', 'add', GATEWAY, '--type', 'gateway', '--role', 'gateway', '--any-type'],
       ['devices', 'add', SENSOR, '--type', 'temp', '--role', 'sensor'],
     ]) {
       const result = await runCli(args, ctx)

@@ -37,6 +37,8 @@ export function isolatedEnv(extra: NodeJS.ProcessEnv = {}): CliEnv {
       IOTCTL_DATA_DIR: join(home, 'data'),
       IOTCTL_CACHE_DIR: join(home, 'cache'),
       NO_COLOR: '1',
+      // never fetch a MicroPython image from the internet in a test
+      IOTCTL_OFFLINE: '1',
       ...extra,
     },
   }
@@ -47,12 +49,14 @@ export interface RunOptions {
   timeoutMs?: number
   /** called with the child right after spawn (e.g. to send SIGINT later) */
   onSpawn?: (child: import('node:child_process').ChildProcess) => void
+  /** run as another user (root only), e.g. to meet a workspace this user may not write */
+  user?: {uid: number; gid: number}
 }
 
 /** Run the built CLI (bin/run.js → dist) as a subprocess, no TTY. */
 export function runCli(args: string[], ctx: CliEnv, options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: ctx.cwd, env: ctx.env, stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [BIN, ...args], {cwd: ctx.cwd, env: ctx.env, stdio: ['pipe', 'pipe', 'pipe'], ...options.user})
     options.onSpawn?.(child)
     let stdout = ''
     let stderr = ''

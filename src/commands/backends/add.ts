@@ -86,7 +86,7 @@ export default class BackendsAdd extends BaseCommand<typeof BackendsAdd> {
   private async checkIdentity(id: string): Promise<void> {
     const ws = await this.workspace()
     const {Registry} = await import('../../lib/registry/registry.js')
-    const device = (await Registry.load(ws.paths.registry)).get(id)
+    const device = (await Registry.load(ws)).get(id)
     if (!device.cert) this.warning(`${device.id} has no certificate yet: iotctl certs issue ${device.id}`)
     else if (device.cert.revoked) this.warning(`The certificate of ${device.id} is revoked: iotctl certs rotate ${device.id}`)
   }

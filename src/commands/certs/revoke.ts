@@ -17,7 +17,7 @@ export default class CertsRevoke extends BaseCommand<typeof CertsRevoke> {
   async run(): Promise<RevokeResult> {
     const ws = await this.workspace()
     const {Registry} = await import('../../lib/registry/registry.js')
-    const device = (await Registry.load(ws.paths.registry)).get(this.args.id)
+    const device = (await Registry.load(ws)).get(this.args.id)
     await this.prompter.confirm(`Revoke the certificate of ${device.id}? The device will no longer be accepted by brokers that load the CRL.`)
     const passphrase = await this.caPassphrase()
     const {revokeDeviceCert} = await import('../../lib/pki/revoke.js')

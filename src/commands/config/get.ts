@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args'
 import {BaseCommand} from '../../cli/base-command.js'
 import {usageError} from '../../lib/console/errors.js'
 import {resolveSetting, type ResolvedSetting} from '../../lib/config/resolve.js'
-import {REDACTED, SETTINGS, isSettingKey} from '../../lib/config/settings.js'
+import {SETTINGS, isSettingKey, shownSetting} from '../../lib/config/settings.js'
 
 export default class ConfigGet extends BaseCommand<typeof ConfigGet> {
   static summary = 'Print one setting (secrets are redacted).'
@@ -14,8 +14,7 @@ export default class ConfigGet extends BaseCommand<typeof ConfigGet> {
     if (!isSettingKey(key)) throw usageError(`Unknown setting "${key}"`, [`Known settings: ${Object.keys(SETTINGS).join(', ')}`])
     const [user, workspace] = await Promise.all([this.userConfig(), this.workspace()])
     const resolved = await resolveSetting(key, {user, workspace})
-    const definition = SETTINGS[key]
-    if ('secret' in definition && definition.secret && resolved.value !== undefined) resolved.value = REDACTED
+    resolved.value = shownSetting(key, resolved.value)
     this.print(resolved.value === undefined ? '' : String(resolved.value))
     return resolved
   }

@@ -1,6 +1,6 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {resolveSetting, type ResolvedSetting} from '../../lib/config/resolve.js'
-import {REDACTED, SETTINGS, type SettingKey} from '../../lib/config/settings.js'
+import {SETTINGS, shownSetting, type SettingKey} from '../../lib/config/settings.js'
 
 export type ConfigListResult = (ResolvedSetting & {env: string; description: string; secret: boolean})[]
 
@@ -18,7 +18,7 @@ export default class ConfigList extends BaseCommand<typeof ConfigList> {
       const resolved = await resolveSetting(key, {user, workspace})
       rows.push({
         ...resolved,
-        value: secret && resolved.value !== undefined ? REDACTED : resolved.value,
+        value: shownSetting(key, resolved.value),
         env: definition.env,
         description: definition.description,
         secret,

@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../cli/base-command.js'
-import {CHIPS, ROLES, addDevice, parseLabels, parseMac, type DeviceRecord} from '../../lib/registry/index.js'
+import {CHIPS, ROLES, addDevice, canonicalDeviceId, parseLabels, parseMac, type DeviceRecord} from '../../lib/registry/index.js'
 
 export default class DevicesAdd extends BaseCommand<typeof DevicesAdd> {
   static summary = 'Register a device.'
@@ -19,13 +19,19 @@ export default class DevicesAdd extends BaseCommand<typeof DevicesAdd> {
     mac: Flags.string({summary: 'MAC address (any common spelling)'}),
     role: Flags.option({options: ROLES, summary: 'role in a gateway system'})(),
     label: Flags.string({char: 'l', summary: 'label key=value (repeatable)', multiple: true}),
+    'any-type': Flags.boolean({summary: 'accept a type no firmware template defines (a board iotctl never builds, e.g. a gateway on its own firmware)'}),
   }
 
   async run(): Promise<DeviceRecord> {
     const {workspace, ...flags} = this.flags
     const ws = await this.workspace()
-    const device = await addDevice(ws.paths.registry, {
-      id: this.args.id,
+    const id = canonicalDeviceId(this.args.id)
+    if (!flags['any-type']) {
+      const {assertKnownType} = await import('../../lib/templates/loader.js')
+      await assertKnownType(flags.type, {workspace: ws, cacheDir: ws.paths.cache})
+    }
+    const device = await addDevice(ws, {
+      id,
       type: flags.type,
       chip: flags.chip,
       mac: flags.mac ? parseMac(flags.mac) : undefined,

@@ -21,7 +21,7 @@ export default class DevicesList extends BaseCommand<typeof DevicesList> {
 
   async run(): Promise<DeviceRecord[]> {
     const ws = await this.workspace()
-    const registry = await Registry.load(ws.paths.registry)
+    const registry = await Registry.load(ws)
     const now = Date.now()
     let devices = registry.list({type: this.flags.type, role: this.flags.role, labels: parseLabels(this.flags.label)})
     if (this.flags.expiring !== undefined) {

@@ -20,7 +20,7 @@ export default class DevicesRemove extends BaseCommand<typeof DevicesRemove> {
 
   async run(): Promise<DeviceRecord & {revoked?: boolean}> {
     const ws = await this.workspace()
-    const device = (await Registry.load(ws.paths.registry)).get(this.args.id)
+    const device = (await Registry.load(ws)).get(this.args.id)
     const status = certificateStatus(device.cert)
     const validCert = status === 'valid' || status === 'expiring'
     if (validCert && !this.flags.revoke && !this.flags['keep-cert']) {
@@ -38,7 +38,7 @@ export default class DevicesRemove extends BaseCommand<typeof DevicesRemove> {
       const result = await revokeDeviceCert(ws, device.id, {passphrase, reason: 'cessationOfOperation'})
       this.info(`${this.palette.success('✔')} Revoked serial ${result.serial}; CRL #${result.crlNumber} written to ${result.crlFile} (reload brokers that use it)`)
     }
-    const removed = await removeDevice(ws.paths.registry, device.id)
+    const removed = await removeDevice(ws, device.id)
     this.info(`${this.palette.success('✔')} Removed ${removed.id}`)
     return revoking ? {...removed, revoked: true} : removed
   }

@@ -9,7 +9,7 @@ export default class DevicesShow extends BaseCommand<typeof DevicesShow> {
 
   async run(): Promise<DeviceRecord> {
     const ws = await this.workspace()
-    const device = (await Registry.load(ws.paths.registry)).get(this.args.id)
+    const device = (await Registry.load(ws)).get(this.args.id)
     const rows: [string, unknown][] = [
       ['id', device.id],
       ['type', device.type],

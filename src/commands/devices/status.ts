@@ -44,7 +44,7 @@ export default class DevicesStatus extends BaseCommand<typeof DevicesStatus> {
     const profile = await this.backendProfile(f.backend)
     const scheme = getScheme(f.scheme ?? defaultScheme(profile))
     const ws = await this.workspace()
-    const registry = await Registry.load(ws.paths.registry)
+    const registry = await Registry.load(ws)
     const named = (argv as string[]).map((id) => canonicalDeviceId(id))
     const registered = registry.list({type: f.type}).map((d) => d.id)
     const ids = named.length > 0 ? named : registered

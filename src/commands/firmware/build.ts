@@ -38,6 +38,8 @@ export default class FirmwareBuild extends BaseCommand<typeof FirmwareBuild> {
     all: Flags.boolean({summary: 'every registered device (of --type, if given)', exclusive: ['device']}),
     app: Flags.string({summary: "application image file (instead of the template's source)"}),
     bootloader: Flags.string({summary: 'second-stage bootloader image to include'}),
+    'runtime-image': Flags.string({summary: "MicroPython firmware file for the template's device part: builds the MicroPython bundle"}),
+    runtime: Flags.option({options: ['auto', 'micropython', 'simulation'] as const, summary: 'what a template with a device part gets: auto = MicroPython when the image is at hand (--runtime-image or cached); micropython downloads it', default: 'auto'})(),
     out: Flags.string({char: 'o', summary: 'output directory (one device: the plan itself; several: one folder per device)'}),
     merged: Flags.boolean({summary: 'also write merged.bin: one image from offset 0 with 0xFF gaps (esptool merge_bin)'}),
     backend: Flags.string({char: 'b', summary: 'backend profile whose URL, scheme and topics devices get (default: the backend setting)'}),
@@ -51,7 +53,7 @@ export default class FirmwareBuild extends BaseCommand<typeof FirmwareBuild> {
     const {flags} = this
     if (!flags.all && !flags.device?.length) throw usageError('Name the devices: --device ID (repeatable) or --all [--type T]', ['iotctl firmware build --device greenhouse-01', 'iotctl firmware build --all --type temp'])
     const ws = await this.workspace()
-    const registry = await Registry.load(ws.paths.registry)
+    const registry = await Registry.load(ws)
     const devices = flags.all ? registry.list({type: flags.type}) : flags.device!.map((id) => registry.get(id))
     if (devices.length === 0) throw new IotctlError(`No registered devices${flags.type ? ` of type ${flags.type}` : ''}`, {code: 'NO_DEVICES', exit: ExitCode.NOT_FOUND, suggestions: ['Register one: iotctl devices add ID --type temp']})
     if (flags.type && !flags.all) {
@@ -78,7 +80,8 @@ export default class FirmwareBuild extends BaseCommand<typeof FirmwareBuild> {
     const prepared: {template: LoadedTemplate; devices: DeviceRecord[]; settings: ResolvedSettings}[] = []
     for (const [type, members] of groups) {
       const template = await loadTemplate(type, {workspace: ws, cacheDir: ws.paths.cache})
-      const needWifi = members.some((d) => !('simulation' in appSourceFor(template, deviceChip(d, template), flags.app)))
+      const micropython = template.device !== undefined && !flags.app && (flags['runtime-image'] !== undefined || flags.runtime === 'micropython')
+      const needWifi = micropython || members.some((d) => !('simulation' in appSourceFor(template, deviceChip(d, template), flags.app)))
       const settings = await resolveBuildSettings({template, sets, workspace: ws, user, needWifi})
       prepared.push({template, devices: members, settings: await completeSettings(settings, this.prompter)})
     }
@@ -101,12 +104,17 @@ export default class FirmwareBuild extends BaseCommand<typeof FirmwareBuild> {
           credentials: (members) =>
             resolveCredentials(ws, members, {
               passphrase: () => this.caPassphrase(),
+              // MicroPython's TLS on ESP8266 (axTLS) takes RSA keys only
+              algo: group.template.device && flags.runtime !== 'simulation' && members.some((d) => d.chip === 'esp8266') ? 'rsa-2048' : undefined,
               onIssue: (ids) => this.info(`Issuing certificates for ${ids.length} device${ids.length === 1 ? '' : 's'} without one…`),
             }),
           cacheDir: ws.paths.cache,
           outDir,
           appFile: flags.app,
           bootloaderFile: flags.bootloader,
+          runtimeImageFile: flags['runtime-image'],
+          runtime: flags.runtime,
+          offline: Boolean(process.env.IOTCTL_OFFLINE),
           flash: flashSettingsOf(flags),
           merged: flags.merged,
           concurrency: flags.concurrency,

@@ -102,6 +102,16 @@ export default class FirmwareInspect extends BaseCommand<typeof FirmwareInspect>
         {key: 'crc', header: 'crc', get: (e) => (e.seq === 0xffffffff ? '' : e.crcOk ? 'ok' : `bad (0x${e.crc.toString(16)})`)},
       ])
     }
+    if (report.fs) {
+      this.print('')
+      this.print(bold(`Filesystem (FAT) at ${hex(report.fs.offset)} (${report.fs.size} bytes, ${report.fs.files.length} files)`))
+      this.table(report.fs.files, [
+        {key: 'path', header: 'file', get: (f) => f.path},
+        {key: 'size', header: 'size', get: (f) => String(f.size)},
+      ])
+      if (report.fs.config) this.print(`config.json: ${JSON.stringify(report.fs.config)}`)
+      if (report.fs.config && JSON.stringify(report.fs.config).includes('********')) this.info('Secrets are redacted; pass --show-secrets to see them.')
+    }
     if (report.app) {
       const a = report.app
       this.print('')

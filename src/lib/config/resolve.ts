@@ -25,6 +25,7 @@ export async function resolveSetting(
     const fromWorkspace = sources.workspace?.manifest.settings?.[key]
     if (fromWorkspace !== undefined) return {key, value: fromWorkspace, source: 'workspace'}
   }
+  if ('scope' in definition && definition.scope === 'workspace') return {key, value: 'default' in definition ? definition.default : undefined, source: 'default'}
   const fromUser = isSecret ? await sources.user?.secretSetting(key) : sources.user?.setting(key)
   if (fromUser !== undefined) return {key, value: fromUser, source: 'user'}
   return {key, value: 'default' in definition ? definition.default : undefined, source: 'default'}

@@ -6,6 +6,10 @@ export interface SettingDefinition {
   /** environment variable that overrides it */
   env: string
   secret?: boolean
+  /** kept in the workspace manifest (shared by the team), never in one user's config */
+  scope?: 'workspace'
+  /** a URL whose password part is redacted wherever it is shown */
+  url?: boolean
 }
 
 export const SETTINGS = {
@@ -16,6 +20,14 @@ export const SETTINGS = {
   'flash.baud': {description: 'baud rate for flashing', type: 'int', default: 921_600, env: 'IOTCTL_BAUD'},
   'certs.algo': {description: 'key algorithm for new certificates', type: 'string', default: 'ec-p256', env: 'IOTCTL_CERT_ALGO'},
   'certs.days': {description: 'validity of new device certificates in days', type: 'int', default: 365, env: 'IOTCTL_CERT_DAYS'},
+  'registry.url': {
+    description: 'device registry: file (the workspace JSON file) or postgres://USER@HOST:PORT/DATABASE (password from PGPASSWORD or ~/.pgpass)',
+    type: 'string',
+    default: 'file',
+    env: 'IOTCTL_REGISTRY_URL',
+    scope: 'workspace',
+    url: true,
+  },
 } as const satisfies Record<string, SettingDefinition>
 
 export type SettingKey = keyof typeof SETTINGS
@@ -42,3 +54,19 @@ export function coerceSetting(key: SettingKey, raw: string): SettingValue {
 }
 
 export const REDACTED = '********'
+
+/** A URL with its password (user:PASSWORD@ or ?password=) replaced by ********. */
+export function redactUrlPassword(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*):[^@/?#]*@/i, `$1:${REDACTED}@`).replace(/([?&]password=)[^&#]*/gi, `$1${REDACTED}`)
+}
+
+/** A setting's value as it may be shown (config list/get, --json): secrets redacted, URL passwords too. */
+export function shownSetting(key: SettingKey, value: SettingValue | undefined): SettingValue | undefined {
+  const definition: SettingDefinition = SETTINGS[key]
+  if (value === undefined) return undefined
+  if (definition.secret) return REDACTED
+  if (definition.url) return redactUrlPassword(String(value))
+  return value
+}
+
+export const isWorkspaceSetting = (key: SettingKey): boolean => (SETTINGS[key] as SettingDefinition).scope === 'workspace'

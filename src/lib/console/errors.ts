@@ -1,3 +1,4 @@
+import {dirname} from 'node:path'
 /**
  * Typed errors shared by every service. Commands never build exit codes themselves:
  * a service throws an IotctlError and the base command renders it (human or --json).
@@ -24,6 +25,8 @@ export const ExitCode = {
   DEVICE: 10,
   /** the device answered a command with an error (send): it was reached, and said no */
   COMMAND_FAILED: 11,
+  /** permission denied: a read-only workspace, a file or port this user may not write (13, as EACCES) */
+  PERMISSION: 13,
   INTERRUPTED: 130,
 } as const
 
@@ -93,12 +96,18 @@ export function explainSystemError(error: unknown, what?: string): unknown {
       return new IotctlError(`${subject}no such file or directory (${(error as NodeJS.ErrnoException).path ?? ''})`, {code: 'ENOENT', exit: ExitCode.NOT_FOUND, cause: error})
     case 'EACCES':
     case 'EPERM':
-      return new IotctlError(`${subject}permission denied (${(error as NodeJS.ErrnoException).path ?? ''})`, {
-        code: 'EACCES',
-        exit: ExitCode.GENERAL,
+    case 'EROFS': {
+      const path = (error as NodeJS.ErrnoException).path ?? ''
+      const readOnlyFs = code === 'EROFS'
+      return new IotctlError(`${subject}${readOnlyFs ? 'read-only file system' : 'permission denied'} (${path})${path.startsWith('/dev/') ? '' : ': this folder is read-only for this user, so nothing was changed'}`, {
+        code: readOnlyFs ? 'READ_ONLY' : 'PERMISSION_DENIED',
+        exit: ExitCode.PERMISSION,
         cause: error,
-        suggestions: ['For serial ports on Linux, add your user to the dialout group: sudo usermod -aG dialout $USER'],
+        suggestions: path.startsWith('/dev/')
+          ? ['For serial ports on Linux, add your user to the dialout group: sudo usermod -aG dialout $USER']
+          : [`Check who may write there: ls -ld ${dirname(path) || path}`, 'Run as the workspace owner, or work on a copy: cp -r WORKSPACE ~/fleet && cd ~/fleet'],
       })
+    }
     case 'ENOSPC':
       return new IotctlError(`${subject}no space left on device; nothing was changed`, {code: 'ENOSPC', exit: ExitCode.GENERAL, cause: error})
     case 'ECONNREFUSED':

@@ -24,13 +24,13 @@ export async function simulatedIdentities(ws: Workspace, devices: PlannedDevice[
     else missing.push(device)
   }
   if (missing.length === 0) return found
-  const registry = await Registry.load(ws.paths.registry)
+  const registry = await Registry.load(ws)
   const unregistered = missing.filter((device) => !registry.find(device.id))
   options.onIssue?.({register: unregistered.length, issue: missing.length})
   const passphrase = await options.passphrase()
   if (unregistered.length > 0) {
     await addDevices(
-      ws.paths.registry,
+      ws,
       unregistered.map((device) => ({id: device.id, type: device.type, chip: 'sim' as const, ...(device.mac ? {mac: device.mac} : {}), labels: {simulated: 'true'}})),
     )
   }

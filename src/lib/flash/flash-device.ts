@@ -29,6 +29,12 @@ export interface FlashDeviceOptions {
   chip?: string
   appFile?: string
   bootloaderFile?: string
+  /** --runtime-image FILE: the MicroPython firmware for a template's device part (no download) */
+  runtimeImageFile?: string
+  /** --runtime: 'auto' (real boards get MicroPython, virtual ones when the image is at hand), 'micropython', 'simulation' */
+  runtime?: 'auto' | 'micropython' | 'simulation'
+  /** never download the MicroPython image (IOTCTL_OFFLINE) */
+  offline?: boolean
   /** flash mode/frequency/size patched into the image headers */
   flash?: FlashSettings
   erase?: boolean
@@ -107,7 +113,7 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
       import('../provision/plan.js'),
       import('../provision/credentials.js'),
     ])
-  const registryFile = options.ws.paths.registry
+  const fleet = options.ws
   options.onStage?.('connecting', options.port)
   const session = await FlashSession.connect({
     port: options.portObject ?? options.port,
@@ -127,7 +133,7 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
     await options.onBoard?.(info)
 
     // who is this board? (a new one is registered only once its plan has passed every check)
-    const registry = await Registry.load(registryFile)
+    const registry = await Registry.load(fleet)
     let isNew = false
     if (options.deviceId) {
       device = registry.get(options.deviceId)
@@ -175,12 +181,31 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
     const board = chip === 'sim' ? (info.chip as Chip) : undefined
     if (chip === 'sim' && !info.virtual) throw simulationOnRealBoard(target.id, options.port)
     if (chip !== 'sim' && chip !== info.chip) throw usageError(`Template "${template.type}" is built for ${chip} here, but the board is an ${info.chip}`)
-    const artifacts = await cached(cache.artifacts, `${template.type}/${chip}/${board ?? ''}/${options.appFile ?? ''}/${options.bootloaderFile ?? ''}/${JSON.stringify(options.flash ?? {})}`, () =>
-      prepareChip({template: template!, chip, cacheDir: options.ws.paths.cache, appFile: options.appFile, bootloaderFile: options.bootloaderFile, flash: options.flash, board, signal: options.signal}),
+    const artifacts = await cached(
+      cache.artifacts,
+      `${template.type}/${chip}/${board ?? ''}/${options.appFile ?? ''}/${options.bootloaderFile ?? ''}/${options.runtimeImageFile ?? ''}/${options.runtime ?? ''}/${info.virtual}/${JSON.stringify(options.flash ?? {})}`,
+      () =>
+        prepareChip({
+          template: template!,
+          chip,
+          cacheDir: options.ws.paths.cache,
+          appFile: options.appFile,
+          bootloaderFile: options.bootloaderFile,
+          flash: options.flash,
+          board,
+          runtimeImageFile: options.runtimeImageFile,
+          runtime: options.runtime,
+          // a real board gets the MicroPython firmware, downloaded once if need be; a virtual one never downloads
+          allowRuntimeDownload: !info.virtual,
+          offline: options.offline,
+          signal: options.signal,
+        }),
     )
     if (artifacts.boardChip !== info.chip) throw usageError(`The images are laid out for ${artifacts.boardChip}, but the board is an ${info.chip}`)
     if (artifacts.simulation && !info.virtual) throw simulationOnRealBoard(target.id, options.port)
-    const needed = Math.max(...artifacts.sharedParts.map((p) => p.offset + p.size), artifacts.layout.nvs.offset + artifacts.layout.nvs.size)
+    const needed = artifacts.micropython
+      ? artifacts.micropython.fs.offset + artifacts.micropython.fs.size
+      : Math.max(...artifacts.sharedParts.map((p) => p.offset + p.size), artifacts.layout.nvs.offset + artifacts.layout.nvs.size)
     if (info.flashSize !== undefined && needed > info.flashSize) {
       throw new IotctlError(`The plan for ${target.id} needs flash up to ${hex(needed)}; the board has ${info.flashSize / 1024 / 1024} MB`, {
         code: 'PART_EXCEEDS_FLASH',
@@ -204,13 +229,18 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
     const settings = await options.settingsFor(template, artifacts.simulation)
     let registered = false
     if (isNew && !options.dryRun) {
-      device = await addDevice(registryFile, {id: target.id, type: target.type, chip: planned.chip, mac: info.mac})
+      device = await addDevice(fleet, {id: target.id, type: target.type, chip: planned.chip, mac: info.mac})
       registered = true
     }
     let certificateIssued = false
     const credentials = options.dryRun
       ? undefined
-      : await resolveCredentials(options.ws, [planned], {passphrase: options.passphrase, onIssue: () => (certificateIssued = true)})
+      : await resolveCredentials(options.ws, [planned], {
+          passphrase: options.passphrase,
+          onIssue: () => (certificateIssued = true),
+          // MicroPython's TLS on ESP8266 (axTLS) takes RSA keys only
+          algo: artifacts.micropython?.image.chip === 'esp8266' ? 'rsa-2048' : undefined,
+        })
     const plan: FlashPlan = buildDevicePlan({
       template,
       device: planned,
@@ -255,7 +285,7 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
     const reset = await session.reset()
     await options.afterReset?.()
     const seconds = (performance.now() - started) / 1000
-    await updateDevice(registryFile, target.id, (d) =>
+    await updateDevice(fleet, target.id, (d) =>
       withFlashRecord(
         {...d, chip: d.chip ?? (info.chip as DeviceRecord['chip']), mac: d.mac ?? info.mac},
         {at: new Date().toISOString(), result: 'ok', template: target.type, appVersion: artifacts.app.info.version, appSha256: artifacts.app.info.sha256, port: options.port, seconds},
@@ -275,9 +305,9 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
     }
   } catch (error) {
     // the attempt is part of the device's history, whatever failed after it was known
-    if (device && !options.dryRun && (await registered(registryFile, device.id))) {
+    if (device && !options.dryRun && (await registered(fleet, device.id))) {
       const message = error instanceof Error ? error.message : String(error)
-      await updateDevice(registryFile, device.id, (d) =>
+      await updateDevice(fleet, device.id, (d) =>
         withFlashRecord(d, {at: new Date().toISOString(), result: 'failed', template: device!.type, port: options.port, seconds: (performance.now() - started) / 1000, error: message}),
       ).catch(() => {})
     }
@@ -309,9 +339,9 @@ function simulationOnRealBoard(id: string, port: string): IotctlError {
   })
 }
 
-async function registered(file: string, id: string): Promise<boolean> {
+async function registered(ws: FlashDeviceOptions['ws'], id: string): Promise<boolean> {
   const {Registry} = await import('../registry/index.js')
-  return (await Registry.load(file)).devices.some((d) => d.id === id)
+  return (await Registry.load(ws)).devices.some((d) => d.id === id)
 }
 
 function cached<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {

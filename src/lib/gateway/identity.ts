@@ -19,7 +19,7 @@ export function resolveGatewayIdentity(registry: Registry, requested?: string): 
     const gateways = registry.list({role: 'gateway'})
     if (gateways.length === 1) return fromDevice(gateways[0]!)
     if (gateways.length === 0) {
-      throw usageError('Which gateway is this? Pass --name <gateway MAC>', ['Register it: iotctl devices add <MAC> --type gateway --role gateway'])
+      throw usageError('Which gateway is this? Pass --name <gateway MAC>', ['Register it: iotctl devices add <MAC> --type gateway --role gateway --any-type'])
     }
     throw usageError(`The registry has ${gateways.length} gateways; pick one with --name`, gateways.slice(0, 5).map((g) => `--name ${g.mac ?? g.id}`))
   }

@@ -20,7 +20,7 @@ export interface CertListRow {
 
 /** Every device that has a certificate, from the registry's summaries (no file is opened). */
 export async function listDeviceCerts(ws: Workspace, now = Date.now()): Promise<CertListRow[]> {
-  const registry = await Registry.load(ws.paths.registry)
+  const registry = await Registry.load(ws)
   return registry.devices
     .filter((device) => device.cert)
     .map((device) => ({
@@ -47,7 +47,7 @@ export interface CertDetails extends CertificateInfo {
 
 /** A device's current certificate in detail, read from its file and checked against the CRL. */
 export async function showDeviceCert(ws: Workspace, idInput: string, now = Date.now()): Promise<CertDetails> {
-  const id = (await Registry.load(ws.paths.registry)).get(idInput).id
+  const id = (await Registry.load(ws)).get(idInput).id
   const files = deviceFiles(ws.paths.pki, id)
   const pem = await readOptional(files.cert)
   if (pem === undefined) throw notFound('CERT_NOT_FOUND', `${id} has no certificate`, [`Issue one: iotctl certs issue ${id}`])

@@ -86,7 +86,7 @@ export async function commitDeviceCerts(
     const changes = new Map<string, (device: DeviceRecord) => DeviceRecord>(kept.map((issued) => [issued.id, (device) => ({...device, cert: issued.summary})]))
     let missing: string[] = []
     try {
-      if (kept.length > 0) ({missing} = await updateDevices(ws.paths.registry, changes))
+      if (kept.length > 0) ({missing} = await updateDevices(ws, changes))
     } catch (error) {
       // the certificate files are the truth; say plainly that only the summary lags behind
       const cause = explainSystemError(error) as Error & Partial<IotctlError>

@@ -101,7 +101,7 @@ export async function issueDeviceCerts(ws: Workspace, request: IssueRequest, opt
   const days = checkDays(options.days)
   const algorithm = options.algorithm ?? DEFAULT_KEY_ALGORITHM
   const ca = options.ca ?? (await openCa(pkiDir, options.passphrase))
-  const registry = await Registry.load(ws.paths.registry)
+  const registry = await Registry.load(ws)
   const crl = await readCrlState(pkiDir)
   const planned: {id: string; expectedSerial?: string}[] = []
   if (request.all) {
@@ -144,7 +144,7 @@ export interface SignCsrOptions {
 export async function signDeviceCsr(ws: Workspace, idInput: string, csr: string | Uint8Array, options: SignCsrOptions): Promise<DeviceCertResult> {
   const pkiDir = ws.paths.pki
   const days = checkDays(options.days)
-  const id = (await Registry.load(ws.paths.registry)).get(idInput).id
+  const id = (await Registry.load(ws)).get(idInput).id
   const current = await currentCert(pkiDir, id, await readCrlState(pkiDir))
   if (current && !current.revoked && !current.expired) certExists(id, current)
   const ca = await openCa(pkiDir, options.passphrase)

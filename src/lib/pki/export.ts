@@ -43,7 +43,7 @@ export function fileStem(id: string): string {
  * All files are written together or not at all.
  */
 export async function exportDeviceCredentials(ws: Workspace, idInput: string, options: ExportOptions): Promise<{id: string; format: ExportFormat; files: ExportedFile[]}> {
-  const id = (await Registry.load(ws.paths.registry)).get(idInput).id
+  const id = (await Registry.load(ws)).get(idInput).id
   const paths = deviceFiles(ws.paths.pki, id)
   const certPem = await readOptional(paths.cert)
   if (certPem === undefined) throw notFound('CERT_NOT_FOUND', `${id} has no certificate`, [`Issue one: iotctl certs issue ${id}`])

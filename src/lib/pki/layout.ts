@@ -1,4 +1,6 @@
+import {existsSync} from 'node:fs'
 import {join} from 'node:path'
+import {deviceFolderName} from '../registry/ids.js'
 
 /**
  * Where the fleet PKI lives inside the workspace's pki folder. Mosquitto and other brokers can
@@ -38,7 +40,10 @@ export interface EntityFiles {
 }
 
 export function deviceFiles(pkiDir: string, deviceId: string): EntityFiles {
-  const dir = join(pkiDir, 'devices', deviceId)
+  const safe = join(pkiDir, 'devices', deviceFolderName(deviceId))
+  // workspaces from before safe folder names keep their aa:bb:… folders, read and written in place
+  const legacy = join(pkiDir, 'devices', deviceId)
+  const dir = legacy !== safe && !existsSync(safe) && existsSync(legacy) ? legacy : safe
   return {cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem')}
 }
 

@@ -22,7 +22,7 @@ export interface RevokeResult {
 /** Revoke a device's current certificate: the signed CRL is re-issued and the registry marks it revoked. */
 export async function revokeDeviceCert(ws: Workspace, idInput: string, options: {passphrase: string; reason?: RevocationReason}): Promise<RevokeResult> {
   const pkiDir = ws.paths.pki
-  const id = (await Registry.load(ws.paths.registry)).get(idInput).id
+  const id = (await Registry.load(ws)).get(idInput).id
   const certFile = deviceFiles(pkiDir, id).cert
   const pem = await readOptional(certFile)
   if (pem === undefined) throw noCertError(id)
@@ -38,7 +38,7 @@ export async function revokeDeviceCert(ws: Workspace, idInput: string, options: 
     const next = withRevocations(state, [entry])
     await writeFilesAtomic(await crlFiles(ca, next))
     await updateDevices(
-      ws.paths.registry,
+      ws,
       new Map([[id, (device: DeviceRecord) => ({...device, cert: {...(device.cert?.serial === cert.serialNumber ? device.cert : summaryFromCertificate(cert)), revoked: true}})]]),
     )
     return {id, serial: entry.serial, reason: entry.reason, revokedAt: entry.revokedAt, crlNumber: next.crlNumber, crlFile: pkiLayout(pkiDir).crl}

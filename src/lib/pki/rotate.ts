@@ -27,7 +27,7 @@ export interface RotateResult extends DeviceCertResult {
 export async function rotateDeviceCert(ws: Workspace, idInput: string, options: RotateOptions): Promise<RotateResult> {
   const pkiDir = ws.paths.pki
   const days = checkDays(options.days)
-  const device = (await Registry.load(ws.paths.registry)).get(idInput)
+  const device = (await Registry.load(ws)).get(idInput)
   const oldSerial = await currentSerial(pkiDir, device.id)
   if (oldSerial === undefined) throw noCertError(device.id)
   const ca = await openCa(pkiDir, options.passphrase)

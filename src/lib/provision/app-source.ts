@@ -48,7 +48,7 @@ async function readImage(path: string, what: string): Promise<Uint8Array> {
 }
 
 /** Download once into <cacheDir>/images/<sha256>.bin, verify, reuse afterwards. */
-async function download(source: {url: string; sha256: string}, cacheDir: string, callbacks: AppSourceCallbacks): Promise<Uint8Array> {
+export async function download(source: {url: string; sha256: string}, cacheDir: string, callbacks: AppSourceCallbacks): Promise<Uint8Array> {
   const expected = source.sha256.toLowerCase()
   const cached = join(cacheDir, 'images', `${expected}.bin`)
   if (existsSync(cached)) {

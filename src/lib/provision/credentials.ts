@@ -8,6 +8,8 @@ export interface CredentialOptions {
   passphrase: () => Promise<string>
   /** told which devices are about to get a certificate */
   onIssue?: (ids: string[]) => void
+  /** key algorithm for certificates issued here (default: the fleet's) */
+  algo?: string
 }
 
 /**
@@ -40,7 +42,7 @@ export async function resolveCredentials(ws: Workspace, devices: DeviceRecord[],
     })
   }
   options.onIssue?.(missing)
-  const issued = await ensureDeviceCredentials(ws, missing, {passphrase})
+  const issued = await ensureDeviceCredentials(ws, missing, {passphrase, algo: options.algo})
   for (const id of missing) {
     const creds = issued.get(id)
     if (!creds) throw new IotctlError(`No certificate could be issued for ${id}`, {code: 'CERT_REQUIRED', exit: ExitCode.GENERAL, suggestions: [`iotctl certs issue ${id}`]})

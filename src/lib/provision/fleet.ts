@@ -2,6 +2,7 @@ import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {IotctlError} from '../console/errors.js'
 import type {BackendProfile} from '../config/profiles.js'
+import {deviceFolderName} from '../registry/ids.js'
 import type {DeviceRecord} from '../registry/types.js'
 import type {LoadedTemplate} from '../templates/loader.js'
 import type {TargetChip} from '../templates/types.js'
@@ -28,6 +29,10 @@ export interface FleetBuildOptions extends AppSourceCallbacks {
   outDir: (device: DeviceRecord) => string
   appFile?: string
   bootloaderFile?: string
+  /** --runtime-image / --runtime (see PrepareOptions) */
+  runtimeImageFile?: string
+  runtime?: 'auto' | 'micropython' | 'simulation'
+  offline?: boolean
   flash?: FlashSettings
   merged?: boolean
   /** devices built and written at once (default 16) */
@@ -49,7 +54,7 @@ export interface FleetBuildResult {
 
 /** A folder name for a device id that is portable (MAC colons become dashes). */
 export function planDirName(id: string): string {
-  return id.replaceAll(':', '-')
+  return deviceFolderName(id)
 }
 
 /** Run `task` over `items` with at most `limit` in flight. */
@@ -77,7 +82,7 @@ export async function buildFleet(options: FleetBuildOptions): Promise<FleetBuild
 
   const artifacts = new Map<TargetChip, ChipArtifacts>()
   for (const chip of new Set(chips.values())) {
-    artifacts.set(chip, await prepareChip({template, chip, cacheDir: options.cacheDir, appFile: options.appFile, bootloaderFile: options.bootloaderFile, flash: options.flash, onDownload: options.onDownload, onBuildOutput: options.onBuildOutput, signal: options.signal}))
+    artifacts.set(chip, await prepareChip({template, chip, cacheDir: options.cacheDir, appFile: options.appFile, bootloaderFile: options.bootloaderFile, runtimeImageFile: options.runtimeImageFile, runtime: options.runtime, offline: options.offline, flash: options.flash, onDownload: options.onDownload, onBuildOutput: options.onBuildOutput, signal: options.signal}))
   }
 
   const credentials = await options.credentials(options.devices)

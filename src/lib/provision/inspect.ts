@@ -6,6 +6,7 @@ import {PARTITION_TABLE_OFFSET} from './chips.js'
 import {describeApp, describeBootloader, isAppImage, isBootloaderImage, isNvsPartition, isPartitionTable, readNvsPartition, readPartitionTable, type AppDescription, type BootloaderDescription, type NvsRow, type PartitionRow} from './formats.js'
 import {CHIP_LAYOUTS} from './chips.js'
 import type {Chip} from '../templates/types.js'
+import {readFatImage} from '../fs/index.js'
 import {readFlashPlan} from './plan-files.js'
 import {OTADATA_SIZE, readOtadata, type OtaSelectEntry} from '../partitions/otadata.js'
 import type {FlashManifest} from './plan-types.js'
@@ -34,6 +35,8 @@ export interface InspectReport {
   /** ESP-IDF otadata: both copies, and the app partition the bootloader starts */
   otadata?: {offset: number; entries: OtaSelectEntry[]; active: number; boots: string}
   bootloader?: BootloaderDescription & {offset?: number; sha256: string}
+  /** a MicroPython bundle's filesystem: its files, and config.json with secrets redacted unless asked */
+  fs?: {offset: number; size: number; files: {path: string; size: number}[]; config?: Record<string, unknown>}
 }
 
 const SECRET_NAME = /pass|pwd|secret|token|private|(^|_)key$/i
@@ -68,14 +71,32 @@ const DEFAULT_SECRETS = new Set(Object.entries(STANDARD_NVS_KEYS).filter(([, s])
 async function inspectPlan(dir: string, showSecrets: boolean): Promise<InspectReport> {
   const plan = await readFlashPlan(dir)
   const {manifest, data} = plan
-  const secrets = new Set([...DEFAULT_SECRETS, ...(manifest.nvs.secretKeys ?? [])])
+  const secrets = new Set([...DEFAULT_SECRETS, ...(manifest.nvs?.secretKeys ?? [])])
   const report: InspectReport = {path: dir, kind: 'plan', manifest}
   if (data['partition-table']) report.partitions = readPartitionTable(data['partition-table'])
-  if (data.nvs) report.nvs = {offset: manifest.nvs.offset, size: data.nvs.length, entries: nvsEntries(data.nvs, secrets, showSecrets)}
+  if (data.nvs) report.nvs = {offset: manifest.nvs!.offset, size: data.nvs.length, entries: nvsEntries(data.nvs, secrets, showSecrets)}
   const app = manifest.parts.find((p) => p.name === 'app')
   if (data.app && app) report.app = {...describeApp(data.app), offset: app.offset, sha256: app.sha256}
   const bootloader = manifest.parts.find((p) => p.name === 'bootloader')
   if (data.bootloader && bootloader) report.bootloader = {...describeBootloader(data.bootloader), offset: bootloader.offset, sha256: bootloader.sha256}
+  const fsPart = manifest.parts.find((p) => p.name === 'fs')
+  if (data.fs && fsPart) report.fs = inspectFilesystem(data.fs, fsPart.offset, showSecrets)
+  return report
+}
+
+/** The files of a bundle's FAT filesystem; config.json's passwords hidden unless asked. */
+function inspectFilesystem(bytes: Uint8Array, offset: number, showSecrets: boolean): NonNullable<InspectReport['fs']> {
+  const files = readFatImage(bytes)
+  const report: NonNullable<InspectReport['fs']> = {offset, size: bytes.length, files: [...files].map(([path, d]) => ({path, size: d.length}))}
+  const raw = files.get('config.json')
+  if (raw) {
+    const config = JSON.parse(new TextDecoder().decode(raw)) as Record<string, any>
+    if (!showSecrets) {
+      if (config.wifi?.password) config.wifi.password = REDACTED
+      if (config.mqtt?.password) config.mqtt.password = REDACTED
+    }
+    report.config = config
+  }
   return report
 }
 

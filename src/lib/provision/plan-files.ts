@@ -47,11 +47,11 @@ export async function writeFlashPlan(plan: FlashPlan, dir: string, options: Writ
   await mkdir(dir, {recursive: true})
   const files: {path: string; data: Uint8Array | string; mode?: number}[] = []
   const written: string[] = []
-  const secretNvs = plan.manifest.parts.some((p) => p.name === 'nvs' && p.secret)
+  const secretNvs = plan.manifest.parts.some((p) => p.secret)
   for (const part of plan.manifest.parts) {
     const path = join(dir, part.path)
     written.push(path)
-    if (part.name === 'app' && options.appFile) {
+    if ((part.name === 'app' || part.name === 'runtime') && options.appFile) {
       await placeShared(options.appFile, path)
       continue
     }

@@ -9,10 +9,13 @@ export const PART_FILES = {
   'partition-table': 'partition-table.bin',
   nvs: 'nvs.bin',
   app: 'app.bin',
+  runtime: 'micropython.bin',
+  fs: 'fs.bin',
   merged: 'merged.bin',
 } as const
 
-export type PartName = 'bootloader' | 'partition-table' | 'nvs' | 'app'
+/** runtime: a combined MicroPython image (bootloader + table + app); fs: the filesystem MicroPython mounts */
+export type PartName = 'bootloader' | 'partition-table' | 'nvs' | 'app' | 'runtime' | 'fs'
 
 /** One region of flash: what goes where. */
 export interface FlashPart {
@@ -51,7 +54,7 @@ export interface ImageHeaders {
 export interface AppInfo {
   /** where the image came from: a path, a URL, a build command, or "simulation" */
   origin: string
-  kind: 'path' | 'url' | 'build' | 'simulation'
+  kind: 'path' | 'url' | 'build' | 'simulation' | 'micropython'
   size: number
   sha256: string
   projectName?: string
@@ -86,7 +89,11 @@ export interface FlashManifest {
   simulation: boolean
   backend: {profile: string; url: string; scheme: string}
   app: AppInfo
-  nvs: {namespace: string; offset: number; size: number; keys: string[]; /** keys holding secrets (redacted by inspect) */ secretKeys?: string[]}
+  /** absent for a MicroPython bundle (its configuration is config.json on the filesystem) */
+  nvs?: {namespace: string; offset: number; size: number; keys: string[]; /** keys holding secrets (redacted by inspect) */ secretKeys?: string[]}
+  /** a MicroPython bundle: the firmware image and the filesystem written beside it */
+  runtime?: {kind: 'micropython'; origin: string; offset: number; sha256: string; version?: string}
+  fs?: {format: 'fat'; offset: number; size: number; files: string[]}
   parts: FlashPart[]
   merged?: {path: string; offset: 0; size: number; sha256: string}
   builds: {chipFamily: string; parts: {path: string; offset: number}[]}[]
@@ -97,4 +104,9 @@ export interface FlashPlan {
   manifest: FlashManifest
   /** part name → bytes (and 'merged' when asked for) */
   data: Partial<Record<PartName | 'merged', Uint8Array>>
+}
+
+/** Whether a plan's parts bring a second-stage bootloader (its own, or the one inside a MicroPython image). */
+export function partsIncludeBootloader(parts: readonly {name: PartName}[]): boolean {
+  return parts.some((p) => p.name === 'bootloader' || p.name === 'runtime')
 }

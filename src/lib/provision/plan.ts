@@ -10,13 +10,16 @@ import type {AppSource, Chip, FlashSize, TargetChip} from '../templates/types.js
 import {hasFlashSettings, patchImageHeader, type FlashSettings} from '../image/patch.js'
 import {buildSimulationBootloader, imageKind, parseEspImage, type ImageKind} from '../image/index.js'
 import {acquireApp, appSourceFor, type AppSourceCallbacks} from './app-source.js'
-import {CHIP_LAYOUTS, DEFAULT_FLASH_SIZE, DEFAULT_PARTITIONS, PARTITION_TABLE_OFFSET, boardChip} from './chips.js'
+import {CHIP_LAYOUTS, DEFAULT_FLASH_SIZE, DEFAULT_PARTITIONS, PARTITION_TABLE_OFFSET, boardChip, flashSizeBytes} from './chips.js'
 import {checkSettingKeys, deviceNvsItems, secretNvsKeys, type DeviceConfig} from './device-config.js'
 import {buildNvsImage, buildPartitionTable, inspectAppImage, makeSimulationImage, mergeFlash, type PartitionLayout} from './formats.js'
 import {nvsNamespace} from './nvs-keys.js'
 import {PART_FILES, PLAN_FORMAT, type AppInfo, type FlashManifest, type FlashPart, type FlashPlan, type ImageHeader, type ImageHeaders} from './plan-types.js'
 import type {ResolvedSettings} from './settings.js'
 import {topicsForProfile} from './topics.js'
+import {buildFilesystemImage, deviceAppDir, deviceBundleFiles, readDeviceApp} from './bundle.js'
+import type {MicroPythonChip} from './device-app-config.js'
+import {acquireRuntimeImage, cachedRuntime, filesystemRegion, inspectRuntimeImage, runtimeSourceFor, type FsRegion, type RuntimeImage} from './runtime-image.js'
 
 /** What every device of one chip shares in a build: computed once, checked before anything is written. */
 export interface ChipArtifacts {
@@ -26,11 +29,13 @@ export interface ChipArtifacts {
   app: {bytes: Uint8Array; info: AppInfo}
   layout: PartitionLayout
   bootloader?: {bytes: Uint8Array; sha256: string; origin: string}
-  /** the parts identical for every device (partition table, app, bootloader) */
+  /** the parts identical for every device (partition table, app, bootloader; or the MicroPython image) */
   sharedParts: FlashPart[]
   flashSize: FlashSize
   /** what the image headers say after patching */
   headers: ImageHeaders
+  /** a MicroPython bundle: the checked firmware image, the filesystem region, the device app's files */
+  micropython?: {image: RuntimeImage; fs: FsRegion; app: Map<string, Uint8Array>}
 }
 
 export interface PrepareOptions extends AppSourceCallbacks {
@@ -45,6 +50,17 @@ export interface PrepareOptions extends AppSourceCallbacks {
   flash?: FlashSettings
   /** for chip 'sim': the virtual board's chip to lay the images out for (default: ESP32) */
   board?: Chip
+  /** --runtime-image FILE: the MicroPython firmware, no download */
+  runtimeImageFile?: string
+  /**
+   * For a template with a MicroPython device part: 'micropython' always builds the bundle (downloading
+   * the pinned image if needed), 'simulation' never does; 'auto' (default) builds it when the image is
+   * at hand (--runtime-image, the cache) or `allowRuntimeDownload` (a real board).
+   */
+  runtime?: 'auto' | 'micropython' | 'simulation'
+  allowRuntimeDownload?: boolean
+  /** never download (IOTCTL_OFFLINE): a missing image is an error naming URL, hash and --runtime-image */
+  offline?: boolean
 }
 
 /**
@@ -77,6 +93,7 @@ export async function prepareChip(options: PrepareOptions): Promise<ChipArtifact
   const {template, chip} = options
   checkSettingKeys(template)
   const board = chip === 'sim' && options.board ? options.board : boardChip(chip)
+  if (await usesMicroPython(options, board)) return prepareMicroPython(options, board as MicroPythonChip)
   const source = appSourceFor(template, chip, options.appFile)
   const callbacks = {templateDir: template.dir, cacheDir: options.cacheDir, onDownload: options.onDownload, onBuildOutput: options.onBuildOutput, signal: options.signal}
   const acquired = await acquireApp(source, callbacks)
@@ -186,6 +203,62 @@ function checkImageKind(bytes: Uint8Array, chip: Chip, origin: string, expected:
   })
 }
 
+const MICROPYTHON_CHIPS: readonly Chip[] = ['esp32', 'esp8266']
+
+/** Whether this build is a MicroPython bundle (see PrepareOptions.runtime). */
+async function usesMicroPython(options: PrepareOptions, board: Chip): Promise<boolean> {
+  const {template, chip} = options
+  const mode = options.runtime ?? 'auto'
+  if (mode === 'simulation' || options.appFile || chip === 'sim') return false
+  if (template.device?.runtime !== 'micropython' || !MICROPYTHON_CHIPS.includes(board)) {
+    if (mode === 'micropython' || options.runtimeImageFile) {
+      throw usageError(`Template "${template.type}" has no MicroPython device part for ${board}`, [`Add device: {runtime: 'micropython', …} to ${template.file}`])
+    }
+    return false
+  }
+  if (mode === 'micropython' || options.runtimeImageFile || options.allowRuntimeDownload) return true
+  return (await cachedRuntime(template.device.images[board as MicroPythonChip], options.cacheDir)) !== undefined
+}
+
+/** The shared part of a MicroPython bundle: the firmware image, checked, and where the filesystem goes. */
+async function prepareMicroPython(options: PrepareOptions, board: MicroPythonChip): Promise<ChipArtifacts> {
+  const {template, chip} = options
+  const source = options.runtimeImageFile ? undefined : runtimeSourceFor(template, board)
+  const acquired = await acquireRuntimeImage({
+    chip: board,
+    source,
+    file: options.runtimeImageFile,
+    cacheDir: options.cacheDir,
+    allowDownload: options.runtime === 'micropython' || options.allowRuntimeDownload === true,
+    offline: options.offline,
+    onDownload: options.onDownload,
+    signal: options.signal,
+  })
+  const image = inspectRuntimeImage(acquired.bytes, board, acquired.origin)
+  // the official image is written as it was published: no header patching
+  const flashSize = ((options.flash?.flashSize !== 'keep' && options.flash?.flashSize) as FlashSize | undefined) || template.flashSize || DEFAULT_FLASH_SIZE
+  const fs = filesystemRegion(image, flashSizeBytes(flashSize))
+  const app = await readDeviceApp(deviceAppDir())
+  const info: AppInfo = {origin: acquired.origin, kind: 'micropython', size: image.bytes.length, sha256: image.sha256, projectName: image.app.projectName, version: image.app.version, idfVersion: image.app.idfVersion}
+  const entries = image.partitions ?? []
+  const nvs = entries.find((p) => p.type === 1 && p.subtype === 2)
+  const factory = entries.find((p) => p.offset === image.app.offset)
+  const layout: PartitionLayout = {
+    table: new Uint8Array(0),
+    entries,
+    nvs: nvs ? {name: nvs.name, offset: nvs.offset, size: nvs.size} : {name: '', offset: 0, size: 0},
+    app: factory ? {name: factory.name, offset: factory.offset, size: factory.size} : {name: 'firmware', offset: 0, size: image.bytes.length},
+  }
+  // the MicroPython image brings its own second-stage bootloader (ESP32) or is the boot image itself (ESP8266)
+  const sharedParts: FlashPart[] = [{name: 'runtime', path: PART_FILES.runtime, offset: image.offset, size: image.bytes.length, sha256: image.sha256, bootloader: true}]
+  const headers: ImageHeaders = {
+    policy: 'keep',
+    app: headerOf(image.bytes.subarray(image.app.offset - image.offset)),
+    ...(board === 'esp32' ? {bootloader: headerOf(image.bytes)} : {}),
+  }
+  return {chip, boardChip: board, simulation: false, app: {bytes: image.bytes, info}, layout, sharedParts, flashSize, headers, micropython: {image, fs, app}}
+}
+
 export interface DevicePlanInput {
   template: LoadedTemplate
   device: DeviceRecord
@@ -201,6 +274,7 @@ export interface DevicePlanInput {
 
 /** One device's plan: its NVS partition, the shared parts, the manifest (and the merged image). */
 export function buildDevicePlan(input: DevicePlanInput): FlashPlan {
+  if (input.artifacts.micropython) return buildBundlePlan(input, input.artifacts.micropython)
   const {template, device, artifacts, profile, scheme, settings, credentials} = input
   const namespace = nvsNamespace(template)
   const config: DeviceConfig = {
@@ -255,6 +329,43 @@ export function buildDevicePlan(input: DevicePlanInput): FlashPlan {
         'Or name one in the template: bootloader: {path: …}',
       ])
     }
+    const merged = mergeFlash(parts.map((p) => ({name: p.name, offset: p.offset, data: data[p.name]!})))
+    data.merged = merged
+    manifest.merged = {path: PART_FILES.merged, offset: 0, size: merged.length, sha256: sha256Hex(merged)}
+  }
+  return {manifest, data}
+}
+
+/** A MicroPython bundle's plan: the firmware image, then the filesystem with app, config.json and DER certificates. */
+function buildBundlePlan(input: DevicePlanInput, mp: NonNullable<ChipArtifacts['micropython']>): FlashPlan {
+  const {template, device, artifacts, profile, scheme, settings, credentials} = input
+  const chip = mp.image.chip
+  const files = deviceBundleFiles({template, device, chip, profile, scheme, settings, credentials, app: mp.app})
+  const fs = buildFilesystemImage(files, mp.fs.size, device.id)
+  const parts: FlashPart[] = [...artifacts.sharedParts, {name: 'fs', path: PART_FILES.fs, offset: mp.fs.offset, size: fs.length, sha256: sha256Hex(fs), secret: true}]
+  const data: FlashPlan['data'] = {runtime: mp.image.bytes, fs}
+  const family = CHIP_LAYOUTS[artifacts.boardChip].family
+  const manifest: FlashManifest = {
+    format: PLAN_FORMAT,
+    formatVersion: 1,
+    name: `${template.name} (${device.id})`,
+    version: template.version ?? '0.0.0',
+    createdAt: input.createdAt ?? new Date().toISOString(),
+    device: {id: device.id, type: device.type},
+    template: {type: template.type, name: template.name, version: template.version, builtin: template.builtin},
+    chip: artifacts.chip,
+    boardChip: artifacts.boardChip,
+    chipFamily: family,
+    flashSize: artifacts.flashSize,
+    simulation: false,
+    backend: {profile: profile.name, url: profile.url, scheme},
+    app: artifacts.app.info,
+    runtime: {kind: 'micropython', origin: mp.image.origin, offset: mp.image.offset, sha256: mp.image.sha256, version: mp.image.app.version},
+    fs: {format: 'fat', offset: mp.fs.offset, size: fs.length, files: [...files.keys()]},
+    parts,
+    builds: [{chipFamily: family, parts: parts.map((p) => ({path: p.path, offset: p.offset}))}],
+  }
+  if (input.merged) {
     const merged = mergeFlash(parts.map((p) => ({name: p.name, offset: p.offset, data: data[p.name]!})))
     data.merged = merged
     manifest.merged = {path: PART_FILES.merged, offset: 0, size: merged.length, sha256: sha256Hex(merged)}

@@ -30,6 +30,17 @@ export function canonicalDeviceId(input: string): string {
   return id
 }
 
+/**
+ * The folder (and file) name for a device: no `:` in paths (Windows, scp and make trip over it).
+ * A MAC id becomes 24-6f-28-aa-bb-cc — no other id can be that, since a dashed MAC is read as the
+ * MAC — and any other `:` becomes %3A, so two ids never share a folder.
+ */
+export function deviceFolderName(id: string): string {
+  const mac = isMacLike(id) ? normalizeMac(id) : undefined
+  if (mac) return mac.replaceAll(':', '-')
+  return id.replaceAll(':', '%3A')
+}
+
 export function parseMac(input: string): string {
   const mac = normalizeMac(input)
   if (!mac) throw usageError(`Invalid MAC address "${input}": expected six hex bytes, e.g. 24:6f:28:aa:bb:cc`)

@@ -25,7 +25,14 @@ export function parseRegistry(text: string, file: string): RegistryFile {
     throw corrupt(file, `not valid JSON (${locateJsonError(text, error as Error)})`)
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw corrupt(file, 'expected an object {"version": 1, "devices": [...]}')
-  const registry = data as Partial<RegistryFile>
+  const registry = data as Partial<RegistryFile> & {movedTo?: unknown}
+  if (typeof registry.movedTo === 'string') {
+    throw new IotctlError(`The registry of this workspace moved to ${registry.movedTo} while this command ran (${file} is only a marker); nothing was written`, {
+      code: 'REGISTRY_MOVED',
+      exit: ExitCode.CONFLICT,
+      suggestions: ['Run the command again: it will use the moved registry'],
+    })
+  }
   if (registry.version !== 1) throw corrupt(file, `unsupported "version": ${JSON.stringify(registry.version)} (expected 1)`)
   if (!Array.isArray(registry.devices)) throw corrupt(file, '"devices" must be an array')
   const seen = new Set<string>()

@@ -72,12 +72,14 @@ export async function travelerInput(c: TravelerContext): Promise<TravelerInput> 
   }
 }
 
+/** The device's certificate as the workspace registry (JSON file or PostgreSQL) holds it. */
 async function certificateOf(ws: Workspace, id: string): Promise<TravelerInput['certificate']> {
   try {
     const {Registry} = await import('../registry/index.js')
-    const device = (await Registry.load(ws.paths.registry)).devices.find((d) => d.id === id)
+    const device = (await Registry.load(ws)).find(id)
     return device?.cert ? {serial: device.cert.serial, fingerprint256: device.cert.fingerprint256} : undefined
   } catch {
+    // a record is written even when the registry cannot be read: it then lacks the serial, which verify does not need
     return undefined
   }
 }

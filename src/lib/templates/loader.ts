@@ -2,6 +2,7 @@ import {existsSync} from 'node:fs'
 import {readdir, readFile} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {pathToFileURL} from 'node:url'
+import {closestWords} from '../console/closest.js'
 import {ExitCode, IotctlError, notFound, usageError} from '../console/errors.js'
 import {writeFileAtomic} from '../workspace/atomic.js'
 import type {Workspace} from '../workspace/workspace.js'
@@ -201,6 +202,21 @@ export async function loadTemplate(type: string, options: TemplateLoaderOptions)
     ])
   }
   return loadLocated(located, options)
+}
+
+/**
+ * Refuse a device type no template defines (exit 3), naming the nearest ones: a typo at
+ * `devices add` would otherwise surface only when the device is built. Nothing is compiled.
+ */
+export async function assertKnownType(type: string, options: TemplateLoaderOptions): Promise<void> {
+  const known = [...(await locateAll(options)).keys()].sort()
+  if (known.includes(type)) return
+  const near = closestWords(type, known, 3)
+  throw notFound('TEMPLATE_NOT_FOUND', `Unknown device type "${type}"${near.length > 0 ? `; did you mean ${near.map((t) => `"${t}"`).join(' or ')}?` : ''}`, [
+    ...near.map((t) => `Use --type ${t}`),
+    `Known types: ${known.join(', ')}`,
+    `Or create the type first: iotctl firmware new ${TYPE_NAME.test(type) ? type : 'TYPE'}`,
+  ])
 }
 
 /** Every available template, loaded; a broken one is listed with its error instead of failing the list. */

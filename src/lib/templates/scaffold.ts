@@ -5,6 +5,11 @@ import {conflict, usageError} from '../console/errors.js'
 import {writeFilesAtomic} from '../workspace/atomic.js'
 import type {Workspace} from '../workspace/workspace.js'
 import {TEMPLATE_FILE, TYPE_NAME, type LoadedTemplate} from './loader.js'
+import {MICROPYTHON_IMAGES} from './runtime-images.js'
+
+function imageLine(source: {url: string; sha256?: string; size?: number}): string {
+  return `{url: '${source.url}'${source.sha256 ? `, sha256: '${source.sha256}'` : ''}${source.size ? `, size: ${source.size}` : ''}}`
+}
 
 export interface ScaffoldOptions {
   /** start from this loaded template's source instead of the generic scaffold */
@@ -39,7 +44,7 @@ export default defineTemplate({
   // the env variable, or answer the prompt on a terminal.
   settings: {
     interval: {type: 'int', description: 'seconds between readings', prompt: 'Publish interval in seconds', default: 30, min: 1, max: 86_400, nvsKey: 'interval'},
-    pin: {type: 'int', description: 'GPIO the sensor is wired to', default: 4, min: 0, max: 39, nvsKey: 'sensor_pin'},
+    pin: {type: 'int', description: 'GPIO the sensor is wired to (analog: ESP32 32–39, ESP8266 0 = A0)', default: 34, min: 0, max: 39, nvsKey: 'sensor_pin'},
   },
 
   // Telemetry: units and ranges drive \`tail\` validation; models drive \`simulate\`.
@@ -62,6 +67,19 @@ export default defineTemplate({
   // {build: {command: 'pio', args: ['run'], output: '.pio/build/esp32/firmware.bin'}},
   // or a simulation image for the virtual board only.
   app: {simulation: true},
+
+  // What a real board runs without any firmware of yours: the official MicroPython image + iotctl's
+  // device app, configured by config.json on the board's filesystem (\`iotctl flash --type ${type}\`).
+  // Sensors: driver (dht22, dht11, sht31, ldr, bh1750), pins (a GPIO or {setting: 'name'}), and which
+  // reading feeds which telemetry field. Remove \`device\` if you flash your own firmware (app above).
+  device: {
+    runtime: 'micropython',
+    images: {
+      esp32: ${imageLine(MICROPYTHON_IMAGES.esp32!)},
+      esp8266: ${imageLine(MICROPYTHON_IMAGES.esp8266!)},
+    },
+    sensors: [{driver: 'ldr', pins: {adc: {setting: 'pin'}}, fields: {luminance: 'value'}}],
+  },
 })
 `
 }

@@ -112,6 +112,42 @@ export type StandardNvsKey =
   | 'key'
   | 'ca'
 
+/** Sensor drivers the MicroPython device app ships (catalogue: src/lib/templates/sensors.ts). */
+export type SensorDriver = 'dht22' | 'dht11' | 'sht31' | 'ldr' | 'bh1750'
+
+/** A GPIO number, or the name of an int setting that supplies it per build (`{setting: 'pin'}`). */
+export type PinRef = number | {setting: string}
+
+/** One sensor on the board: its driver, where it is wired, and which reading feeds which telemetry field. */
+export interface SensorSpec {
+  driver: SensorDriver
+  /** pin role → GPIO: `data` (DHT), `sda`/`scl` (I2C), `adc` (LDR) */
+  pins: Record<string, PinRef>
+  /** reading → telemetry field, e.g. {temperature: 'temperature', humidity: 'humidity'} */
+  fields: Record<string, string>
+  /** I2C address for sht31/bh1750 (default: the part's usual one) */
+  address?: number
+}
+
+/** An official firmware release, pinned by URL, SHA-256 and size (downloaded once into the cache). */
+export interface RuntimeImageSource {
+  url: string
+  /** without it, iotctl never downloads the image: pass --runtime-image FILE */
+  sha256?: string
+  size?: number
+}
+
+/**
+ * The device part of a template: what runs on a real board. `runtime: 'micropython'` pairs the
+ * official MicroPython image of the chip with iotctl's device app (runtime/micropython/) and a
+ * config.json written into the board's filesystem.
+ */
+export interface DevicePart {
+  runtime: 'micropython'
+  images: Partial<Record<Chip, RuntimeImageSource>>
+  sensors: SensorSpec[]
+}
+
 export interface TemplateDefinition {
   name: string
   description: string
@@ -142,4 +178,6 @@ export interface TemplateDefinition {
    * plan boots an erased or blank board; `--bootloader FILE` overrides it
    */
   bootloader?: Exclude<AppSource, {simulation: true}> | Partial<Record<Chip, Exclude<AppSource, {simulation: true}>>>
+  /** what runs on a real board (the MicroPython runtime and its sensors); `app` stays for simulation */
+  device?: DevicePart
 }

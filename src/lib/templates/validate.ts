@@ -1,5 +1,6 @@
 import {ExitCode, IotctlError} from '../console/errors.js'
-import type {AppSource, FieldModel, TemplateDefinition} from './types.js'
+import {SENSOR_DRIVERS, SENSOR_DRIVER_NAMES} from './sensors.js'
+import type {AppSource, FieldModel, SensorDriver, TemplateDefinition} from './types.js'
 
 import {TARGET_CHIPS} from '../esp/chips.js'
 export const FLASH_SIZES = ['1MB', '2MB', '4MB', '8MB', '16MB'] as const
@@ -234,6 +235,59 @@ function checkApp(c: Checker, app: unknown, chips: unknown, field: 'app' | 'boot
   }
 }
 
+const RUNTIME_CHIPS = ['esp32', 'esp8266']
+
+function checkImageSource(c: Checker, source: unknown, path: string): void {
+  if (!c.isObject(source, path)) return
+  c.string(source.url, `${path}.url`, {nonEmpty: true})
+  if (typeof source.url === 'string' && !/^(https:\/\/|http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\/)/i.test(source.url)) c.fail(`${path}.url`, 'must be an https:// URL')
+  if (source.sha256 !== undefined && (typeof source.sha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(source.sha256))) c.fail(`${path}.sha256`, "must be the image's SHA-256 as 64 hex digits")
+  c.number(source.size, `${path}.size`, {optional: true, integer: true, positive: true})
+}
+
+/** The device part: runtime images per chip, and sensors whose drivers, pins and fields all exist. */
+function checkDevice(c: Checker, device: unknown, template: Record<string, unknown>): void {
+  if (device === undefined || !c.isObject(device, 'device')) return
+  c.oneOf(device.runtime, ['micropython'], 'device.runtime')
+  const chips = Array.isArray(template.chips) ? template.chips : []
+  if (c.isObject(device.images, 'device.images')) {
+    for (const [chip, source] of Object.entries(device.images)) {
+      if (!RUNTIME_CHIPS.includes(chip)) c.fail(key('device.images', chip), `MicroPython images are supported for ${RUNTIME_CHIPS.join(' and ')}`)
+      else if (!chips.includes(chip)) c.fail(key('device.images', chip), 'names a chip the template does not list in chips')
+      checkImageSource(c, source, key('device.images', chip))
+    }
+  }
+  const fields = c.isObject(template.telemetry, 'telemetry') && typeof template.telemetry.fields === 'object' && template.telemetry.fields ? Object.keys(template.telemetry.fields) : []
+  const settings = (typeof template.settings === 'object' && template.settings ? template.settings : {}) as Record<string, {type?: unknown}>
+  if (!Array.isArray(device.sensors)) return c.fail('device.sensors', `must be an array (may be empty), got ${describe(device.sensors)}`)
+  device.sensors.forEach((sensor: unknown, i: number) => {
+    const path = `device.sensors[${i}]`
+    if (!c.isObject(sensor, path)) return
+    const info = SENSOR_DRIVERS[sensor.driver as SensorDriver]
+    if (!info) return c.fail(`${path}.driver`, `unknown sensor driver ${describe(sensor.driver)}; known: ${SENSOR_DRIVER_NAMES.join(', ')}`)
+    if (c.isObject(sensor.pins, `${path}.pins`)) {
+      for (const role of info.pins) if (sensor.pins[role] === undefined) c.fail(`${path}.pins.${role}`, `is missing: ${sensor.driver} needs pins ${info.pins.join(', ')}`)
+      for (const [role, pin] of Object.entries(sensor.pins)) {
+        const at = `${path}.pins.${role}`
+        if (!info.pins.includes(role)) c.fail(at, `is not a pin of ${sensor.driver} (it has ${info.pins.join(', ')})`)
+        else if (typeof pin === 'object' && pin !== null && 'setting' in pin) {
+          const name = (pin as {setting: unknown}).setting
+          if (typeof name !== 'string' || settings[name]?.type !== 'int') c.fail(at, `{setting: ${describe(name)}} must name an int setting of this template`)
+        } else if (!Number.isInteger(pin) || (pin as number) < 0 || (pin as number) > 39) c.fail(at, `must be a GPIO number 0–39 or {setting: 'name'}, got ${describe(pin)}`)
+      }
+    }
+    if (c.isObject(sensor.fields, `${path}.fields`)) {
+      if (Object.keys(sensor.fields).length === 0) c.fail(`${path}.fields`, `must map at least one reading (${info.readings.join(', ')}) to a telemetry field`)
+      for (const [reading, field] of Object.entries(sensor.fields)) {
+        if (!info.readings.includes(reading)) c.fail(key(`${path}.fields`, reading), `is not a reading of ${sensor.driver} (it gives ${info.readings.join(', ')})`)
+        if (typeof field !== 'string' || !fields.includes(field)) c.fail(key(`${path}.fields`, reading), `must name a telemetry field (${fields.join(', ')}), got ${describe(field)}`)
+      }
+    }
+    if (sensor.address !== undefined && (!Number.isInteger(sensor.address) || (sensor.address as number) < 0x08 || (sensor.address as number) > 0x77)) c.fail(`${path}.address`, `must be a 7-bit I2C address 0x08–0x77, got ${describe(sensor.address)}`)
+    if (sensor.address !== undefined && info.bus !== 'i2c') c.fail(`${path}.address`, `${sensor.driver} is not an I2C sensor`)
+  })
+}
+
 /**
  * Check a loaded template object at run time (a template may be plain JavaScript, or its types
  * may lie) and fail with every problem, each at a precise path.
@@ -254,6 +308,7 @@ export function validateTemplate(value: unknown, file: string): asserts value is
     checkNvs(c, value.nvs)
     checkApp(c, value.app, value.chips)
     checkApp(c, value.bootloader, value.chips, 'bootloader')
+    checkDevice(c, value.device, value)
   }
   if (c.issues.length === 0) return
   const lines = c.issues.slice(0, 8).map((issue) => `  ${issue.path}: ${issue.message}`)

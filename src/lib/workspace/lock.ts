@@ -44,16 +44,17 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, option
       await handle.close()
       break
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      if (await isStale(lockPath, staleMs)) {
-        await rm(lockPath, {force: true})
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw explainSystemError(error, `taking the lock ${lockPath}`)
+      const stale = await staleLock(lockPath, staleMs)
+      if (stale) {
+        await breakStaleLock(lockPath, stale, staleMs)
         continue
       }
       if (Date.now() - started > timeoutMs) {
         throw new IotctlError(`Timed out waiting for the lock ${lockPath}`, {
           code: 'LOCK_TIMEOUT',
           exit: ExitCode.TIMEOUT,
-          suggestions: [`If no other iotctl is running, remove ${lockPath}`],
+          suggestions: [`If no other iotctl is running, remove ${lockPath} (and any ${lockPath}.break-* beside it)`],
         })
       }
       await sleep(delay + Math.random() * delay)
@@ -67,14 +68,46 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, option
   }
 }
 
-async function isStale(lockPath: string, staleMs: number): Promise<boolean> {
+/** Which lock file this is: a new lock at the same path is another file, even with the same contents. */
+interface LockIdentity {
+  ino: number
+  mtimeMs: number
+}
+
+/** The lock file's identity when its owner is gone (dead PID, or no PID and older than staleMs). */
+async function staleLock(lockPath: string, staleMs: number): Promise<LockIdentity | undefined> {
   try {
-    const pid = Number.parseInt(await readFile(lockPath, 'utf8'), 10)
+    const [text, info] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath)])
+    const pid = Number.parseInt(text, 10)
     // a live owner keeps its lock however long it works; age decides only when no owner is named
-    if (Number.isFinite(pid) && pid > 0) return !processAlive(pid)
-    const info = await stat(lockPath)
-    return Date.now() - info.mtimeMs > staleMs
+    const stale = Number.isFinite(pid) && pid > 0 ? !processAlive(pid) : Date.now() - info.mtimeMs > staleMs
+    return stale ? {ino: info.ino, mtimeMs: info.mtimeMs} : undefined
   } catch {
-    return false // vanished or half-written: retry
+    return undefined // vanished or half-written: retry
+  }
+}
+
+/**
+ * Remove a stale lock so that, of all the processes that found it, exactly one removes it — and
+ * never a fresh lock another process took meanwhile. The breaker must first create (O_EXCL) a
+ * marker named after that very lock file (inode and mtime), then check the file at the lock path
+ * is still that stale one, and only then remove it. A process that loses the marker race simply
+ * tries to take the lock again.
+ */
+async function breakStaleLock(lockPath: string, seen: LockIdentity, staleMs: number): Promise<void> {
+  const marker = `${lockPath}.break-${seen.ino}-${Math.round(seen.mtimeMs * 1000)}`
+  let handle
+  try {
+    handle = await open(marker, 'wx', 0o644)
+  } catch {
+    return // another process is breaking this lock (or it is gone): try to take it again
+  }
+  try {
+    await handle.writeFile(String(process.pid)).catch(() => {})
+    const now = await staleLock(lockPath, staleMs)
+    if (now && now.ino === seen.ino && now.mtimeMs === seen.mtimeMs) await rm(lockPath, {force: true})
+  } finally {
+    await handle.close()
+    await rm(marker, {force: true})
   }
 }

@@ -3,6 +3,8 @@ import {mkdir, readFile} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
 import {IotctlError, ExitCode, conflict} from '../console/errors.js'
 import {writeFileAtomic} from './atomic.js'
+import {ensureGitignore} from './gitignore.js'
+import {withFileLock} from './lock.js'
 
 export const MANIFEST_FILE = 'iotctl.json'
 
@@ -123,6 +125,8 @@ export interface InitOptions {
   name?: string
   /** re-initialise an existing workspace (keeps its data) */
   force?: boolean
+  /** shared settings for the manifest, e.g. registry.url */
+  settings?: Record<string, string | number | boolean>
 }
 
 /** Create a workspace: the manifest and its folders. Existing data is never touched. */
@@ -139,7 +143,24 @@ export async function initWorkspace(dir: string, options: InitOptions): Promise<
     version: 1,
     name: options.name ?? (root.split('/').pop() || 'fleet'),
     createdAt: new Date().toISOString(),
+    ...(options.settings && Object.keys(options.settings).length > 0 ? {settings: options.settings} : {}),
   }
   await writeFileAtomic(paths.manifest, JSON.stringify(manifest, null, 2) + '\n')
+  await ensureGitignore(root)
   return {root, manifest, paths, source: 'flag'}
+}
+
+/** Set (or with undefined, remove) one shared setting in the workspace manifest, atomically. */
+export async function setWorkspaceSetting(ws: Workspace, key: string, value: string | number | boolean | undefined): Promise<WorkspaceManifest> {
+  return withFileLock(ws.paths.manifest, async () => {
+    const current = (await open(ws.root, ws.source)).manifest
+    const settings = {...current.settings}
+    if (value === undefined) delete settings[key]
+    else settings[key] = value
+    const {settings: _, ...rest} = current
+    const next: WorkspaceManifest = Object.keys(settings).length > 0 ? {...rest, settings} : rest
+    await writeFileAtomic(ws.paths.manifest, JSON.stringify(next, null, 2) + '\n')
+    ws.manifest = next
+    return next
+  })
 }

@@ -19,7 +19,7 @@ export default defineTemplate({
     },
     pin: {
       type: 'int',
-      description: 'ADC GPIO the sensor divider is wired to (A0 = 17 on ESP8266)',
+      description: 'ADC GPIO the sensor divider is wired to (ESP32: 32–39; ESP8266: 0 for A0)',
       prompt: 'Sensor ADC GPIO',
       default: 34,
       min: 0,
@@ -45,5 +45,21 @@ export default defineTemplate({
     reboot: {description: 'restart the board', handler: () => 'rebooting'},
   },
   nvs: {namespace: 'iotctl'},
+  // The virtual board and `simulate` run this; real boards run `device` (MicroPython + iotctl's app).
   app: {simulation: true},
+  // An LDR divider on the `pin` setting's ADC GPIO. For a BH1750 on I2C instead:
+  // {driver: 'bh1750', pins: {sda: 21, scl: 22}, fields: {luminance: 'luminance'}}.
+  device: {
+    runtime: 'micropython',
+    images: {
+      esp32: {
+        url: 'https://micropython.org/resources/firmware/ESP32_GENERIC-20251209-v1.27.0.bin',
+        sha256: 'aa4be80ec695911ba0f13f7558e559ce540f90efbf40c23b853ca49162136b9f',
+        size: 1_759_456,
+      },
+      // hash not pinned yet (not verified here): iotctl will not download it; pass --runtime-image FILE
+      esp8266: {url: 'https://micropython.org/resources/firmware/ESP8266_GENERIC-20251209-v1.27.0.bin'},
+    },
+    sensors: [{driver: 'ldr', pins: {adc: {setting: 'pin'}}, fields: {luminance: 'luminance'}}],
+  },
 })

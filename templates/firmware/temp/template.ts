@@ -20,13 +20,6 @@ export default defineTemplate({
       env: 'IOTCTL_TEMP_INTERVAL',
       nvsKey: 'interval',
     },
-    sensor: {
-      type: 'enum',
-      description: 'sensor part on the board',
-      options: ['dht22', 'dht11', 'sht31'],
-      default: 'dht22',
-      nvsKey: 'sensor',
-    },
     pin: {
       type: 'int',
       description: 'GPIO the sensor data line is wired to',
@@ -65,7 +58,22 @@ export default defineTemplate({
     reboot: {description: 'restart the board', handler: () => 'rebooting'},
   },
   nvs: {namespace: 'iotctl'},
-  // One image for the whole fleet; point this at your build ({path}, {url, sha256} or {build}).
-  // A simulation image runs on the virtual board only: `iotctl flash` refuses it on real hardware.
+  // The virtual board and `simulate` run this (TypeScript handlers above); real boards run `device`.
   app: {simulation: true},
+  // What a real board runs: the official MicroPython firmware + iotctl's device app, configured by
+  // config.json on the board's filesystem. Wiring: a DHT22 data line on the `pin` setting's GPIO.
+  // For an SHT31 instead: {driver: 'sht31', pins: {sda: 21, scl: 22}, fields: {temperature: 'temperature', humidity: 'humidity'}}.
+  device: {
+    runtime: 'micropython',
+    images: {
+      esp32: {
+        url: 'https://micropython.org/resources/firmware/ESP32_GENERIC-20251209-v1.27.0.bin',
+        sha256: 'aa4be80ec695911ba0f13f7558e559ce540f90efbf40c23b853ca49162136b9f',
+        size: 1_759_456,
+      },
+      // hash not pinned yet (not verified here): iotctl will not download it; pass --runtime-image FILE
+      esp8266: {url: 'https://micropython.org/resources/firmware/ESP8266_GENERIC-20251209-v1.27.0.bin'},
+    },
+    sensors: [{driver: 'dht22', pins: {data: {setting: 'pin'}}, fields: {temperature: 'temperature', humidity: 'humidity'}}],
+  },
 })

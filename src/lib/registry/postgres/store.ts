@@ -1,0 +1,335 @@
+import type {Pool, PoolClient} from 'pg'
+import {ExitCode, IotctlError, conflict} from '../../console/errors.js'
+import {canonicalDevice} from '../canonical.js'
+import {deviceExists, deviceNotFound, idKey, macInUse, macOf} from '../conflicts.js'
+import {canonicalDeviceId} from '../ids.js'
+import type {DeviceChange, NewDevice, RegistryStore, UpdateResult} from '../store.js'
+import type {DeviceRecord} from '../types.js'
+import {errorCode, explainPostgresError, isConnectionFailure, lostDuringWrite} from './errors.js'
+import {
+  DEVICE_QUERY,
+  INSERT_DEVICES,
+  INSERT_FLASHES,
+  UPDATE_DEVICES,
+  UPSERT_CERTIFICATES,
+  certificateColumns,
+  deviceColumns,
+  flashColumns,
+  recordFromRow,
+  type DeviceRow,
+} from './rows.js'
+import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
+import {describeTarget, driverUrl, targetName, type PostgresTarget} from './target.js'
+
+export interface PostgresOptions {
+  password?: string
+  env?: NodeJS.ProcessEnv
+  /** open without checking the schema version (registry migrate) */
+  skipSchemaCheck?: boolean
+}
+
+export interface SchemaMigration {
+  from: number
+  to: number
+  applied: {version: number; description: string}[]
+}
+
+const CONNECT_TIMEOUT_MS = 10_000
+
+/** pooled clients that already have an error listener (a client is handed out many times) */
+const watched = new WeakSet<PoolClient>()
+
+/**
+ * The registry in PostgreSQL. The database keeps ids (case-insensitively) and MACs unique, every
+ * change is one transaction that locks only the rows it changes, reads are retried once when a
+ * connection breaks, writes never are.
+ */
+export class PostgresRegistryStore implements RegistryStore {
+  readonly kind = 'postgres'
+  private schemaChecked?: Promise<void>
+
+  private constructor(
+    private readonly pool: Pool,
+    readonly target: PostgresTarget,
+    private readonly options: PostgresOptions,
+  ) {}
+
+  get location(): string {
+    return this.target.shown
+  }
+
+  static async open(url: string, options: PostgresOptions = {}): Promise<PostgresRegistryStore> {
+    const env = options.env ?? process.env
+    const {default: pg} = await import('pg')
+    const pool = new pg.Pool({
+      connectionString: driverUrl(url, env, options.password),
+      max: 4,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      // a command ends when its work does, with no pool.end() needed
+      allowExitOnIdle: true,
+      application_name: 'iotctl',
+    })
+    // an idle client whose server went away must not crash the process
+    pool.on('error', () => {})
+    return new PostgresRegistryStore(pool, describeTarget(url, env), options)
+  }
+
+  private async connect(doing: string, checkSchema = !this.options.skipSchemaCheck): Promise<PoolClient> {
+    let client: PoolClient
+    try {
+      client = await this.pool.connect()
+    } catch (error) {
+      throw explainPostgresError(error, this.target, doing)
+    }
+    if (!watched.has(client)) {
+      watched.add(client)
+      client.on('error', () => {}) // reported by the query that was running
+    }
+    if (checkSchema) {
+      this.schemaChecked ??= this.checkSchema(client)
+      try {
+        await this.schemaChecked
+      } catch (error) {
+        client.release(true)
+        this.schemaChecked = undefined
+        throw error
+      }
+    }
+    return client
+  }
+
+  private async checkSchema(client: PoolClient): Promise<void> {
+    let version: number
+    try {
+      version = await schemaVersion(client)
+    } catch (error) {
+      throw explainPostgresError(error, this.target, 'checking the registry schema')
+    }
+    if (version === SCHEMA_VERSION) return
+    const where = targetName(this.target)
+    if (version > SCHEMA_VERSION) {
+      throw new IotctlError(`The registry at ${where} has schema version ${version}, newer than this iotctl knows (${SCHEMA_VERSION}); nothing was read or written`, {
+        code: 'REGISTRY_SCHEMA_NEWER',
+        exit: ExitCode.CORRUPT,
+        suggestions: ['Upgrade iotctl on this machine to the version the rest of the team uses'],
+      })
+    }
+    throw new IotctlError(
+      version === 0
+        ? `The database ${where} has no iotctl registry yet`
+        : `The registry at ${where} has schema version ${version}; this iotctl needs ${SCHEMA_VERSION}`,
+      {code: version === 0 ? 'REGISTRY_SCHEMA_MISSING' : 'REGISTRY_SCHEMA_OLD', exit: ExitCode.USAGE, suggestions: ['Create or upgrade it: iotctl registry migrate']},
+    )
+  }
+
+  /** A read: on a broken connection it is tried once more on a fresh one. */
+  private async read<T>(doing: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.connect(doing)
+      try {
+        const result = await fn(client)
+        client.release()
+        return result
+      } catch (error) {
+        const broken = isConnectionFailure(error)
+        client.release(broken ? (error as Error) : undefined)
+        if (broken && attempt === 1) continue
+        throw explainPostgresError(error, this.target, doing)
+      }
+    }
+  }
+
+  /** A write: one transaction, never retried behind the user's back. */
+  private async write<T>(doing: string, fn: (client: PoolClient) => Promise<T>, checkSchema?: boolean): Promise<T> {
+    const client = await this.connect(doing, checkSchema)
+    let committing = false
+    try {
+      await client.query('BEGIN')
+      const result = await fn(client)
+      committing = true
+      await client.query('COMMIT')
+      client.release()
+      return result
+    } catch (error) {
+      if (isConnectionFailure(error)) {
+        client.release(error as Error)
+        throw lostDuringWrite(error, this.target, doing, committing)
+      }
+      await client.query('ROLLBACK').catch(() => {})
+      client.release()
+      throw explainPostgresError(error, this.target, doing)
+    }
+  }
+
+  async readDevices(): Promise<DeviceRecord[]> {
+    return this.read('reading devices', async (client) => (await client.query<DeviceRow>(`${DEVICE_QUERY} ORDER BY d.seq`)).rows.map(recordFromRow))
+  }
+
+  async addDevices(inputs: NewDevice[]): Promise<DeviceRecord[]> {
+    const now = new Date().toISOString()
+    const devices = inputs.map((input) => canonicalDevice({...input, id: canonicalDeviceId(input.id), labels: input.labels ?? {}, createdAt: now, updatedAt: now}))
+    try {
+      await this.write(`registering ${describeIds(devices)}`, (client) => insertRecords(client, devices))
+    } catch (error) {
+      throw await this.explainConflict(error, devices)
+    }
+    return devices
+  }
+
+  /** A unique index refused the insert: name the device that holds the id or MAC. */
+  private async explainConflict(error: unknown, devices: DeviceRecord[]): Promise<unknown> {
+    const cause = (error as {cause?: unknown}).cause ?? error
+    if (errorCode(cause) !== '23505') return error
+    const constraint = (cause as {constraint?: string}).constraint
+    const owners = await this.read('naming the conflict', async (client) =>
+      (
+        await client.query<{id: string; mac_key: string | null}>('SELECT id, mac_key FROM iotctl.devices WHERE lower(id) = ANY($1) OR mac_key = ANY($2)', [
+          devices.map((d) => idKey(d.id)),
+          devices.map(macOf).filter(Boolean),
+        ])
+      ).rows,
+    ).catch(() => [])
+    if (constraint === 'devices_mac_key') {
+      for (const device of devices) {
+        const owner = owners.find((row) => row.mac_key !== null && row.mac_key === macOf(device))
+        if (owner) return macInUse(owner.mac_key!, owner.id)
+      }
+      const mac = devices.map(macOf).find((m, i, all) => m && all.indexOf(m) !== i)
+      return macInUse(mac ?? '?', 'another device of this batch')
+    }
+    for (const device of devices) {
+      const owner = owners.find((row) => idKey(row.id) === idKey(device.id))
+      if (owner) return deviceExists(owner.id, device.id)
+    }
+    const twice = devices.find((d, i) => devices.findIndex((other) => idKey(other.id) === idKey(d.id)) !== i)
+    return deviceExists(twice?.id ?? '?', twice?.id ?? '?')
+  }
+
+  async removeDevice(idInput: string): Promise<DeviceRecord> {
+    const id = canonicalDeviceId(idInput)
+    return this.write(`removing ${id}`, async (client) => {
+      const found = await client.query<{id: string}>('SELECT id FROM iotctl.devices WHERE lower(id) = lower($1) FOR UPDATE', [id])
+      if (found.rows.length === 0) throw deviceNotFound(id, this.location)
+      const exact = found.rows[0]!.id
+      const device = recordFromRow((await client.query<DeviceRow>(`${DEVICE_QUERY} WHERE d.id = $1`, [exact])).rows[0]!)
+      await client.query('DELETE FROM iotctl.devices WHERE id = $1', [exact])
+      return device
+    })
+  }
+
+  async updateDevices(changes: Map<string, DeviceChange>): Promise<UpdateResult> {
+    if (changes.size === 0) return {updated: [], missing: []}
+    const ids = [...changes.keys()]
+    try {
+      return await this.write(`updating ${ids.length === 1 ? ids[0] : `${ids.length} devices`}`, async (client) => {
+        // lock the rows in one order, so two runs changing the same devices never deadlock
+        const locked = await client.query<{id: string}>('SELECT id FROM iotctl.devices WHERE lower(id) = ANY($1) ORDER BY id FOR UPDATE', [ids.map(idKey)])
+        const stored = locked.rows.map((row) => row.id)
+        const rows = (await client.query<DeviceRow>(`${DEVICE_QUERY} WHERE d.id = ANY($1)`, [stored])).rows
+        const byKey = new Map(rows.map((row) => [idKey(row.id), recordFromRow(row)]))
+        const current = new Map(ids.map((id) => [id, byKey.get(idKey(id))]))
+        const now = new Date().toISOString()
+        const updated: DeviceRecord[] = []
+        const missing: string[] = []
+        const certs: ReturnType<typeof certificateColumns>[] = []
+        const flashes: ReturnType<typeof flashColumns> = []
+        for (const [id, change] of changes) {
+          const before = current.get(id)
+          if (!before) {
+            missing.push(id)
+            continue
+          }
+          const next = canonicalDevice({...change(structuredClone(before)), id: before.id, createdAt: before.createdAt, updatedAt: now})
+          if (next.cert && JSON.stringify(next.cert) !== JSON.stringify(before.cert)) certs.push(certificateColumns(next))
+          const seen = new Set((before.flashes ?? []).map((record) => JSON.stringify(record)))
+          flashes.push(...flashColumns(next, (next.flashes ?? []).filter((record) => !seen.has(JSON.stringify(record)))))
+          updated.push(next)
+        }
+        if (certs.length > 0) await client.query(UPSERT_CERTIFICATES, [JSON.stringify(certs)])
+        if (updated.length > 0) await client.query(UPDATE_DEVICES, [JSON.stringify(updated.map(deviceColumns))])
+        if (flashes.length > 0) await client.query(INSERT_FLASHES, [JSON.stringify(flashes)])
+        // what the catalogue says (a revocation is one-way) is what the caller gets back
+        if (certs.length > 0) {
+          const fresh = await client.query<DeviceRow>(`${DEVICE_QUERY} WHERE d.id = ANY($1)`, [updated.map((d) => d.id)])
+          const byId = new Map(fresh.rows.map((row) => [row.id, recordFromRow(row)]))
+          return {updated: updated.map((d) => byId.get(d.id) ?? d), missing}
+        }
+        return {updated, missing}
+      })
+    } catch (error) {
+      throw await this.explainConflict(error, [])
+    }
+  }
+
+  async importDevices(devices: DeviceRecord[]): Promise<void> {
+    const records = devices.map(canonicalDevice)
+    try {
+      await this.write(`copying ${records.length} devices`, async (client) => {
+        const {rows} = await client.query<{n: string}>('SELECT count(*) AS n FROM iotctl.devices')
+        if (Number(rows[0]!.n) > 0) {
+          throw conflict('REGISTRY_NOT_EMPTY', `The registry at ${targetName(this.target)} already holds ${rows[0]!.n} devices; nothing was copied`, [
+            'Point --to at an empty database (or drop schema iotctl there first)',
+          ])
+        }
+        await insertRecords(client, records)
+        // lossless or nothing: what the database gives back must be what was copied
+        const back = (await client.query<DeviceRow>(`${DEVICE_QUERY} ORDER BY d.seq`)).rows.map(recordFromRow)
+        const differs = records.findIndex((record, i) => JSON.stringify(record) !== JSON.stringify(back[i]))
+        if (differs >= 0 || back.length !== records.length) {
+          const id = records[differs]?.id
+          throw new IotctlError(`Device ${id ?? '?'} would not survive the copy unchanged (${JSON.stringify(records[differs])} came back as ${JSON.stringify(back[differs])}); nothing was copied`, {
+            code: 'REGISTRY_COPY_LOSSY',
+            exit: ExitCode.CORRUPT,
+          })
+        }
+      })
+    } catch (error) {
+      throw await this.explainConflict(error, records)
+    }
+  }
+
+  /** Apply the migrations the database lacks, under an advisory lock (two migrating runs queue). */
+  async migrateSchema(): Promise<SchemaMigration> {
+    return this.write('migrating the registry schema', async (client) => {
+      await client.query("SELECT pg_advisory_xact_lock(hashtext('iotctl.registry.migrate'))")
+      const from = await schemaVersion(client)
+      if (from > SCHEMA_VERSION) {
+        throw new IotctlError(`The registry at ${targetName(this.target)} has schema version ${from}, newer than this iotctl knows (${SCHEMA_VERSION}); nothing was changed`, {
+          code: 'REGISTRY_SCHEMA_NEWER',
+          exit: ExitCode.CORRUPT,
+          suggestions: ['Upgrade iotctl on this machine'],
+        })
+      }
+      const applied = []
+      for (const migration of MIGRATIONS.filter((m) => m.version > from)) {
+        await client.query(migration.sql)
+        await client.query('INSERT INTO iotctl.schema_migrations (version, description) VALUES ($1, $2)', [migration.version, migration.description])
+        applied.push({version: migration.version, description: migration.description})
+      }
+      this.schemaChecked = undefined
+      return {from, to: SCHEMA_VERSION, applied}
+    }, false)
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end()
+  }
+}
+
+async function schemaVersion(client: PoolClient): Promise<number> {
+  const table = await client.query<{t: string | null}>("SELECT to_regclass('iotctl.schema_migrations')::text AS t")
+  if (!table.rows[0]?.t) return 0
+  const {rows} = await client.query<{v: number | null}>('SELECT max(version) AS v FROM iotctl.schema_migrations')
+  return rows[0]?.v ?? 0
+}
+
+async function insertRecords(client: PoolClient, devices: DeviceRecord[]): Promise<void> {
+  if (devices.length === 0) return
+  const withCert = devices.filter((d) => d.cert)
+  if (withCert.length > 0) await client.query(UPSERT_CERTIFICATES, [JSON.stringify(withCert.map(certificateColumns))])
+  await client.query(INSERT_DEVICES, [JSON.stringify(devices.map(deviceColumns))])
+  const flashes = devices.flatMap((d) => flashColumns(d, d.flashes ?? []))
+  if (flashes.length > 0) await client.query(INSERT_FLASHES, [JSON.stringify(flashes)])
+}
+
+const describeIds = (devices: DeviceRecord[]) => (devices.length === 1 ? devices[0]!.id : `${devices.length} devices`)

@@ -1,0 +1,41 @@
+import type {DeviceRecord} from './types.js'
+
+export type NewDevice = Omit<DeviceRecord, 'createdAt' | 'updatedAt' | 'labels'> & {labels?: Record<string, string>}
+
+/** A change to one device: gets a copy of the current record, returns the next one (the id stays). */
+export type DeviceChange = (device: DeviceRecord) => DeviceRecord
+
+export interface UpdateResult {
+  updated: DeviceRecord[]
+  /** ids that are not registered (skipped) */
+  missing: string[]
+}
+
+/**
+ * The one registry interface. Commands and services never know which store they have: the
+ * JSON file (one machine, cross-process lock) or PostgreSQL (a team; the database enforces
+ * unique ids and MACs, each change is a transaction, no registry-wide lock).
+ *
+ * Extending it (rollout state, production-line records): a field on DeviceRecord already
+ * round-trips through both stores as an extension (the file keeps it in place, PostgreSQL in
+ * devices.extra). Data that needs its own queries gets a numbered migration in
+ * postgres/schema.ts, a method here, and both implementations — the shared registry test
+ * suite (test/lib/registry/store-suite.ts) then runs the new method against both stores.
+ */
+export interface RegistryStore {
+  readonly kind: 'file' | 'postgres'
+  /** where it is, for messages: the file path, or the URL with any password redacted */
+  readonly location: string
+  /** every device, in registration order */
+  readDevices(): Promise<DeviceRecord[]>
+  /** register devices, all or none: an id (case-insensitively) or MAC already there is a conflict (exit 4) */
+  addDevices(inputs: NewDevice[]): Promise<DeviceRecord[]>
+  /** remove one device; its certificates stay in the catalogue */
+  removeDevice(id: string): Promise<DeviceRecord>
+  /** change several devices at once, all or none */
+  updateDevices(changes: Map<string, DeviceChange>): Promise<UpdateResult>
+  /** fill an empty store with exactly these records (a migration); refused when it holds devices */
+  importDevices(devices: DeviceRecord[]): Promise<void>
+  /** release connections (the process may exit without it) */
+  close(): Promise<void>
+}

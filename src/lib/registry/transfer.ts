@@ -1,0 +1,139 @@
+import {existsSync} from 'node:fs'
+import {copyFile, readFile, rename, rm} from 'node:fs/promises'
+import {writeFileAtomic} from '../workspace/atomic.js'
+import {IotctlError, ExitCode, usageError} from '../console/errors.js'
+import {withFileLock} from '../workspace/lock.js'
+import {setWorkspaceSetting, type Workspace} from '../workspace/workspace.js'
+import {canonicalDevice} from './canonical.js'
+import {REGISTRY_URL_ENV, parseRegistryLocation, redactUrl, urlHasPassword, type RegistryLocation} from './location.js'
+import {openLocation, registryLocation, type OpenOptions} from './open.js'
+import type {SchemaMigration} from './postgres/store.js'
+import type {RegistryStore} from './store.js'
+
+export interface SchemaResult {
+  kind: 'file' | 'postgres'
+  location: string
+  from: number
+  to: number
+  applied: {version: number; description: string}[]
+}
+
+/** Bring the workspace's registry to the schema this iotctl knows (the JSON file has one version). */
+export async function migrateSchema(ws: Workspace, options: OpenOptions = {}): Promise<SchemaResult> {
+  const location = registryLocation(ws, options.env)
+  if (location.kind === 'file') return {kind: 'file', location: ws.paths.registry, from: 1, to: 1, applied: []}
+  return migratePostgres(location.url, options)
+}
+
+export async function migratePostgres(url: string, options: OpenOptions = {}): Promise<SchemaResult> {
+  const {PostgresRegistryStore} = await import('./postgres/store.js')
+  const store = await PostgresRegistryStore.open(url, {...options, skipSchemaCheck: true})
+  try {
+    const result: SchemaMigration = await store.migrateSchema()
+    return {kind: 'postgres', location: store.location, ...result}
+  } finally {
+    await store.close()
+  }
+}
+
+/** A registry URL that may be kept in iotctl.json: no password (the manifest is shared through git). */
+export function shareableRegistryUrl(value: string): RegistryLocation {
+  const location = parseRegistryLocation(value)
+  if (location.kind === 'postgres' && urlHasPassword(location.url)) {
+    throw usageError(`Put no password in the registry URL (${redactUrl(location.url)}): it is kept in iotctl.json, which the team shares`, [
+      'Give it in PGPASSWORD or ~/.pgpass, or pipe it: … | iotctl init --registry URL --password-stdin',
+    ])
+  }
+  return location
+}
+
+export interface TransferResult {
+  from: {kind: 'file' | 'postgres'; location: string}
+  to: {kind: 'file' | 'postgres'; location: string}
+  devices: number
+  certificates: number
+  flashRecords: number
+  schema?: SchemaResult
+  /** where the JSON file went when the registry left it */
+  backup?: string
+  /** IOTCTL_REGISTRY_URL overrides the manifest in this shell */
+  envOverride?: boolean
+}
+
+/**
+ * Move the workspace's registry to another store without loss: copy every device (labels,
+ * certificate summaries, flash records, extension fields), check the copy reads back equal,
+ * then point the workspace at it. A JSON source is locked for the whole move (no add slips
+ * between copy and switch) and kept as devices.json.migrated-<time>.
+ */
+export async function transferRegistry(ws: Workspace, toValue: string, options: OpenOptions = {}): Promise<TransferResult> {
+  const target = shareableRegistryUrl(toValue)
+  const source = registryLocation(ws, options.env)
+  if (source.kind === target.kind && (target.kind === 'file' || (source as {url: string}).url === (target as {url: string}).url)) {
+    throw usageError(`The registry is already ${target.kind === 'file' ? `the JSON file ${ws.paths.registry}` : `at ${redactUrl((target as {url: string}).url)}`}`)
+  }
+  let schema: SchemaResult | undefined
+  if (target.kind === 'postgres') schema = await migratePostgres(target.url, options)
+  const move = async (): Promise<TransferResult> => {
+    const from = await openLocation(source, ws.paths.registry, options)
+    const to = await openLocation(target, ws.paths.registry, options)
+    const devices = (await from.readDevices()).map(canonicalDevice)
+    if (source.kind === 'file') {
+      const {FileRegistryStore} = await import('./file-store.js')
+      const rollouts = (await new FileRegistryStore(ws.paths.registry).readFile()).rollouts ?? []
+      if (rollouts.length > 0) {
+        throw usageError(`The JSON registry keeps ${rollouts.length} OTA rollouts, which the PostgreSQL registry cannot hold yet; nothing was moved`, [
+          'Finish or abort the rollouts (iotctl ota status), or keep this workspace on the JSON registry for now',
+        ])
+      }
+    }
+    if (target.kind === 'file' && existsSync(ws.paths.registry)) {
+      // the marker an earlier move left (or an empty file) gives way; a file with devices is refused by the import
+      if (await isMovedMarker(ws.paths.registry)) await rm(ws.paths.registry)
+      else if ((await to.readDevices()).length === 0) await rename(ws.paths.registry, `${ws.paths.registry}.empty-${stamp()}`)
+    }
+    await to.importDevices(devices)
+    await verifyCopy(devices, to)
+    let backup: string | undefined
+    if (source.kind === 'file' && existsSync(ws.paths.registry)) {
+      backup = `${ws.paths.registry}.migrated-${stamp()}`
+      await copyFile(ws.paths.registry, backup)
+      // a run that read the old setting and waits for the file lock must not start a new JSON
+      // registry beside the moved one: it finds this marker and stops (exit 4, "run it again")
+      await writeFileAtomic(ws.paths.registry, JSON.stringify({version: 1, movedTo: to.location, devices: []}, null, 1) + '\n')
+    }
+    await setWorkspaceSetting(ws, 'registry.url', target.kind === 'file' ? undefined : target.url)
+    return {
+      from: {kind: from.kind, location: from.location},
+      to: {kind: to.kind, location: to.location},
+      devices: devices.length,
+      certificates: devices.filter((d) => d.cert).length,
+      flashRecords: devices.reduce((n, d) => n + (d.flashes?.length ?? 0), 0),
+      ...(schema ? {schema} : {}),
+      ...(backup ? {backup} : {}),
+      ...((options.env ?? process.env)[REGISTRY_URL_ENV] ? {envOverride: true} : {}),
+    }
+  }
+  // a JSON source stays locked from the copy to the switch, so no change slips in between
+  return source.kind === 'file' ? withFileLock(ws.paths.registry, move) : move()
+}
+
+async function verifyCopy(devices: unknown[], to: RegistryStore): Promise<void> {
+  const back = await to.readDevices()
+  if (JSON.stringify(back) !== JSON.stringify(devices)) {
+    throw new IotctlError(`The copy in ${to.location} does not read back equal to the source; the workspace still uses its old registry`, {
+      code: 'REGISTRY_COPY_LOSSY',
+      exit: ExitCode.CORRUPT,
+    })
+  }
+}
+
+async function isMovedMarker(file: string): Promise<boolean> {
+  try {
+    return typeof JSON.parse(await readFile(file, 'utf8')).movedTo === 'string'
+  } catch {
+    return false
+  }
+}
+
+const stamp = () => new Date().toISOString().replaceAll(/[:.]/g, '-')

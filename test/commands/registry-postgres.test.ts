@@ -1,0 +1,192 @@
+import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
+import {freePort} from '../support/net.js'
+import {startPostgres, type PostgresServer} from '../support/postgres.js'
+
+let server: PostgresServer
+let databases = 0
+
+beforeAll(async () => {
+  server = await startPostgres()
+})
+
+afterAll(() => server?.destroy())
+
+/** A fresh database and an isolated home whose PGPASSWORD reaches it. */
+function freshDatabase(): {url: string; name: string; ctx: CliEnv} {
+  const name = `cli_${++databases}`
+  server.createDatabase(name)
+  return {url: server.url(name), name, ctx: isolatedEnv({...server.env})}
+}
+
+async function initWorkspace(ctx: CliEnv, dir: string, url: string) {
+  const init = await runCli(['init', dir, '--registry', url, '--json'], ctx)
+  expect(init.code, init.stderr + init.stdout).toBe(0)
+  return {...ctx, cwd: init.json().root as string}
+}
+
+const ids = (list: {id: string}[]) => list.map((d) => d.id).sort()
+
+describe('iotctl on a PostgreSQL registry', () => {
+  it('init --registry creates the tables; devices add, list, label, show and remove work as on the JSON file', async () => {
+    const {url, name, ctx} = freshDatabase()
+    const init = await runCli(['init', 'fleet', '--registry', url, '--json'], ctx)
+    expect(init.code, init.stderr).toBe(0)
+    expect(init.json().registry).toMatchObject({kind: 'postgres', schema: 1, applied: [1]})
+    const ws = {...ctx, cwd: init.json().root}
+    expect(JSON.parse(readFileSync(join(ws.cwd, 'iotctl.json'), 'utf8')).settings).toEqual({'registry.url': url})
+    expect(existsSync(join(ws.cwd, 'registry', 'devices.json'))).toBe(false)
+
+    expect((await runCli(['devices', 'add', 'gh-01', '--type', 'temp', '--chip', 'esp32', '--label', 'site=north', '--json'], ws)).code).toBe(0)
+    expect((await runCli(['devices', 'add', '24-6F-28-AA-BB-CC', '--type', 'light', '--json'], ws)).code).toBe(0)
+    const label = await runCli(['devices', 'label', 'GH-01', 'rack=4', '--json'], ws)
+    expect(label.code, label.stderr).toBe(0)
+    expect(label.json().labels).toEqual({rack: '4', site: 'north'})
+    const list = await runCli(['devices', 'list', '--label', 'rack=4', '--json'], ws)
+    expect(list.json().map((d: {id: string}) => d.id)).toEqual(['gh-01'])
+    expect(server.psql(name, "SELECT labels->>'rack' FROM iotctl.devices WHERE id = 'gh-01'").trim()).toBe('4')
+
+    const dup = await runCli(['devices', 'add', 'GH-01', '--type', 'temp', '--json'], ws)
+    expect(dup.code).toBe(4)
+    expect(dup.json().error).toMatchObject({code: 'DEVICE_EXISTS', exit: 4})
+    const mac = await runCli(['devices', 'add', 'other', '--type', 'temp', '--mac', '24:6f:28:aa:bb:cc', '--json'], ws)
+    expect([mac.code, mac.json().error.code]).toEqual([4, 'MAC_IN_USE'])
+
+    expect((await runCli(['devices', 'show', '24:6f:28:aa:bb:cc', '--json'], ws)).json().type).toBe('light')
+    expect((await runCli(['devices', 'remove', 'gh-01', '--yes', '--json'], ws)).code).toBe(0)
+    expect(ids((await runCli(['devices', 'list', '--json'], ws)).json())).toEqual(['24:6f:28:aa:bb:cc'])
+  })
+
+  it('never stores or prints the password: refused in the shared URL, redacted in config list, errors and --json', async () => {
+    const {url, ctx} = freshDatabase()
+    const withPassword = url.replace('iotctl@', `iotctl:${server.password}@`)
+    const refused = await runCli(['init', 'leaky', '--registry', withPassword, '--json'], ctx)
+    expect(refused.code).toBe(2)
+    expect(refused.stdout + refused.stderr).not.toContain(server.password)
+    expect(existsSync(join(ctx.home, 'leaky', 'iotctl.json'))).toBe(false)
+
+    // --password-stdin, with no PGPASSWORD in the environment
+    const noEnv = {...ctx, env: {...ctx.env, PGPASSWORD: undefined}}
+    const init = await runCli(['init', 'piped', '--registry', url, '--password-stdin', '--json'], noEnv, {input: server.password + '\n'})
+    expect(init.code, init.stderr).toBe(0)
+    const ws = {...noEnv, cwd: init.json().root}
+    const denied = await runCli(['devices', 'list', '--json'], {...ws, env: {...ws.env, PGPASSWORD: 'wrong'}})
+    expect(denied.code).toBe(9)
+    expect(denied.json().error.code).toBe('REGISTRY_AUTH')
+
+    // config set registry.url: kept in iotctl.json, never with a password
+    const leak = await runCli(['config', 'set', 'registry.url', withPassword, '--json'], ws)
+    expect(leak.code).toBe(2)
+    expect(leak.stdout + leak.stderr).not.toContain(server.password)
+    expect((await runCli(['config', 'set', 'registry.url', 'file', '--json'], ws)).code).toBe(0)
+    expect(JSON.parse(readFileSync(join(ws.cwd, 'iotctl.json'), 'utf8')).settings).toBeUndefined()
+    expect((await runCli(['config', 'set', 'registry.url', url, '--json'], ws)).json()).toMatchObject({set: true, scope: 'workspace'})
+    expect(JSON.parse(readFileSync(join(ws.cwd, 'iotctl.json'), 'utf8')).settings).toEqual({'registry.url': url})
+
+    // a URL with the password in the (private) environment works and is shown redacted
+    const envWs = {...ws, env: {...ws.env, IOTCTL_REGISTRY_URL: withPassword}}
+    const config = await runCli(['config', 'list', '--json'], envWs)
+    expect(config.json().find((row: {key: string}) => row.key === 'registry.url')).toMatchObject({value: url.replace('iotctl@', 'iotctl:********@'), source: 'env'})
+    expect(config.stdout).not.toContain(server.password)
+    expect((await runCli(['devices', 'add', 'p-1', '--type', 'temp', '--json'], envWs)).code).toBe(0)
+    const down = await runCli(['devices', 'list', '--json'], {...envWs, env: {...envWs.env, IOTCTL_REGISTRY_URL: withPassword.replace(String(server.port), String(await freePort()))}})
+    expect(down.code).toBe(5)
+    expect(down.stdout + down.stderr).not.toContain(server.password)
+  })
+
+  it('a database that is down exits 5 naming host and port, and nothing is written', async () => {
+    const ctx = isolatedEnv({...server.env})
+    const port = await freePort()
+    const url = `postgres://iotctl@127.0.0.1:${port}/nowhere`
+    const init = await runCli(['init', 'fleet', '--registry', url, '--json'], ctx)
+    expect(init.code).toBe(5)
+    expect(init.json().error).toMatchObject({code: 'REGISTRY_UNREACHABLE', exit: 5})
+    expect(init.json().error.message).toContain(`127.0.0.1:${port}`)
+    expect(existsSync(join(ctx.home, 'fleet'))).toBe(false)
+    const add = await runCli(['devices', 'add', 'x', '--type', 'temp'], {...ctx, env: {...ctx.env, IOTCTL_REGISTRY_URL: url}})
+    expect(add.code).toBe(5)
+    expect(add.stderr).toContain(`127.0.0.1:${port}`)
+    expect(add.stderr).toMatch(/pg_isready -h 127\.0\.0\.1 -p \d+/)
+  })
+
+  it('checks the schema at start: a missing or older one names registry migrate, a newer one is refused', async () => {
+    const {url, name, ctx} = freshDatabase()
+    const env = {...ctx, env: {...ctx.env, IOTCTL_REGISTRY_URL: url}}
+    const missing = await runCli(['devices', 'list', '--json'], env)
+    expect([missing.code, missing.json().error.code]).toEqual([2, 'REGISTRY_SCHEMA_MISSING'])
+    expect(missing.json().error.suggestions.join(' ')).toContain('iotctl registry migrate')
+    const migrate = await runCli(['registry', 'migrate', '--json'], env)
+    expect(migrate.code, migrate.stderr).toBe(0)
+    expect(migrate.json()).toMatchObject({kind: 'postgres', from: 0, to: 1})
+    expect((await runCli(['registry', 'migrate', '--json'], env)).json()).toMatchObject({from: 1, to: 1, applied: []})
+    expect((await runCli(['devices', 'list', '--json'], env)).code).toBe(0)
+    server.psql(name, "INSERT INTO iotctl.schema_migrations (version, description) VALUES (99, 'from the future')")
+    const newer = await runCli(['devices', 'add', 'x', '--type', 'temp', '--json'], env)
+    expect([newer.code, newer.json().error.code]).toEqual([8, 'REGISTRY_SCHEMA_NEWER'])
+    expect(newer.json().error.message).toMatch(/schema version 99, newer than this iotctl knows \(1\)/)
+    expect(server.psql(name, 'SELECT count(*) FROM iotctl.devices').trim()).toBe('0')
+    server.psql(name, 'DELETE FROM iotctl.schema_migrations WHERE version = 99')
+  })
+
+  it('moves a JSON registry to PostgreSQL and back without loss (devices byte-equal)', async () => {
+    const {url, ctx} = freshDatabase()
+    const init = await runCli(['init', 'fleet', '--json'], ctx)
+    const ws = {...ctx, cwd: init.json().root, env: {...ctx.env, IOTCTL_CA_PASSPHRASE: 'correct horse battery staple'}}
+    for (const args of [
+      ['devices', 'add', 'gh-01', '--type', 'temp', '--chip', 'esp32', '--label', 'site=north', '--label', 'rack=2'],
+      ['devices', 'add', '24:6f:28:00:00:01', '--type', 'light', '--role', 'sensor'],
+      ['devices', 'add', 'hub', '--type', 'phone', '--mac', '24:6f:28:00:00:02', '--role', 'gateway'],
+      ['certs', 'init'],
+      ['certs', 'issue', '--all'],
+      ['certs', 'revoke', 'hub', '--yes'],
+      ['devices', 'label', 'hub', 'retired=yes'],
+    ]) {
+      const result = await runCli([...args, '--json'], ws)
+      expect(result.code, `${args.join(' ')}: ${result.stderr}${result.stdout}`).toBe(0)
+    }
+    const file = join(ws.cwd, 'registry', 'devices.json')
+    const original = readFileSync(file)
+    const before = (await runCli(['devices', 'list', '--json'], ws)).json()
+
+    const toPg = await runCli(['registry', 'migrate', '--to', url, '--json'], ws)
+    expect(toPg.code, toPg.stderr + toPg.stdout).toBe(0)
+    expect(toPg.json()).toMatchObject({devices: 3, certificates: 3, from: {kind: 'file'}, to: {kind: 'postgres'}})
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({movedTo: url, devices: []})
+    expect(readFileSync(toPg.json().backup)).toEqual(original)
+    // a run still on the old setting (here forced by the environment) stops at the marker
+    const late = await runCli(['devices', 'add', 'late-1', '--type', 'temp', '--json'], {...ws, env: {...ws.env, IOTCTL_REGISTRY_URL: 'file'}})
+    expect([late.code, late.json().error.code]).toEqual([4, 'REGISTRY_MOVED'])
+    expect((await runCli(['devices', 'list', '--json'], ws)).json()).toEqual(before)
+    expect((await runCli(['registry', 'check', '--json'], ws)).code).toBe(0)
+
+    const toFile = await runCli(['registry', 'migrate', '--to', 'file', '--json'], ws)
+    expect(toFile.code, toFile.stderr + toFile.stdout).toBe(0)
+    expect(readFileSync(file)).toEqual(original)
+    expect(JSON.parse(readFileSync(join(ws.cwd, 'iotctl.json'), 'utf8')).settings ?? {}).toEqual({})
+    expect((await runCli(['devices', 'list', '--json'], ws)).json()).toEqual(before)
+  })
+
+  it('registry check finds certificates missing from the registry or from the PKI folder', async () => {
+    const {url, ctx} = freshDatabase()
+    const ws = {...(await initWorkspace(ctx, 'fleet', url)), env: {...ctx.env, IOTCTL_CA_PASSPHRASE: 'correct horse battery staple'}}
+    for (const id of ['a-1', 'a-2', 'a-3']) expect((await runCli(['devices', 'add', id, '--type', 'temp'], ws)).code).toBe(0)
+    expect((await runCli(['certs', 'init', '--json'], ws)).code).toBe(0)
+    expect((await runCli(['certs', 'issue', '--all', '--json'], ws)).code).toBe(0)
+    const clean = await runCli(['registry', 'check', '--json'], ws)
+    expect(clean.code, clean.stdout).toBe(0)
+    expect(clean.json()).toMatchObject({store: 'postgres', devices: 3, certificates: 3, problems: []})
+
+    const devicesDir = join(ws.cwd, 'pki', 'devices')
+    rmSync(join(devicesDir, readdirSync(devicesDir).find((d) => d === 'a-2')!, 'cert.pem'))
+    expect((await runCli(['devices', 'remove', 'a-3', '--keep-cert', '--yes'], ws)).code).toBe(0)
+    const broken = await runCli(['registry', 'check', '--json'], ws)
+    expect(broken.code).toBe(6)
+    const problems = broken.json().error.details.problems.map((p: {kind: string; id: string}) => [p.kind, p.id])
+    expect(problems).toEqual([
+      ['file-missing', 'a-2'],
+      ['unregistered', 'a-3'],
+    ])
+  })
+})
