@@ -32,7 +32,7 @@ export default class RecordsExport extends BaseCommand<typeof RecordsExport> {
     ])
     const filter = parseRecordFilter(this.flags)
     const ws = await this.workspace()
-    const snapshot = await openRecordStore(ws).snapshot()
+    const snapshot = await (await openRecordStore(ws)).snapshot()
     const records = snapshot.records.map((r) => r.record).filter((r) => matchesFilter(r, filter))
     let text: string
     let result: unknown

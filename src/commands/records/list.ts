@@ -16,7 +16,7 @@ export default class RecordsList extends BaseCommand<typeof RecordsList> {
   async run(): Promise<TravelerRecord[]> {
     const [{openRecordStore}, {parseRecordFilter}] = await Promise.all([import('../../lib/station/open-store.js'), import('../../lib/station/record-store.js')])
     const filter = parseRecordFilter(this.flags)
-    const records = await openRecordStore(await this.workspace()).list(filter)
+    const records = await (await openRecordStore(await this.workspace())).list(filter)
     if (!this.jsonEnabled()) {
       if (records.length === 0 && process.stdout.isTTY) this.info('No records. Boards get one when a station flashes them: iotctl station run NAME')
       else

@@ -12,7 +12,7 @@ export default class RecordsShow extends BaseCommand<typeof RecordsShow> {
 
   async run(): Promise<TravelerRecord | TravelerRecord[]> {
     const {openRecordStore} = await import('../../lib/station/open-store.js')
-    const store = openRecordStore(await this.workspace())
+    const store = await openRecordStore(await this.workspace())
     const id = this.args.id
     const records = id.includes('#') ? [await store.get(id)].filter((r): r is TravelerRecord => r !== undefined) : await store.list({mac: id})
     if (records.length === 0) throw notFound('RECORD_NOT_FOUND', `No traveler record ${id}`, ['List them: iotctl records list'])

@@ -16,7 +16,7 @@ export default class RecordsVerify extends BaseCommand<typeof RecordsVerify> {
       import('../../lib/station/public-keys.js'),
     ])
     const ws = await this.workspace()
-    const store = openRecordStore(ws)
+    const store = await openRecordStore(ws)
     const snapshot = await store.snapshot()
     const report = verifyChains(snapshot, await publicKeysOf(ws, Object.keys(snapshot.heads)))
     if (!report.ok) {

@@ -76,7 +76,7 @@ export default class StationRun extends BaseCommand<typeof StationRun> {
     const ports = parsePortPatterns(f.ports)
     if (ports.length === 0) await espPorts() // no enumeration here (no udev): say so now, with what to pass
     const passphrase = await this.caPassphrase()
-    const store = openRecordStore(ws)
+    const store = await openRecordStore(ws)
     const operator = f.operator ?? loginName()
     const settingsCache = new Map<string, Promise<ResolvedSettings>>()
     const settingsFor = (template: LoadedTemplate, simulation: boolean) => {

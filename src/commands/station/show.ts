@@ -13,7 +13,7 @@ export default class StationShow extends BaseCommand<typeof StationShow> {
     const [{loadRecipe}, {openRecordStore}] = await Promise.all([import('../../lib/station/recipe.js'), import('../../lib/station/open-store.js')])
     const ws = await this.workspace()
     const {recipe, paths} = await loadRecipe(ws, this.args.name)
-    const records = await openRecordStore(ws).list({station: recipe.name})
+    const records = await (await openRecordStore(ws)).list({station: recipe.name})
     const counts = {total: records.length, passed: records.filter((r) => r.result === 'pass').length, failed: records.filter((r) => r.result === 'fail').length}
     if (!this.jsonEnabled()) {
       const row = (label: string, value: unknown) => this.print(`  ${label.padEnd(16)} ${value}`)

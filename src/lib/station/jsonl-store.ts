@@ -97,7 +97,7 @@ export class JsonLinesRecordStore implements RecordStore {
  * rolled back) stops the station instead of being sealed over. One record past the head is a crash between
  * writing a record and signing it, and is sealed by this append.
  */
-function checkSealed(station: string, last: TravelerRecord | undefined, head: ChainHead | undefined, file: string): void {
+export function checkSealed(station: string, last: TravelerRecord | undefined, head: ChainHead | undefined, file: string): void {
   const lastSeq = last?.seq ?? 0
   const headSeq = head?.seq ?? 0
   const fine = headSeq === lastSeq ? !head || head.hash === last?.hash : headSeq === lastSeq - 1 && (last?.prev ?? null) === (head?.hash ?? null)
