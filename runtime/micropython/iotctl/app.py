@@ -74,6 +74,10 @@ class App:
             self.wdt = machine.WDT(timeout=ms)
         except (TypeError, ValueError):
             self.wdt = machine.WDT()  # ESP8266: fixed timeout
+        # a started watchdog cannot be stopped: after Ctrl-C it keeps running at the REPL, so
+        # `iotctl flash --files-only` finds it here (sys.modules["iotctl.app"]) and feeds it
+        global wdt, wdt_ms
+        wdt, wdt_ms = self.wdt, ms
         log("watchdog", ms, "ms")
 
     # --- time
@@ -227,6 +231,11 @@ class App:
             backoff = min(backoff * 2, 60000)
 
 
+# the running watchdog and its timeout, for whoever holds the REPL after Ctrl-C
+wdt = None
+wdt_ms = 0
+
+
 def _read(path):
     with open(path, "rb") as f:
         return f.read()
@@ -246,6 +255,8 @@ def main():
     try:
         App(cfg).run()
     except KeyboardInterrupt:
+        if wdt:
+            log("stopped (Ctrl-C); the watchdog still runs:", wdt_ms, "ms - feed it with iotctl.app.wdt.feed()")
         raise
     except Exception as e:
         sys.print_exception(e)

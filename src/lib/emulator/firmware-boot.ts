@@ -2,7 +2,6 @@ import type {FleetEvent} from '../device/fleet.js'
 import type {TemplateDefinition} from '../templates/types.js'
 import {BootFailure, bootloaderProblem, type BootConsole, type BootContext, type BootHook} from './boot.js'
 import type {EmulatedChip} from './chips.js'
-import type {FilesystemReader} from './micropython-boot.js'
 
 /** What the boot needs of a device type's template. */
 export type BootTemplate = Pick<TemplateDefinition, 'telemetry' | 'commands' | 'nvs' | 'settings'>
@@ -46,12 +45,10 @@ export function firmwareBootHook(options: FirmwareBootOptions): BootHook {
   }
 }
 
-/** A flashed MicroPython bundle, read with the FAT reader of src/lib/fs. */
+/** A flashed MicroPython bundle (the interpreter and the FAT reader load only when one boots). */
 async function runBundle(flash: Uint8Array, fsOffset: number, console: BootConsole, context: BootContext): Promise<void> {
-  // src/lib/fs (the FAT writer/reader) arrives with the MicroPython bundle work; resolved at run time
-  const fsModule = '../fs/index.js'
-  const [{runMicroPythonBundle}, fs] = await Promise.all([import('./micropython-boot.js'), import(fsModule) as Promise<{readFatImage: FilesystemReader}>])
-  return runMicroPythonBundle(flash, fsOffset, console, context, fs.readFatImage)
+  const {runMicroPythonBundle} = await import('./micropython-boot.js')
+  return runMicroPythonBundle(flash, fsOffset, console, context)
 }
 
 type Log = (level: 'I' | 'W' | 'E', tag: string, message: string) => void
@@ -78,6 +75,15 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
     throw new BootFailure(romComplaint)
   }
   log('I', 'boot', `2nd stage bootloader at 0x${chip.bootloaderOffset.toString(16)}`)
+
+  // ESP8266_GENERIC (a NONOS SDK build) has no partition table: firmware at 0x0, its filesystem at the port's fixed offset
+  if (chip.name === 'esp8266' && !(flash[PARTITION_TABLE_OFFSET] === 0xaa && flash[PARTITION_TABLE_OFFSET + 1] === 0x50)) {
+    const [{looksLikeFat}, {ESP8266_FS_START}] = await Promise.all([import('./micropython-boot.js'), import('../provision/runtime-image.js')])
+    if (looksLikeFat(flash.subarray(ESP8266_FS_START))) {
+      log('I', 'boot', `no partition table, a FAT volume at 0x${ESP8266_FS_START.toString(16)}: MicroPython (ESP8266_GENERIC layout), running it in the MicroPython interpreter`)
+      return runBundle(flash, ESP8266_FS_START, console, context)
+    }
+  }
 
   // partition table
   if (flash[PARTITION_TABLE_OFFSET] === 0xff) fail('boot', `No partition table found at 0x${PARTITION_TABLE_OFFSET.toString(16)} (erased flash)`)

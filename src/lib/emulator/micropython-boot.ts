@@ -1,15 +1,13 @@
+import {readFatImage} from '../fs/index.js'
 import type {BootConsole, BootContext} from './boot.js'
 import {BootFailure} from './boot.js'
-
-/** ESP8266_GENERIC mounts its filesystem at the 1 MiB mark (no partition table on that port). */
-export const ESP8266_FS_OFFSET = 0x100000
 
 /** Whether `bytes` starts a FAT volume with the 4096-byte sectors MicroPython needs. */
 export function looksLikeFat(bytes: Uint8Array): boolean {
   return bytes.length >= 512 && bytes[510] === 0x55 && bytes[511] === 0xaa && (bytes[11] | (bytes[12] << 8)) === 4096
 }
 
-/** i13-image's FAT reader (src/lib/fs): path ("iotctl/app.py") → bytes. */
+/** A FAT reader: path ("iotctl/app.py") → bytes (src/lib/fs's by default; tests may pass mtools). */
 export type FilesystemReader = (bytes: Uint8Array) => Map<string, Uint8Array>
 
 /**
@@ -17,7 +15,7 @@ export type FilesystemReader = (bytes: Uint8Array) => Map<string, Uint8Array>
  * the end of flash) is read back and its boot.py/main.py run in the real MicroPython interpreter,
  * until the board is reset. The console gets the app's UART lines.
  */
-export async function runMicroPythonBundle(flash: Uint8Array, fsOffset: number, console: BootConsole, context: BootContext, readFilesystem: FilesystemReader): Promise<void> {
+export async function runMicroPythonBundle(flash: Uint8Array, fsOffset: number, console: BootConsole, context: BootContext, readFilesystem: FilesystemReader = readFatImage): Promise<void> {
   const region = flash.subarray(fsOffset)
   if (!looksLikeFat(region)) throw new BootFailure(`no FAT filesystem at 0x${fsOffset.toString(16)}: MicroPython would format it and start an empty REPL`)
   let files: Map<string, Uint8Array>

@@ -45,6 +45,8 @@ export interface FilesOnlySummary {
   /** raw-paste or plain raw mode */
   mode: 'paste' | 'raw'
   softReset: boolean
+  /** the timeout of the watchdog the device app left running, fed throughout the session (ms) */
+  watchdogMs?: number
   seconds: number
   dryRun: boolean
 }
@@ -71,9 +73,10 @@ export async function provisionFilesOnly(options: FilesOnlyOptions): Promise<Fil
   ])
   options.onStage?.('connecting', options.port)
   const link = await openReplLink(await openPort(options.port), options.baud ?? 115_200)
+  const repl = new RawRepl(link, {timeoutMs: options.timeoutMs})
   try {
-    const repl = new RawRepl(link, {timeoutMs: options.timeoutMs})
     await repl.enter()
+    const watchdogMs = await repl.keepWatchdogFed()
     const id = (await repl.exec(IDENTIFY)).output.match(/iotctl-id (\S+) (\S+)/)
     if (!id) throw new IotctlError('The board did not say what it is (sys.platform)', {code: 'REPL_PROTOCOL', exit: ExitCode.DEVICE})
     const platform = id[1]
@@ -112,7 +115,7 @@ export async function provisionFilesOnly(options: FilesOnlyOptions): Promise<Fil
     }
     const settings = await options.settingsFor(template, false)
     const app = await bundle.readDeviceApp(bundle.deviceAppDir())
-    const summaryBase = {port: options.port, device: device.id, type: device.type, chip, platform, mac}
+    const summaryBase = {port: options.port, device: device.id, type: device.type, chip, platform, mac, ...(watchdogMs ? {watchdogMs} : {})}
     if (options.dryRun) {
       const files = bundle.deviceBundleFiles({template, device, chip, profile: options.profile, scheme: options.scheme, settings, credentials: {certPem: '', keyPem: '', caPem: ''}, app})
       return {...summaryBase, registered: false, certificateIssued: false, files: [...files].map(([path, d]) => ({path, size: d.length})), bytes: 0, mode: repl.mode ?? 'raw', softReset: false, seconds: (performance.now() - started) / 1000, dryRun: true}
@@ -142,6 +145,7 @@ export async function provisionFilesOnly(options: FilesOnlyOptions): Promise<Fil
     options.onStage?.('done')
     return {...summaryBase, registered, certificateIssued, files: result.files.map(({path, size}) => ({path, size})), bytes: result.bytes, mode: result.mode, softReset: true, seconds, dryRun: false}
   } finally {
+    repl.stopFeeding()
     await link.close()
   }
 }

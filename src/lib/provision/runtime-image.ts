@@ -15,7 +15,7 @@ export const RUNTIME_OFFSETS: Record<MicroPythonChip, number> = {esp32: 0x1000, 
 /** MicroPython's ESP8266 build keeps 20 KB at the end of flash for the SDK's parameters (flashbdev.py). */
 const ESP8266_SDK_RESERVED = 20 * 1024
 /** ESP8266_GENERIC (2 MiB+ builds): firmware and ROM-mapped area end at 1 MiB; the filesystem starts there. */
-const ESP8266_FS_START = 0x100000
+export const ESP8266_FS_START = 0x100000
 
 export interface RuntimeImage {
   chip: MicroPythonChip

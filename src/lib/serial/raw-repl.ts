@@ -116,6 +116,19 @@ export interface ExecResult {
   output: string
 }
 
+/** Finds the watchdog the iotctl device app started (iotctl.app.wdt), feeds it, prints its timeout. */
+const WATCHDOG_PROBE = `import sys
+_iotctl_app = sys.modules.get('iotctl.app')
+_iotctl_wdt = getattr(_iotctl_app, 'wdt', None)
+def _iotctl_feed():
+    if _iotctl_wdt:
+        _iotctl_wdt.feed()
+_iotctl_feed()
+if _iotctl_wdt:
+    print('iotctl-wdt', getattr(_iotctl_app, 'wdt_ms', 0) or 1000)
+`
+const FEED_CALL = '_iotctl_feed()\n'
+
 /** A session in raw REPL mode over a link. */
 export class RawRepl {
   private readonly inbox = new Inbox()
@@ -125,6 +138,10 @@ export class RawRepl {
   private readonly chunkSize: number
   /** 'paste' or 'raw': what the last exec used */
   mode: 'paste' | 'raw' | undefined
+  private queue: Promise<unknown> = Promise.resolve()
+  private watchdog = false
+  private feeder: ReturnType<typeof setInterval> | undefined
+  private lastExec = 0
 
   constructor(
     private readonly link: ReplLink,
@@ -145,8 +162,43 @@ export class RawRepl {
     await this.inbox.until(encoder.encode(RAW_BANNER), this.timeoutMs, 'entering raw REPL mode (Ctrl-A)')
   }
 
-  /** Run code; resolves with what it printed, throws ReplError with the traceback when it raised. */
-  async exec(code: string): Promise<ExecResult> {
+  /** Run code; resolves with what it printed, throws ReplError with the traceback when it raised. One at a time. */
+  exec(code: string): Promise<ExecResult> {
+    const run = this.queue.then(() => this.execNow(this.watchdog ? `${FEED_CALL}${code}` : code))
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    )
+    return run
+  }
+
+  /**
+   * The iotctl device app's watchdog keeps running after Ctrl-C (a started WDT cannot be stopped), and
+   * would reset the board mid-session: find it and feed it before every exec and whenever the session
+   * idles (prompts, certificate issuance) for a quarter of its timeout. Resolves with the timeout, or
+   * undefined when no iotctl app left a watchdog running.
+   */
+  async keepWatchdogFed(): Promise<number | undefined> {
+    const found = (await this.exec(WATCHDOG_PROBE)).output.match(/iotctl-wdt (\d+)/)
+    if (!found) return undefined
+    const timeoutMs = Number(found[1])
+    this.watchdog = true
+    const every = Math.max(100, Math.floor(timeoutMs / 4))
+    this.feeder = setInterval(() => {
+      if (performance.now() - this.lastExec >= every) this.exec('').catch(() => {})
+    }, every)
+    this.feeder.unref?.()
+    return timeoutMs
+  }
+
+  /** Stop the idle feeding (a soft reset or the end of the session: the app takes over again). */
+  stopFeeding(): void {
+    if (this.feeder) clearInterval(this.feeder)
+    this.feeder = undefined
+  }
+
+  private async execNow(code: string): Promise<ExecResult> {
+    this.lastExec = performance.now()
     const bytes = encoder.encode(code)
     if (this.pasteSupported !== false) {
       const done = await this.execRawPaste(bytes)
@@ -226,6 +278,8 @@ export class RawRepl {
 
   /** Leave raw mode (Ctrl-B) and soft-reset (Ctrl-D at the normal prompt): boot.py and main.py run again. */
   async softReset(): Promise<void> {
+    this.stopFeeding()
+    await this.queue
     await this.link.write(new Uint8Array([CTRL_B]))
     await this.inbox.until(encoder.encode('>>> '), this.timeoutMs, 'leaving raw mode (Ctrl-B)')
     this.inbox.clear()
@@ -235,6 +289,8 @@ export class RawRepl {
 
   /** Back to the normal REPL without resetting. */
   async exit(): Promise<void> {
+    this.stopFeeding()
+    await this.queue
     await this.link.write(new Uint8Array([CTRL_B]))
   }
 }
