@@ -37,6 +37,8 @@ const LAYERS = [
   'serial',
   'flash',
   'emulator',
+  // the production line: recipes, a flash + boot check per board, traveler records
+  'station',
   // services built on the rest
   'gateway',
   'backends',

@@ -45,6 +45,8 @@ export default class Emulate extends BaseCommand<typeof Emulate> {
     boot: Flags.boolean({summary: 'boot from flash at start instead of waiting in the bootloader'}),
     pace: Flags.boolean({summary: 'pace the UART at the negotiated baud rate (115200, then what CHANGE_BAUDRATE sets)'}),
     'pose-as-real': Flags.boolean({summary: 'hide that the board is virtual (hosts then refuse simulation images)', hidden: true}),
+    'power-cut-after': Flags.integer({summary: 'lose power (exit at once, mid-flash) after this many flash writes (to test hosts)', hidden: true, min: 1}),
+    'hang-on-boot': Flags.boolean({summary: 'the app hangs right after the ROM banner and prints nothing (to test boot assertions)', hidden: true}),
     'chip-magic': Flags.string({summary: 'answer this chip-detect magic instead (hex), to test how hosts treat an unknown chip', hidden: true}),
   }
 
@@ -64,7 +66,8 @@ export default class Emulate extends BaseCommand<typeof Emulate> {
     const ws = await this.workspace()
     const flashFile = f['flash-file'] ? resolve(f['flash-file']) : join(ws.paths.boards, `${mac.replaceAll(':', '')}.bin`)
     // booting runs the flashed device type's behaviour from the device runtime (workspace templates first)
-    const onBoot = firmwareBootHook({chip, loadTemplate: (type) => loadTemplate(type, {workspace: ws, cacheDir: ws.paths.cache})})
+    const runFirmware = firmwareBootHook({chip, loadTemplate: (type) => loadTemplate(type, {workspace: ws, cacheDir: ws.paths.cache})})
+    const onBoot: typeof runFirmware = f['hang-on-boot'] ? (_flash, _console, {signal}) => new Promise((done) => signal.addEventListener('abort', () => done(), {once: true})) : runFirmware
     const board = await VirtualBoard.start({
       chip: chip.name,
       mac,
@@ -79,6 +82,11 @@ export default class Emulate extends BaseCommand<typeof Emulate> {
     })
     this.onCleanup(() => board.close())
     this.wire(board)
+    const cut = f['power-cut-after']
+    if (cut) {
+      let writes = 0
+      board.on('flashWritten', () => ++writes === cut && process.kill(process.pid, 'SIGKILL'))
+    }
     const listening: Listening = {event: 'listening', url: board.url, host: board.host, port: board.port, chip: chip.name, mac, flashFile, flashSize: board.flash.size}
     if (this.jsonEnabled()) this.boardEvent(listening)
     else {

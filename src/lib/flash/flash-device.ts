@@ -12,6 +12,7 @@ import {CHIP_FACTS} from '../esp/chips.js'
 import {FlashSession} from './session.js'
 import type {FlashSettings} from '../image/patch.js'
 import type {BoardInfo, ResetResult, WriteProgress, WrittenPart} from './types.js'
+import type {WebSerialLike} from '../serial/types.js'
 
 export type FlashStage = 'connecting' | 'connected' | 'planning' | 'writing' | 'resetting' | 'done'
 
@@ -55,6 +56,14 @@ export interface FlashDeviceOptions {
   onProgress?: (progress: WriteProgress) => void
   onLog?: (line: string) => void
   onWarning?: (message: string) => void
+  /** the port object to flash through (e.g. one whose console a station taps); default: opened from `port` */
+  portObject?: WebSerialLike
+  /** inspect the board before anything is registered or written; throw to refuse it */
+  onBoard?: (info: BoardInfo) => void | Promise<void>
+  /** inspect the flash plan before anything is written; throw to refuse it */
+  onPlan?: (plan: FlashPlan) => void | Promise<void>
+  /** runs after the reset with the port still open (e.g. a boot assertion); throwing records the flash as failed */
+  afterReset?: () => Promise<void>
 }
 
 export interface FlashCache {
@@ -107,7 +116,7 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
   const fleet = options.ws
   options.onStage?.('connecting', options.port)
   const session = await FlashSession.connect({
-    port: options.port,
+    port: options.portObject ?? options.port,
     baud: options.baud,
     expectChip: options.chip,
     noStub: options.noStub,
@@ -121,6 +130,7 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
     const info = session.info
     if (options.erase && !info.stub) throw usageError('--erase needs the flasher stub (the ROM loader cannot erase the whole chip)', ['Drop --no-stub, or flash without --erase'])
     options.onStage?.('connected', `${info.description}, MAC ${info.mac}${info.virtual ? ' (virtual board)' : ''}`)
+    await options.onBoard?.(info)
 
     // who is this board? (a new one is registered only once its plan has passed every check)
     const registry = await Registry.load(fleet)
@@ -241,6 +251,7 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
       credentials: credentials?.get(planned.id) ?? {certPem: '', keyPem: '', caPem: ''},
     })
     const parts = plan.manifest.parts.map((p) => ({name: p.name, address: p.offset, data: plan.data[p.name]!}))
+    await options.onPlan?.(plan)
 
     const base = {
       port: options.port,
@@ -272,6 +283,7 @@ export async function flashDevice(options: FlashDeviceOptions): Promise<FlashSum
     const written = await session.write({parts, compress: true, verify: options.verify ?? true, eraseAll: options.erase, onProgress: options.onProgress})
     options.onStage?.('resetting')
     const reset = await session.reset()
+    await options.afterReset?.()
     const seconds = (performance.now() - started) / 1000
     await updateDevice(fleet, target.id, (d) =>
       withFlashRecord(

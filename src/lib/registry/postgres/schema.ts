@@ -84,6 +84,32 @@ CREATE TABLE iotctl.rollouts (
 CREATE INDEX rollouts_state ON iotctl.rollouts (state);
 `,
   },
+  {
+    version: 3,
+    description: 'production-line traveler records and signed chain heads',
+    sql: `
+CREATE TABLE iotctl.travelers (
+  -- storage order, which records verify follows as the JSON-lines file's line order
+  line bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id text NOT NULL UNIQUE,
+  station text NOT NULL,
+  seq integer NOT NULL,
+  mac text,
+  result text NOT NULL,
+  ended_at timestamptz NOT NULL,
+  -- the whole sealed record; its hash is over canonical JSON (sorted keys), so jsonb's key order does not matter
+  record jsonb NOT NULL,
+  UNIQUE (station, seq)
+);
+CREATE INDEX travelers_mac ON iotctl.travelers (mac, line DESC);
+CREATE INDEX travelers_ended ON iotctl.travelers (ended_at);
+-- one row per station: its chain head signed with the station key, locked FOR UPDATE by each append
+CREATE TABLE iotctl.traveler_heads (
+  station text PRIMARY KEY,
+  head jsonb
+);
+`,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version

@@ -1,0 +1,164 @@
+import type {Pool, PoolClient} from 'pg'
+
+import {ExitCode, IotctlError} from '../console/errors.js'
+import {explainPostgresError, isConnectionFailure, lostDuringWrite} from '../registry/postgres/errors.js'
+import {describeTarget, driverUrl, targetName, type PostgresTarget} from '../registry/postgres/target.js'
+import type {ChainSnapshot} from './chain.js'
+import {checkSealed} from './jsonl-store.js'
+import {RECORD_FORMAT, sealRecord, type TravelerInput, type TravelerRecord} from './record.js'
+import {matchesFilter, normalizeMac, type RecordFilter, type RecordStore} from './record-store.js'
+import {signHead, type ChainHead, type StationKey} from './station-key.js'
+
+/** the registry schema migration that made iotctl.travelers and iotctl.traveler_heads */
+export const TRAVELERS_SCHEMA_VERSION = 3
+
+/**
+ * Traveler records in the PostgreSQL registry. An append is one transaction holding the station's head row
+ * FOR UPDATE, so stations on many machines append to one database without forking a chain. Records are kept
+ * as jsonb: the chain hashes canonical JSON (sorted keys), which survives jsonb's reordering.
+ */
+export class PostgresRecordStore implements RecordStore {
+  private schemaChecked?: Promise<void>
+
+  private constructor(
+    private readonly pool: Pool,
+    private readonly target: PostgresTarget,
+  ) {}
+
+  get location(): string {
+    return `${this.target.shown} (iotctl.travelers)`
+  }
+
+  static async open(url: string, options: {password?: string; env?: NodeJS.ProcessEnv} = {}): Promise<PostgresRecordStore> {
+    const env = options.env ?? process.env
+    const {default: pg} = await import('pg')
+    const pool = new pg.Pool({connectionString: driverUrl(url, env, options.password), max: 2, connectionTimeoutMillis: 10_000, allowExitOnIdle: true, application_name: 'iotctl station'})
+    // an idle client whose server went away must not crash the process
+    pool.on('error', () => {})
+    return new PostgresRecordStore(pool, describeTarget(url, env))
+  }
+
+  async append(input: TravelerInput, key: StationKey): Promise<TravelerRecord> {
+    return this.transaction(`appending a traveler record of ${input.station}`, async (client) => {
+      await client.query('INSERT INTO iotctl.traveler_heads (station, head) VALUES ($1, NULL) ON CONFLICT (station) DO NOTHING', [input.station])
+      const head = (await client.query<{head: ChainHead | null}>('SELECT head FROM iotctl.traveler_heads WHERE station = $1 FOR UPDATE', [input.station])).rows[0]?.head ?? undefined
+      const last = (await client.query<{record: TravelerRecord}>('SELECT record FROM iotctl.travelers WHERE station = $1 ORDER BY line DESC LIMIT 1', [input.station])).rows[0]?.record
+      checkSealed(input.station, last, head, this.location)
+      const mac = input.board?.mac ? normalizeMac(input.board.mac) : undefined
+      const earlier = mac ? (await client.query<{id: string}>('SELECT id FROM iotctl.travelers WHERE mac = $1 ORDER BY line DESC LIMIT 1', [mac])).rows[0]?.id : undefined
+      const record = sealRecord({...input, ...(earlier && !input.reworkOf ? {reworkOf: earlier} : {})}, (last?.seq ?? 0) + 1, last?.hash ?? null)
+      await client.query('INSERT INTO iotctl.travelers (id, station, seq, mac, result, ended_at, record) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+        record.id,
+        record.station,
+        record.seq,
+        mac ?? null,
+        record.result,
+        record.endedAt,
+        JSON.stringify(record),
+      ])
+      const signed = signHead(key, {station: input.station, seq: record.seq, hash: record.hash, at: record.endedAt})
+      await client.query('UPDATE iotctl.traveler_heads SET head = $2 WHERE station = $1', [input.station, JSON.stringify(signed)])
+      return record
+    })
+  }
+
+  async list(filter?: RecordFilter): Promise<TravelerRecord[]> {
+    return (await this.snapshot()).records.map((r) => r.record).filter((r) => matchesFilter(r, filter))
+  }
+
+  async get(id: string): Promise<TravelerRecord | undefined> {
+    return this.read('reading a traveler record', async (client) => (await client.query<{record: TravelerRecord}>('SELECT record FROM iotctl.travelers WHERE id = $1', [id])).rows[0]?.record)
+  }
+
+  async snapshot(): Promise<ChainSnapshot> {
+    return this.read('reading traveler records', async (client) => {
+      // one snapshot of both tables, so an append in between cannot show a head without its record
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+      try {
+        const rows = (await client.query<{line: string; record: TravelerRecord}>('SELECT line, record FROM iotctl.travelers ORDER BY line')).rows
+        const heads = (await client.query<{station: string; head: ChainHead | null}>('SELECT station, head FROM iotctl.traveler_heads')).rows
+        const snapshot: ChainSnapshot = {records: [], heads: {}, malformed: []}
+        for (const {line, record} of rows) {
+          if (record?.format === RECORD_FORMAT && typeof record.station === 'string' && typeof record.seq === 'number') snapshot.records.push({record, line: Number(line)})
+          else snapshot.malformed.push({line: Number(line), error: 'not an iotctl traveler record'})
+        }
+        for (const {station, head} of heads) if (head) snapshot.heads[station] = head
+        return snapshot
+      } finally {
+        await client.query('COMMIT').catch(() => {})
+      }
+    })
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end()
+  }
+
+  private async connect(doing: string): Promise<PoolClient> {
+    let client: PoolClient
+    try {
+      client = await this.pool.connect()
+    } catch (error) {
+      throw explainPostgresError(error, this.target, doing)
+    }
+    this.schemaChecked ??= this.checkSchema(client)
+    try {
+      await this.schemaChecked
+    } catch (error) {
+      client.release()
+      this.schemaChecked = undefined
+      throw error
+    }
+    return client
+  }
+
+  /** A registry migrated before the travelers tables existed names the fix instead of failing on a missing table. */
+  private async checkSchema(client: PoolClient): Promise<void> {
+    let version: number
+    try {
+      const table = await client.query<{t: string | null}>("SELECT to_regclass('iotctl.schema_migrations')::text AS t")
+      version = table.rows[0]?.t ? ((await client.query<{v: number | null}>('SELECT max(version) AS v FROM iotctl.schema_migrations')).rows[0]?.v ?? 0) : 0
+    } catch (error) {
+      throw explainPostgresError(error, this.target, 'checking the registry schema')
+    }
+    if (version >= TRAVELERS_SCHEMA_VERSION) return
+    throw new IotctlError(`The registry at ${targetName(this.target)} has schema version ${version}; traveler records need ${TRAVELERS_SCHEMA_VERSION}`, {
+      code: version === 0 ? 'REGISTRY_SCHEMA_MISSING' : 'REGISTRY_SCHEMA_OLD',
+      exit: ExitCode.USAGE,
+      suggestions: ['Create or upgrade it: iotctl registry migrate'],
+    })
+  }
+
+  private async read<T>(doing: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.connect(doing)
+    try {
+      return await fn(client)
+    } catch (error) {
+      throw explainPostgresError(error, this.target, doing)
+    } finally {
+      client.release()
+    }
+  }
+
+  /** A write: one transaction, never retried behind the user's back. */
+  private async transaction<T>(doing: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.connect(doing)
+    let committing = false
+    try {
+      await client.query('BEGIN')
+      const result = await fn(client)
+      committing = true
+      await client.query('COMMIT')
+      client.release()
+      return result
+    } catch (error) {
+      if (isConnectionFailure(error)) {
+        client.release(error as Error)
+        throw lostDuringWrite(error, this.target, doing, committing)
+      }
+      await client.query('ROLLBACK').catch(() => {})
+      client.release()
+      throw explainPostgresError(error, this.target, doing)
+    }
+  }
+}
