@@ -117,7 +117,7 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
   }, 60_000)
 
   it('a board behind a pty killed mid-write: exit 10 naming the port and part, the port closed, nothing recorded as flashed', async () => {
-    const mac = '24:0a:c4:e2:e0:04'
+    const mac = '24:0a:c4:e2:e0:1a'
     const board = await emulate(['--chip', 'esp32', '--mac', mac, '--pace'])
     const pty = await startPtyBridge(board.port)
     bridges.push(pty)
