@@ -27,7 +27,7 @@ async function makeRecording(path, lines, root) {
   for (let i = 0; i < lines; i++) {
     const id = `rec-${String(i % 1000).padStart(4, '0')}`
     const payload = `{"id":"${id}","type":"temp","ts":${t0 + i * 10},"seq":${Math.floor(i / 1000) + 1},"fields":{"temperature":${(20 + (i % 97) / 10).toFixed(1)},"humidity":${40 + (i % 31)}}}`
-    const line = `{"ts":${t0 + i * 10},"topic":"${root}/temp/${id}/telemetry","qos":0,"retain":false,"payload":${JSON.stringify(payload)}}\n`
+    const line = `{"event":"message","time":"${new Date(t0 + i * 10).toISOString()}","topic":"${root}/temp/${id}/telemetry","qos":0,"retain":false,"payload":${JSON.stringify(payload)}}\n`
     if (!out.write(line)) await new Promise((resolve) => out.once('drain', resolve))
   }
   await new Promise((resolve) => out.end(resolve))

@@ -210,9 +210,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.stdout.write(JSON.stringify(json, null, 2) + '\n')
   }
 
-  /** One NDJSON event on stdout (streaming commands under --json). */
-  protected emit(event: unknown): void {
-    process.stdout.write(JSON.stringify(event) + '\n')
+  /**
+   * One NDJSON event on stdout (streaming commands under --json). Every stream speaks one shape:
+   * `{"event": name, "time": ISO 8601, …}` — `time` is stamped now unless the event brings its own.
+   */
+  protected emit<E extends {event: string; time?: string}>(event: E): void {
+    const {event: name, time, ...fields} = event
+    process.stdout.write(JSON.stringify({event: name, time: time ?? new Date().toISOString(), ...fields}) + '\n')
   }
 
   /** A table on a TTY, tab-separated columns when piped; nothing under --json. */

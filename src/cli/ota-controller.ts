@@ -34,7 +34,7 @@ export async function rolloutContext(input: {
     pkiDir: input.ws.paths.pki,
   })
   return {
-    registryFile: input.ws.paths.registry,
+    registry: input.ws,
     mqtt,
     scheme: getScheme(input.scheme ?? defaultScheme(profile)),
     telemetryTopic: profile.topic,

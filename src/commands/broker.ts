@@ -30,7 +30,7 @@ export default class Broker extends BaseCommand<typeof Broker> {
     'idle-exit': Flags.string({summary: 'stop once no client has been connected for this long, e.g. 5s (how commands share the broker they start)'}),
   }
 
-  async run(): Promise<{url: string; published: number}> {
+  async run(): Promise<undefined> {
     const f = this.flags
     if ((f.cert || f.key) && !f.tls) throw usageError('--cert/--key are for TLS: add --tls')
     const idleExitMs = f['idle-exit'] === undefined ? undefined : parseDuration(f['idle-exit'], '--idle-exit')
@@ -55,6 +55,6 @@ export default class Broker extends BaseCommand<typeof Broker> {
     const published = broker.stats().published
     if (this.jsonEnabled()) this.emit({event: 'stopped', url: broker.url, published})
     else this.info(`Broker stopped after ${published} published messages.`)
-    return undefined as never
+    return undefined
   }
 }

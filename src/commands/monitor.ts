@@ -12,7 +12,8 @@ export default class Monitor extends BaseCommand<typeof Monitor> {
   static description =
     'The console survives board resets: when the port goes away (native USB re-enumerating, a virtual board closing its line) it ' +
     'is reopened as soon as it is back. With --until REGEX the command exits 0 at the first matching line, and 7 when --timeout ' +
-    'passes first. --json prints one NDJSON object per line and per event.'
+    'passes first. --json prints one NDJSON event per line ' +
+    '{"event":"line","time","text"} and per port event (open, lost, reopened, reset), then {"event":"summary"}.'
 
   static examples = [
     '<%= config.bin %> <%= command.id %> --port /dev/ttyUSB0',
@@ -55,18 +56,19 @@ export default class Monitor extends BaseCommand<typeof Monitor> {
     const render = (line: MonitorLine) => (f.timestamps ? `[${line.time.toISOString().slice(11, 23)}] ${line.text}` : line.text)
     const onLine = (line: MonitorLine) => {
       log?.write(render(line) + '\n')
-      if (json) this.emit({type: 'line', time: line.time.toISOString(), text: line.text, ...(line.complete ? {} : {partial: true})})
+      if (json) this.emit({event: 'line', time: line.time.toISOString(), text: line.text, ...(line.complete ? {} : {partial: true})})
       else process.stdout.write(render(line) + '\n')
     }
     const onEvent = (event: MonitorEvent) => {
-      if (json) return this.emit({time: new Date().toISOString(), ...event})
-      if (event.type === 'lost') this.notice(`— ${event.port} went away (${event.reason}); waiting for it to come back`)
-      else if (event.type === 'reopened') this.notice(`— ${event.port} is back`)
-      else if (event.type === 'reset' && event.method === 'unavailable') this.warning(`${event.port} cannot reset the board (no DTR/RTS); press its RESET button`)
+      if (json) return this.emit(event)
+      if (event.event === 'lost') this.notice(`— ${event.port} went away (${event.reason}); waiting for it to come back`)
+      else if (event.event === 'reopened') this.notice(`— ${event.port} is back`)
+      else if (event.event === 'reset' && event.method === 'unavailable') this.warning(`${event.port} cannot reset the board (no DTR/RTS); press its RESET button`)
     }
     this.info(`Console of ${port} at ${f.baud} baud${until ? `, until /${f.until}/` : ''}${timeoutMs ? ` for at most ${f.timeout}` : ''} — Ctrl-C to stop`)
     const result = await monitor({port, baud: f.baud, reset: f.reset, until, timeoutMs, signal: this.signal, onLine, onEvent})
-    if (json) this.emit({type: 'end', ...result})
+    // under --json too: how it ended, in the last event every stream ends with
+    if (json) this.emit({event: 'summary', ...result})
     if (result.reason === 'timeout' && until) {
       throw new IotctlError(`no line matched /${f.until}/ within ${f.timeout}`, {
         code: 'MONITOR_TIMEOUT',

@@ -6,7 +6,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {backendFlag, optionalQosFlag} from '../cli/flags.js'
 import {usageError} from '../lib/console/errors.js'
 import {defaultScheme} from '../lib/config/profiles.js'
-import type {ReplayPace, ReplaySummary} from '../lib/telemetry/replay.js'
+import type {ReplayPace} from '../lib/telemetry/replay.js'
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
 const ms = (n: number | undefined) => (n === undefined ? '–' : `${n.toFixed(n < 10 ? 2 : 0)} ms`)
@@ -44,7 +44,7 @@ export default class Replay extends BaseCommand<typeof Replay> {
     scheme: Flags.string({summary: 'scheme whose topics esp-gateway readings go to (default: the profile’s if it is esp-gateway)'}),
   }
 
-  async run(): Promise<ReplaySummary | undefined> {
+  async run(): Promise<undefined> {
     const f = this.flags
     const [{getScheme}, {parseRate}, {openTransport}, {replay}, {createProgressBar}] = await Promise.all([
       import('../lib/schemes/index.js'),

@@ -73,7 +73,7 @@ export default class Simulate extends BaseCommand<typeof Simulate> {
     'ota-faults': Flags.string({summary: 'rehearse failures (implies --ota), e.g. download:5%,bad-image:1%,boot-loop:2%,offline:3%'}),
   }
 
-  async run(): Promise<RunSummary | undefined> {
+  async run(): Promise<undefined> {
     const f = this.flags
     const [{getScheme}, {planFleet}, {parseRate, parseShare}, {templatesFor}, {openTransport}, {Fleet}] = await Promise.all([
       import('../lib/schemes/index.js'),

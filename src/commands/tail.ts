@@ -7,7 +7,6 @@ import {parseDuration} from '../lib/console/duration.js'
 import {ExitCode, IotctlError} from '../lib/console/errors.js'
 import {defaultScheme} from '../lib/config/profiles.js'
 import type {TailMessage} from '../lib/telemetry/decoder.js'
-import type {TailResult} from '../lib/telemetry/tail.js'
 
 export default class Tail extends BaseCommand<typeof Tail> {
   static summary = 'Watch device traffic: decoded per scheme, checked against each type’s fields, optionally recorded.'
@@ -43,7 +42,7 @@ export default class Tail extends BaseCommand<typeof Tail> {
     session: Flags.string({summary: 'resume a persistent session under this client id (the broker queues QoS ≥ 1 messages meanwhile)'}),
   }
 
-  async run(): Promise<TailResult | undefined> {
+  async run(): Promise<undefined> {
     const f = this.flags
     const [{getScheme}, {resolveMqttSettings}, {allTemplates}, {tail}, {humanLine, jsonLine}, {LineWriter}, {Registry}] = await Promise.all([
       import('../lib/schemes/index.js'),

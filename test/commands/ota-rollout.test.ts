@@ -109,7 +109,7 @@ describe(`fleet OTA rehearsal: ${N} simulated devices, waves, gates, Ctrl-C and 
   it('rolls 1.1.0 out in four waves; Ctrl-C after the second wave keeps the state; --resume finishes it', async () => {
     await startFleet('download:10%,bad-image:2%,offline:1%')
     const deploy = startCli(['ota', 'deploy', '1.1.0', '--to', 'type=temp', '--waves', '1,10%,50%,100%', '--gate-timeout', '30s', '--max-failures', '5%', '--server', serverUrl, '--backend', 'ops', '--json'], ctx)
-    await deploy.waitForStdout(/"event":"wave","rollout":"[^"]+","wave":2,"waves":4,"devices":\d+,"state":"passed"/, 120_000)
+    await deploy.waitForStdout(/"event":"wave",(?:"time":"[^"]+",)?"rollout":"[^"]+","wave":2,"waves":4,"devices":\d+,"state":"passed"/, 120_000)
     deploy.child.kill('SIGINT')
     expect(await deploy.exited).toBe(130)
     const first = deploy.ndjson()

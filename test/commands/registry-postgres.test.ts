@@ -1,6 +1,8 @@
 import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {OtaStateWriter, saveRollout, type RolloutRecord} from '../../src/lib/ota/rollout-store.js'
+import {closeRegistries} from '../../src/lib/registry/index.js'
 import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
 import {freePort} from '../support/net.js'
 import {startPostgres, type PostgresServer} from '../support/postgres.js'
@@ -34,7 +36,7 @@ describe('iotctl on a PostgreSQL registry', () => {
     const {url, name, ctx} = freshDatabase()
     const init = await runCli(['init', 'fleet', '--registry', url, '--json'], ctx)
     expect(init.code, init.stderr).toBe(0)
-    expect(init.json().registry).toMatchObject({kind: 'postgres', schema: 1, applied: [1]})
+    expect(init.json().registry).toMatchObject({kind: 'postgres', schema: 2, applied: [1, 2]})
     const ws = {...ctx, cwd: init.json().root}
     expect(JSON.parse(readFileSync(join(ws.cwd, 'iotctl.json'), 'utf8')).settings).toEqual({'registry.url': url})
     expect(existsSync(join(ws.cwd, 'registry', 'devices.json'))).toBe(false)
@@ -119,19 +121,26 @@ describe('iotctl on a PostgreSQL registry', () => {
     expect(missing.json().error.suggestions.join(' ')).toContain('iotctl registry migrate')
     const migrate = await runCli(['registry', 'migrate', '--json'], env)
     expect(migrate.code, migrate.stderr).toBe(0)
-    expect(migrate.json()).toMatchObject({kind: 'postgres', from: 0, to: 1})
-    expect((await runCli(['registry', 'migrate', '--json'], env)).json()).toMatchObject({from: 1, to: 1, applied: []})
+    expect(migrate.json()).toMatchObject({kind: 'postgres', from: 0, to: 2})
+    expect((await runCli(['registry', 'migrate', '--json'], env)).json()).toMatchObject({from: 2, to: 2, applied: []})
     expect((await runCli(['devices', 'list', '--json'], env)).code).toBe(0)
     server.psql(name, "INSERT INTO iotctl.schema_migrations (version, description) VALUES (99, 'from the future')")
     const newer = await runCli(['devices', 'add', 'x', '--type', 'temp', '--json'], env)
     expect([newer.code, newer.json().error.code]).toEqual([8, 'REGISTRY_SCHEMA_NEWER'])
-    expect(newer.json().error.message).toMatch(/schema version 99, newer than this iotctl knows \(1\)/)
+    expect(newer.json().error.message).toMatch(/schema version 99, newer than this iotctl knows \(2\)/)
     expect(server.psql(name, 'SELECT count(*) FROM iotctl.devices').trim()).toBe('0')
     server.psql(name, 'DELETE FROM iotctl.schema_migrations WHERE version = 99')
+    // a database an older iotctl made (schema 1, no rollouts table): named, then upgraded in place
+    server.psql(name, 'DROP TABLE iotctl.rollouts; DELETE FROM iotctl.schema_migrations WHERE version = 2')
+    const older = await runCli(['ota', 'status', '--all', '--json'], env)
+    expect([older.code, older.json().error.code]).toEqual([2, 'REGISTRY_SCHEMA_OLD'])
+    const upgrade = await runCli(['registry', 'migrate', '--json'], env)
+    expect(upgrade.json()).toMatchObject({from: 1, to: 2, applied: [{version: 2, description: 'OTA rollouts'}]})
+    expect((await runCli(['ota', 'status', '--all', '--json'], env)).json()).toEqual([])
   })
 
-  it('moves a JSON registry to PostgreSQL and back without loss (devices byte-equal)', async () => {
-    const {url, ctx} = freshDatabase()
+  it('moves a JSON registry to PostgreSQL and back without loss (devices and OTA rollouts byte-equal)', async () => {
+    const {url, name, ctx} = freshDatabase()
     const init = await runCli(['init', 'fleet', '--json'], ctx)
     const ws = {...ctx, cwd: init.json().root, env: {...ctx.env, IOTCTL_CA_PASSPHRASE: 'correct horse battery staple'}}
     for (const args of [
@@ -147,12 +156,32 @@ describe('iotctl on a PostgreSQL registry', () => {
       expect(result.code, `${args.join(' ')}: ${result.stderr}${result.stdout}`).toBe(0)
     }
     const file = join(ws.cwd, 'registry', 'devices.json')
+    // two rollouts with their devices' OTA state, written as ota deploy writes them (rollout-store)
+    const rolloutOf = (id: string, version: string, devices: string[]): RolloutRecord => ({
+      id, type: 'temp', version, sequence: 2, selector: ['type=temp'], devices, waveSpec: '1,100%', waves: [1, devices.length], wave: 0,
+      gateTimeoutMs: 30_000, maxFailures: {share: 0.05}, onFailure: 'pause', baseUrl: 'https://127.0.0.1:8443/', state: 'running',
+      createdAt: '2026-03-01T09:00:00.000Z', updatedAt: '2026-03-01T09:00:00.000Z',
+    })
+    const first = rolloutOf('temp-1.1.0-20260301T0900', '1.1.0', ['gh-01'])
+    const writer = new OtaStateWriter(file)
+    writer.update('gh-01', (ota) => ({...ota, current: '1.1.0', previous: '1.0.0', target: '1.1.0', job: {rollout: first.id, operation: 'update', state: 'healthy', wave: 1, updatedAt: '2026-03-01T09:01:00.000Z'}}))
+    await writer.flush({...first, wave: 2, state: 'completed'})
+    await saveRollout(file, {...rolloutOf('temp-1.2.0-20260302T0900', '1.2.0', ['gh-01']), state: 'paused', reason: 'wave 1: 1 of 1 devices failed, over --max-failures 0', rollback: {startedAt: '2026-03-02T10:00:00.000Z', state: 'incomplete', devices: 1}})
+    await closeRegistries()
     const original = readFileSync(file)
+    expect(JSON.parse(original.toString()).rollouts).toHaveLength(2)
     const before = (await runCli(['devices', 'list', '--json'], ws)).json()
+    const statusBefore = (await runCli(['ota', 'status', 'temp-1.1.0-20260301T0900', '--devices', '--json'], ws)).json()
+    const allBefore = (await runCli(['ota', 'status', '--all', '--json'], ws)).json()
+    expect(allBefore.map((r: {state: string}) => r.state)).toEqual(['completed', 'paused'])
 
     const toPg = await runCli(['registry', 'migrate', '--to', url, '--json'], ws)
     expect(toPg.code, toPg.stderr + toPg.stdout).toBe(0)
-    expect(toPg.json()).toMatchObject({devices: 3, certificates: 3, from: {kind: 'file'}, to: {kind: 'postgres'}})
+    expect(toPg.json()).toMatchObject({devices: 3, rollouts: 2, certificates: 3, from: {kind: 'file'}, to: {kind: 'postgres'}})
+    expect(server.psql(name, 'SELECT id, state FROM iotctl.rollouts ORDER BY seq').trim().split('\n')).toEqual(['temp-1.1.0-20260301T0900|completed', 'temp-1.2.0-20260302T0900|paused'])
+    // the OTA commands read the same rollouts and device state from PostgreSQL
+    expect((await runCli(['ota', 'status', 'temp-1.1.0-20260301T0900', '--devices', '--json'], ws)).json()).toEqual(statusBefore)
+    expect((await runCli(['ota', 'status', '--all', '--json'], ws)).json()).toEqual(allBefore)
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({movedTo: url, devices: []})
     expect(readFileSync(toPg.json().backup)).toEqual(original)
     // a run still on the old setting (here forced by the environment) stops at the marker

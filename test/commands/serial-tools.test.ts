@@ -82,7 +82,7 @@ describe('iotctl emulate + monitor', () => {
     await board.waitFor('reset', (e) => e.to === 'app' && e.reason === 'RUN_USER_CODE')
     await board.waitFor('console', (e) => /rst cause:2, boot mode:\(3,6\)/.test(e.text))
     expect(await board.stop()).toBe(130)
-    expect(board.events.at(-1)).toEqual({type: 'stopped'})
+    expect(board.events.at(-1)).toMatchObject({event: 'stopped', time: expect.any(String)})
     expect(readFileSync(board.flashFile).subarray(0, bootloader.length).equals(Buffer.from(bootloader))).toBe(true)
 
     // same flash, booted at start: the monitor sees the boot log and exits 0 on --until
@@ -103,9 +103,12 @@ describe('iotctl emulate + monitor', () => {
     const result = await runCli(['monitor', '--port', board.url, '--until', 'MQTT connected', '--timeout', '1s', '--json'], ctx)
     expect(result.code).toBe(7)
     const lines = result.ndjson()
-    expect(lines[0]).toMatchObject({type: 'open', port: board.url, baud: 115200})
-    expect(lines.filter((l) => l.type === 'line').map((l) => l.text)).toContain('boot failed; staying in the bootloader')
+    expect(lines[0]).toMatchObject({event: 'open', time: expect.any(String), port: board.url, baud: 115200})
+    expect(lines.filter((l) => l.event === 'line').map((l) => l.text)).toContain('boot failed; staying in the bootloader')
+    expect(lines.at(-2)).toMatchObject({event: 'summary', reason: 'timeout'})
     expect(lines.at(-1).error).toMatchObject({code: 'MONITOR_TIMEOUT', exit: 7})
+    // one shape for every stream: "event" first, then "time"
+    for (const line of lines.slice(0, -1)) expect(Object.keys(line).slice(0, 2)).toEqual(['event', 'time'])
   })
 
   it('monitor refuses a bad --until and an unreachable port with distinct exits', async () => {

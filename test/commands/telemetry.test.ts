@@ -49,13 +49,13 @@ describe('simulate → tail round trips, every scheme (real Mosquitto)', () => {
       const sim = await runCli(['simulate', '--scheme', scheme, '--type', type, '--count', '2', '--id-prefix', prefix, '--interval', '100ms', '--messages', '6', '--qos', '1', '--json'], ctx)
       expect(sim.code, sim.stderr).toBe(0)
       const summary = sim.ndjson().find((e) => e.event === 'summary')
-      expect(summary).toMatchObject({devices: 2, sent: 6, acked: 6, failed: 0, scheme})
+      expect(summary).toMatchObject({time: expect.any(String), devices: 2, sent: 6, acked: 6, failed: 0, scheme})
       expect(await tail.exited).toBe(0)
       const messages = tail.ndjson().filter((m) => m.kind === 'telemetry')
       expect(messages).toHaveLength(6)
       for (const m of messages) {
         expect(m.topic).toMatch(topic)
-        expect(m).toMatchObject({scheme, type, device: expect.stringMatching(new RegExp(`^${prefix}000[12]$`))})
+        expect(m).toMatchObject({event: 'message', scheme, type, device: expect.stringMatching(new RegExp(`^${prefix}000[12]$`))})
         expect(m.issues).toBeUndefined()
         for (const field of fields) expect(m.fields[field]).toEqual(expect.anything())
         if (scheme === 'aws-iot') expect(Object.keys(m.fields)).toEqual(['temperature']) // as the real things publish
@@ -166,7 +166,7 @@ describe('record → replay', () => {
     const lines = readFileSync(recording, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
     const telemetry = lines.filter((l) => l.topic.endsWith('/telemetry'))
     expect(telemetry).toHaveLength(20)
-    expect(telemetry[0]).toMatchObject({ts: expect.any(Number), topic: expect.stringMatching(/^iotctl\/temp\/rec-000[12]\/telemetry$/), qos: 1, retain: false, payload: expect.stringContaining('"fields"')})
+    expect(telemetry[0]).toMatchObject({event: 'message', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), topic: expect.stringMatching(/^iotctl\/temp\/rec-000[12]\/telemetry$/), qos: 1, retain: false, payload: expect.stringContaining('"fields"')})
 
     // replay only the telemetry lines, renamed, while a second tail records what comes out
     const input = join(ctx.home, 'telemetry.ndjson')
@@ -194,11 +194,13 @@ describe('record → replay', () => {
         'garbage',
         '{"name":"24:6f:28:00:00:01","data":[{"name":"aa:bb:cc:dd:ee:01","timestamp":3,"temperature":31,"humidity":56},{"name":"aa:bb:cc:dd:ee:02","timestamp":4,"temperature":30,"humidity":50}]}',
         '{"unrelated":true}',
+        // the event shape tail --record writes now, beside the older {"ts": ms} line above
+        '{"event":"message","time":"2026-01-02T03:04:05.678Z","topic":"x/2","qos":0,"retain":false,"payload":"b"}',
       ].join('\n') + '\n',
     )
     const lenient = await runCli(['replay', file, '--max', '--json'], ctx)
     expect(lenient.code, lenient.stderr).toBe(0)
-    expect(lenient.json()).toMatchObject({published: 3, skipped: 2})
+    expect(lenient.json()).toMatchObject({published: 4, skipped: 2})
     expect(lenient.stderr).toMatch(/mixed\.ndjson:2: not valid JSON; skipped/)
     expect(lenient.stderr).toMatch(/mixed\.ndjson:4: neither a recorded message/)
     const strict = await runCli(['replay', file, '--max', '--strict', '--json'], ctx)

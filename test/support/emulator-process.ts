@@ -12,7 +12,7 @@ export interface EmulatorProcess {
   events: any[]
   /** console text so far */
   console(): string
-  waitFor(type: string, match?: (event: any) => boolean, timeoutMs?: number): Promise<any>
+  waitFor(event: string, match?: (event: any) => boolean, timeoutMs?: number): Promise<any>
   /** Ctrl-C; resolves with the exit code */
   stop(): Promise<number | null>
   /** SIGKILL, as a board losing power */
@@ -36,7 +36,7 @@ export async function startEmulator(ctx: CliEnv, args: string[]): Promise<Emulat
   const waitFor = async (type: string, match: (e: any) => boolean = () => true, timeoutMs = 20_000) => {
     const deadline = Date.now() + timeoutMs
     for (;;) {
-      const found = events.find((e) => e.type === type && match(e))
+      const found = events.find((e) => e.event === type && match(e))
       if (found) return found
       if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
         throw new Error(`iotctl emulate ${args.join(' ')}: no "${type}" event; stderr: ${stderr}; events: ${JSON.stringify(events).slice(-3000)}`)
@@ -52,7 +52,7 @@ export async function startEmulator(ctx: CliEnv, args: string[]): Promise<Emulat
     flashFile: listening.flashFile,
     mac: listening.mac,
     events,
-    console: () => events.filter((e) => e.type === 'console').map((e) => e.text).join(''),
+    console: () => events.filter((e) => e.event === 'console').map((e) => e.text).join(''),
     waitFor,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT')

@@ -5,6 +5,9 @@ import {usageError} from '../../lib/console/errors.js'
 import {SETTINGS, coerceSetting, isSettingKey, isWorkspaceSetting, type SettingValue} from '../../lib/config/settings.js'
 import {readStdin} from '../../lib/console/stdin.js'
 
+/** What changed: a value set, or unset (the default applies again); `scope` names a setting kept in the workspace. */
+type ConfigSetResult = ({key: string; set: true} | {key: string; unset: true}) & {scope?: 'workspace'}
+
 export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
   static summary = 'Set (or with --unset, clear) a user setting.'
   static description =
@@ -28,7 +31,7 @@ export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
     unset: Flags.boolean({summary: 'remove the user value (the default applies again)'}),
   }
 
-  async run(): Promise<{key: string; unset?: boolean; set?: boolean}> {
+  async run(): Promise<ConfigSetResult> {
     const {key} = this.args
     if (!isSettingKey(key)) throw usageError(`Unknown setting "${key}"`, [`Known settings: ${Object.keys(SETTINGS).join(', ')}`])
     if (isWorkspaceSetting(key)) return this.setWorkspaceSetting(key as 'registry.url')
@@ -57,7 +60,7 @@ export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
   }
 
   /** registry.url: kept in iotctl.json; checked before it is written, and never with a password. */
-  private async setWorkspaceSetting(key: 'registry.url'): Promise<{key: string; unset?: boolean; set?: boolean; scope: 'workspace'}> {
+  private async setWorkspaceSetting(key: 'registry.url'): Promise<ConfigSetResult & {scope: 'workspace'}> {
     const [ws, {setWorkspaceSetting}, {shareableRegistryUrl}] = await Promise.all([this.workspace(), import('../../lib/workspace/workspace.js'), import('../../lib/registry/transfer.js')])
     if (this.flags.unset) {
       await setWorkspaceSetting(ws, key, undefined)

@@ -4,7 +4,6 @@ import {randomBytes} from 'node:crypto'
 import {BaseCommand} from '../../cli/base-command.js'
 import {backendFlag} from '../../cli/flags.js'
 import {parseDuration} from '../../lib/console/duration.js'
-import {usageError} from '../../lib/console/errors.js'
 import {defaultScheme} from '../../lib/config/profiles.js'
 import type {DeviceStatus} from '../../lib/telemetry/device-status.js'
 
@@ -34,7 +33,7 @@ export default class DevicesStatus extends BaseCommand<typeof DevicesStatus> {
   async run(): Promise<DeviceStatus[]> {
     const {argv} = await this.parse(DevicesStatus)
     const f = this.flags
-    const [{getScheme}, {resolveMqttSettings}, {retainedStatuses, heartbeatStatuses}, {Registry}, {canonicalDeviceId}] = await Promise.all([
+    const [{getScheme}, {resolveMqttSettings}, {deviceStatuses}, {Registry}, {canonicalDeviceId}] = await Promise.all([
       import('../../lib/schemes/index.js'),
       import('../../lib/mqtt/settings.js'),
       import('../../lib/telemetry/device-status.js'),
@@ -47,25 +46,19 @@ export default class DevicesStatus extends BaseCommand<typeof DevicesStatus> {
     const registry = await Registry.load(ws)
     const named = (argv as string[]).map((id) => canonicalDeviceId(id))
     const registered = registry.list({type: f.type}).map((d) => d.id)
-    const ids = named.length > 0 ? named : registered
     const settings = await resolveMqttSettings(profile, {
       clientId: `iotctl-status-${randomBytes(4).toString('hex')}`,
       secret: await this.profileSecret(profile),
       pkiDir: ws.paths.pki,
     })
-    let statuses: DeviceStatus[]
-    if (scheme.templates.status) {
-      statuses = await retainedStatuses(settings, scheme, named.length > 0 || f.type ? ids : undefined, this.signal)
-      // registered devices the broker has never heard of are listed too
-      if (named.length === 0 && !f.type) for (const id of registered) if (!statuses.some((s) => s.id === id)) statuses.push({id, status: 'unknown', detail: 'no status on the broker: never connected'})
-    } else if (scheme.heartbeatCommand) {
-      if (ids.length === 0) throw usageError('Name the serials to ask: iotctl devices status 1001 1002 --scheme django-iot (or register them)')
-      statuses = await heartbeatStatuses(settings, scheme, ids, {timeoutMs: parseDuration(f.timeout, '--timeout'), signal: this.signal})
-    } else {
-      statuses = ids.map((id) => ({id, status: 'unknown' as const, detail: `the ${scheme.name} scheme has no status topic; watch telemetry with iotctl tail --device ${id}`}))
-    }
-    for (const status of statuses) status.type ??= registry.find(status.id)?.type
-    statuses.sort((a, b) => a.id.localeCompare(b.id))
+    const statuses = await deviceStatuses(settings, scheme, {
+      named,
+      registered,
+      type: f.type,
+      heartbeatTimeoutMs: () => parseDuration(f.timeout, '--timeout'),
+      typeOf: (id) => registry.find(id)?.type,
+      signal: this.signal,
+    })
     const p = this.stdoutPalette
     const paint = (s: DeviceStatus) => (s.status === 'online' ? p.success('online') : s.status === 'offline' ? p.error('offline') : p.dim('unknown'))
     if (statuses.length === 0) this.info(`No devices: nothing is registered and ${profile.name} holds no device status.`)

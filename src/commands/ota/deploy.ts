@@ -45,7 +45,7 @@ Under --json stdout is NDJSON: {"event":"rollout"}, {"event":"wave"} (started/pa
     let release
     if (f.resume) {
       if (this.args.version) throw usageError('--resume continues an existing rollout: give no version', ['iotctl ota deploy --resume [--rollout ID]'])
-      record = await getRollout(ws.paths.registry, f.rollout)
+      record = await getRollout(ws, f.rollout)
       if (record.state === 'completed' || record.state === 'aborted' || record.state === 'rolled-back') {
         throw usageError(`Rollout ${record.id} is ${record.state}: there is nothing to resume`, ['Start a new one: iotctl ota deploy VERSION --to …'])
       }
@@ -54,7 +54,7 @@ Under --json stdout is NDJSON: {"event":"rollout"}, {"event":"wave"} (started/pa
       if (!this.args.version) throw usageError('Which release? Give its version', ['iotctl ota deploy 1.2.0 --to type=temp', 'List releases: iotctl ota releases'])
       if (!/^https:\/\//.test(f.server)) throw usageError(`--server must be an https:// URL (devices download over TLS only); got ${f.server}`)
       release = await findRelease(ws.root, f.type, this.args.version)
-      record = await planRollout(ws.paths.registry, {
+      record = await planRollout(ws, {
         release,
         terms: f.to ?? [],
         waves: f.waves,

@@ -20,9 +20,9 @@ export default class OtaRollback extends BaseCommand<typeof OtaRollback> {
   async run(): Promise<undefined> {
     const ws = await this.workspace()
     const [{RolloutRunner}, {getRollout}, {planRollback}] = await Promise.all([import('../../lib/ota/rollout.js'), import('../../lib/ota/rollout-store.js'), import('../../lib/ota/rollback-plan.js')])
-    const record = await getRollout(ws.paths.registry, this.args.rollout)
+    const record = await getRollout(ws, this.args.rollout)
     if (this.flags['gate-timeout']) record.gateTimeoutMs = parseDuration(this.flags['gate-timeout'], '--gate-timeout')
-    const plan = await planRollback(ws.root, ws.paths.registry, record)
+    const plan = await planRollback(ws.root, ws, record)
     const json = this.jsonEnabled()
     for (const skip of plan.skipped.slice(0, 20)) this.warning(`${skip.device} stays: ${skip.reason}`)
     if (plan.targets.size === 0) {

@@ -17,7 +17,7 @@ export default class OtaStatus extends BaseCommand<typeof OtaStatus> {
     const ws = await this.workspace()
     const {rolloutStatus, listRollouts} = await import('../../lib/ota/status.js')
     if (this.flags.all) {
-      const all = await listRollouts(ws.paths.registry)
+      const all = await listRollouts(ws)
       this.table(all, [
         {key: 'id', header: 'rollout', get: (r) => r.id},
         {key: 'version', header: 'release', get: (r) => `${r.type} ${r.version}`},
@@ -28,7 +28,7 @@ export default class OtaStatus extends BaseCommand<typeof OtaStatus> {
       ])
       return all
     }
-    const report = await rolloutStatus(ws.paths.registry, this.args.rollout, {devices: this.flags.devices})
+    const report = await rolloutStatus(ws, this.args.rollout, {devices: this.flags.devices})
     const r = report.rollout
     const p = this.palette
     this.print(`${p.bold(r.id)}  ${r.type} ${r.version}  ${r.state}${r.reason ? ` — ${r.reason}` : ''}`)

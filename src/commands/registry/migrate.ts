@@ -7,7 +7,7 @@ export default class RegistryMigrate extends BaseCommand<typeof RegistryMigrate>
   static summary = 'Upgrade the registry schema, or move the registry to PostgreSQL (--to postgres://…) or back (--to file).'
   static description =
     'Without --to, applies the PostgreSQL schema migrations this iotctl knows (a schema newer than it knows is refused); the JSON ' +
-    'file needs none. With --to, copies every device — labels, certificate summaries, flash records — into the other store, ' +
+    'file needs none. With --to, copies every device — labels, certificate summaries, flash records, OTA state — and every OTA rollout into the other store, ' +
     'checks the copy reads back equal, and points the workspace at it (registry.url in iotctl.json). The JSON file is kept as ' +
     'registry/devices.json.migrated-<time>; a database left behind keeps its rows.'
 

@@ -1,4 +1,5 @@
-import {Histogram} from './histogram.js'
+import type {Histogram} from './histogram.js'
+import {OutcomeTally} from './outcomes.js'
 
 /** Counts a rate over the last few seconds (for live status lines). */
 export class RateMeter {
@@ -33,8 +34,8 @@ export class RateMeter {
   }
 }
 
-/** Live counters of a simulate/replay run. */
-export class RunStats {
+/** Live counters of a simulate run (the outcomes of what it sent: OutcomeTally, shared with replay). */
+export class RunStats extends OutcomeTally {
   devices = 0
   connected = 0
   /** successful connects after the first one of a device */
@@ -49,23 +50,13 @@ export class RunStats {
   notStarted = 0
   /** messages handed to the transport */
   sent = 0
-  /** confirmed by the backend (QoS ≥ 1 PUBACK/PUBCOMP, HTTP 2xx, CoAP 2.xx) */
-  acked = 0
-  /** confirmed as failed, or never confirmed before the end */
-  failed = 0
-  /** sent, and neither confirmed nor failed when the run ended (CoAP requests still open) */
-  unanswered = 0
   /** samples not sent: the device was offline or over its in-flight cap */
   skipped = 0
   /** payloads that broke a scheme limit, encode failures */
   errors = 0
-  /** HTTP retries and CoAP retransmissions */
-  retries = 0
   commands = 0
   responses = 0
   bytes = 0
-  readonly codes: Record<string, number> = {}
-  readonly latency = new Histogram()
   readonly sendRate = new RateMeter()
   readonly startedAt = performance.now()
   /** first connect attempt → every device connected once */
@@ -75,7 +66,6 @@ export class RunStats {
   lastSendAt?: number
   /** when publishing stopped (end of --duration/--messages, Ctrl-C) */
   stoppedAt?: number
-  lastError?: string
 
   noteSent(bytes: number, now: number): void {
     this.sent++
@@ -83,10 +73,6 @@ export class RunStats {
     this.sendRate.add(1, now)
     this.firstSendAt ??= now
     this.lastSendAt = now
-  }
-
-  noteCode(code: string | undefined): void {
-    if (code) this.codes[code] = (this.codes[code] ?? 0) + 1
   }
 }
 

@@ -80,8 +80,9 @@ export async function provisionFilesOnly(options: FilesOnlyOptions): Promise<Fil
     const mac = id[2] === '-' ? undefined : id[2]
     options.onStage?.('connected', `MicroPython on ${platform}${mac ? `, MAC ${mac}` : ''}`)
 
-    const registryFile = options.ws.paths.registry
-    const registry = await Registry.load(registryFile)
+    // the workspace, not its JSON file: the registry may be in PostgreSQL
+    const fleet = options.ws
+    const registry = await Registry.load(fleet)
     let device: DeviceRecord | undefined
     let isNew = false
     if (options.deviceId) device = registry.get(options.deviceId)
@@ -118,7 +119,7 @@ export async function provisionFilesOnly(options: FilesOnlyOptions): Promise<Fil
     }
     let registered = false
     if (isNew) {
-      device = await addDevice(registryFile, {id: device.id, type: device.type, chip, mac})
+      device = await addDevice(fleet, {id: device.id, type: device.type, chip, mac})
       registered = true
     }
     let certificateIssued = false
@@ -135,7 +136,7 @@ export async function provisionFilesOnly(options: FilesOnlyOptions): Promise<Fil
     await repl.softReset()
     const seconds = (performance.now() - started) / 1000
     const target = device
-    await updateDevice(registryFile, target.id, (d) =>
+    await updateDevice(fleet, target.id, (d) =>
       withFlashRecord({...d, chip: d.chip ?? chip, mac: d.mac ?? mac}, {at: new Date().toISOString(), result: 'ok', template: target.type, port: options.port, seconds}),
     )
     options.onStage?.('done')

@@ -1,4 +1,4 @@
-import {Registry} from '../registry/registry.js'
+import {Registry, type RegistryTarget} from '../registry/registry.js'
 import {findRelease, type Release} from './releases.js'
 import type {RolloutRecord} from './rollout-store.js'
 
@@ -15,8 +15,8 @@ export interface RollbackPlan {
  * to the version it ran before — except those known not to run the new version (a failed
  * download or a boot loop left them where they were).
  */
-export async function planRollback(workspaceRoot: string, registryFile: string, rollout: RolloutRecord): Promise<RollbackPlan> {
-  const registry = await Registry.load(registryFile)
+export async function planRollback(workspaceRoot: string, target: RegistryTarget, rollout: RolloutRecord): Promise<RollbackPlan> {
+  const registry = await Registry.load(target)
   const targets = new Map<string, string>()
   const skipped: RollbackPlan['skipped'] = []
   const releases = new Map<string, Release>()

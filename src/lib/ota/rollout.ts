@@ -5,7 +5,7 @@ import {schemeTemplates} from '../schemes/index.js'
 import type {Scheme} from '../schemes/types.js'
 import type {MqttConnectionSettings} from '../mqtt/settings.js'
 import {topicFilter} from '../schemes/topics.js'
-import {matchesFilter, Registry} from '../registry/registry.js'
+import {matchesFilter, Registry, type RegistryTarget} from '../registry/registry.js'
 import type {DeviceRecord} from '../registry/types.js'
 import {TailDecoder, type TailMessage} from '../telemetry/decoder.js'
 import type {TemplateDefinition} from '../templates/types.js'
@@ -43,7 +43,8 @@ export interface RolloutSummary {
 }
 
 export interface RolloutContext {
-  registryFile: string
+  /** the workspace's registry (JSON file or PostgreSQL) */
+  registry: RegistryTarget
   /** the controller's own broker connection (a profile with an identity on a mutual-TLS broker) */
   mqtt: MqttConnectionSettings
   scheme: Scheme
@@ -98,9 +99,9 @@ export interface PlanOptions {
 }
 
 /** A new rollout record (not saved): the devices in order and the wave boundaries. */
-export async function planRollout(registryFile: string, options: PlanOptions): Promise<RolloutRecord> {
+export async function planRollout(target: RegistryTarget, options: PlanOptions): Promise<RolloutRecord> {
   const {manifest} = options.release
-  const registry = await Registry.load(registryFile)
+  const registry = await Registry.load(target)
   const devices = selectDevices(registry.devices, options.terms, manifest.type)
   if (devices.length === 0) throw usageError(`No registered device of type ${manifest.type} matches --to ${options.terms.join(' ') || `type=${manifest.type}`}`, ['List devices: iotctl devices list'])
   const otherChip = devices.find((d) => d.chip && d.chip !== 'sim' && manifest.chip !== 'any' && d.chip !== manifest.chip)
@@ -166,7 +167,7 @@ export class RolloutRunner {
   private flushTimer?: NodeJS.Timeout
 
   constructor(private readonly ctx: RolloutContext) {
-    this.writer = new OtaStateWriter(ctx.registryFile)
+    this.writer = new OtaStateWriter(ctx.registry)
     this.decoder = new TailDecoder({scheme: ctx.scheme, templates: ctx.templates, telemetryTopic: ctx.telemetryTopic})
   }
 
@@ -342,7 +343,7 @@ export class RolloutRunner {
   /** Run (or resume) a rollout to its end, a pause, an abort or Ctrl-C; the record is saved at every step. */
   async run(rollout: RolloutRecord, release: Release, options: {resume?: boolean} = {}): Promise<RolloutSummary> {
     this.current = rollout
-    const registry = await Registry.load(this.ctx.registryFile)
+    const registry = await Registry.load(this.ctx.registry)
     // a resumed rollout keeps what its devices already reached; its failure budget starts afresh
     const baseline = {failed: 0}
     if (options.resume) {

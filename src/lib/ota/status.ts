@@ -1,4 +1,4 @@
-import {Registry} from '../registry/registry.js'
+import {Registry, type RegistryTarget} from '../registry/registry.js'
 import type {DeviceOtaState} from '../registry/types.js'
 import {getRollout, listRollouts, type RolloutRecord} from './rollout-store.js'
 
@@ -12,9 +12,9 @@ export interface RolloutStatusReport {
 }
 
 /** A rollout and its devices' OTA state, from the registry alone. */
-export async function rolloutStatus(registryFile: string, id: string | undefined, options: {devices?: boolean} = {}): Promise<RolloutStatusReport> {
-  const rollout = await getRollout(registryFile, id)
-  const registry = await Registry.load(registryFile)
+export async function rolloutStatus(target: RegistryTarget, id: string | undefined, options: {devices?: boolean} = {}): Promise<RolloutStatusReport> {
+  const rollout = await getRollout(target, id)
+  const registry = await Registry.load(target)
   const jobs: Record<string, number> = {}
   const versions: Record<string, number> = {}
   const devices: RolloutStatusReport['devices'] = []

@@ -16,10 +16,18 @@ function pick<T extends object>(source: T, keys: readonly string[]): Record<stri
 
 const sortedObject = (record: Record<string, unknown>) => Object.fromEntries(Object.keys(record).sort().map((key) => [key, record[key]]))
 
+/** Objects at any depth with their keys sorted (arrays keep their order): jsonb keeps no key order, so both stores write this one. */
+function deepSorted(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(deepSorted)
+  if (value === null || typeof value !== 'object') return value
+  const record = value as Record<string, unknown>
+  return Object.fromEntries(Object.keys(record).sort().filter((key) => record[key] !== undefined).map((key) => [key, deepSorted(record[key])]))
+}
+
 /** Fields of a device record that no store has a place for (later issues' data, hand-added keys). */
 export function deviceExtensions(device: DeviceRecord): Record<string, unknown> | undefined {
   const extra: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(device)) if (!(DEVICE_FIELDS as readonly string[]).includes(key) && value !== undefined) extra[key] = value
+  for (const [key, value] of Object.entries(device)) if (!(DEVICE_FIELDS as readonly string[]).includes(key) && value !== undefined) extra[key] = deepSorted(value)
   return Object.keys(extra).length > 0 ? sortedObject(extra) : undefined
 }
 
@@ -34,7 +42,7 @@ export function canonicalFlash(record: FlashRecord): FlashRecord {
 /**
  * One key order for a device record, whichever store it came from: both stores write and read
  * it this way, so a registry moved JSON → PostgreSQL → JSON comes back byte for byte. Labels and
- * extension fields are sorted by key.
+ * extension fields (and the objects inside them, such as the OTA state) are sorted by key.
  */
 export function canonicalDevice(device: DeviceRecord): DeviceRecord {
   const out = pick(device, ['id', 'type', 'chip', 'mac', 'role']) as Record<string, unknown>

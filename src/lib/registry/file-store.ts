@@ -7,7 +7,7 @@ import {canonicalDevice} from './canonical.js'
 import {deviceExists, deviceNotFound, idKey, macInUse, macOf} from './conflicts.js'
 import {canonicalDeviceId} from './ids.js'
 import type {DeviceChange, NewDevice, RegistryStore, UpdateResult} from './store.js'
-import type {DeviceRecord, RegistryFile} from './types.js'
+import type {DeviceRecord, RegistryContent, RegistryFile, RolloutEntry} from './types.js'
 import {parseRegistry} from './validate.js'
 
 async function readRegistryFile(file: string): Promise<RegistryFile> {
@@ -95,41 +95,69 @@ export class FileRegistryStore implements RegistryStore {
   }
 
   async updateDevices(changes: Map<string, DeviceChange>): Promise<UpdateResult> {
-    return this.mutate((devices) => {
-      const now = new Date().toISOString()
-      const updated: DeviceRecord[] = []
-      const missing: string[] = []
-      const macs = new Map<string, string>()
-      for (const device of devices.values()) {
-        const mac = macOf(device)
-        if (mac) macs.set(mac, device.id)
-      }
-      const byKey = new Map([...devices.values()].map((device) => [idKey(device.id), device.id]))
-      for (const [wanted, change] of changes) {
-        const id = devices.has(wanted) ? wanted : byKey.get(idKey(wanted))
-        const current = id === undefined ? undefined : devices.get(id)
-        if (id === undefined || !current) {
-          missing.push(wanted)
-          continue
-        }
-        const next = canonicalDevice({...change(structuredClone(current)), id, createdAt: current.createdAt, updatedAt: now})
-        const mac = macOf(next)
-        const owner = mac === undefined ? undefined : macs.get(mac)
-        if (owner !== undefined && owner !== id) throw macInUse(mac!, owner)
-        if (mac) macs.set(mac, id)
-        devices.set(id, next)
-        updated.push(next)
-      }
-      return {updated, missing}
+    return this.mutate((devices) => applyChanges(devices, changes))
+  }
+
+  async readRollouts(): Promise<RolloutEntry[]> {
+    return (await readRegistryFile(this.file)).rollouts ?? []
+  }
+
+  async saveRollout(rollout: RolloutEntry, changes: Map<string, DeviceChange> = new Map()): Promise<UpdateResult> {
+    return this.mutate((devices, registry) => {
+      const result = applyChanges(devices, changes)
+      const rollouts = (registry.rollouts ??= [])
+      const index = rollouts.findIndex((r) => r.id === rollout.id)
+      if (index >= 0) rollouts[index] = rollout
+      else rollouts.push(rollout)
+      return result
     })
   }
 
-  async importDevices(records: DeviceRecord[]): Promise<void> {
-    await this.mutate((devices) => {
-      if (devices.size > 0) throw conflict('REGISTRY_NOT_EMPTY', `The registry ${this.file} already holds ${devices.size} devices; nothing was copied`, [`Move it aside first: mv ${this.file} ${this.file}.old`])
-      for (const record of records) devices.set(record.id, record)
+  async readContent(): Promise<RegistryContent> {
+    const registry = await readRegistryFile(this.file)
+    return {devices: registry.devices, rollouts: registry.rollouts ?? []}
+  }
+
+  async importContent(content: RegistryContent): Promise<void> {
+    await this.mutate((devices, registry) => {
+      const rollouts = registry.rollouts?.length ?? 0
+      if (devices.size > 0 || rollouts > 0) {
+        throw conflict('REGISTRY_NOT_EMPTY', `The registry ${this.file} already holds ${devices.size} devices and ${rollouts} rollouts; nothing was copied`, [`Move it aside first: mv ${this.file} ${this.file}.old`])
+      }
+      for (const record of content.devices) devices.set(record.id, record)
+      // no empty list: a file without rollouts stays as it was before OTA existed
+      if (content.rollouts.length > 0) registry.rollouts = content.rollouts
     })
   }
 
   async close(): Promise<void> {}
+}
+
+/** Apply device changes to the map in place (the file store's read-modify-write). */
+function applyChanges(devices: Map<string, DeviceRecord>, changes: Map<string, DeviceChange>): UpdateResult {
+  const now = new Date().toISOString()
+  const updated: DeviceRecord[] = []
+  const missing: string[] = []
+  const macs = new Map<string, string>()
+  for (const device of devices.values()) {
+    const mac = macOf(device)
+    if (mac) macs.set(mac, device.id)
+  }
+  const byKey = new Map([...devices.values()].map((device) => [idKey(device.id), device.id]))
+  for (const [wanted, change] of changes) {
+    const id = devices.has(wanted) ? wanted : byKey.get(idKey(wanted))
+    const current = id === undefined ? undefined : devices.get(id)
+    if (id === undefined || !current) {
+      missing.push(wanted)
+      continue
+    }
+    const next = canonicalDevice({...change(structuredClone(current)), id, createdAt: current.createdAt, updatedAt: now})
+    const mac = macOf(next)
+    const owner = mac === undefined ? undefined : macs.get(mac)
+    if (owner !== undefined && owner !== id) throw macInUse(mac!, owner)
+    if (mac) macs.set(mac, id)
+    devices.set(id, next)
+    updated.push(next)
+  }
+  return {updated, missing}
 }

@@ -1,9 +1,8 @@
 import {deviceNotFound, idKey} from './conflicts.js'
-import {FileRegistryStore} from './file-store.js'
 import {canonicalDeviceId} from './ids.js'
 import {openRegistry, type RegistryTarget} from './open.js'
 import type {DeviceChange, NewDevice, UpdateResult} from './store.js'
-import type {DeviceRecord, RegistryFile} from './types.js'
+import type {DeviceRecord} from './types.js'
 
 export type {NewDevice, DeviceChange, RegistryStore, UpdateResult} from './store.js'
 export {openRegistry, registryLocation, closeRegistries, type RegistryTarget} from './open.js'
@@ -94,20 +93,4 @@ export async function updateDevices(target: RegistryTarget, changes: Map<string,
 
 export function withFlashRecord(device: DeviceRecord, record: DeviceRecord['flashes'] extends (infer R)[] | undefined ? R : never): DeviceRecord {
   return {...device, flashes: [record, ...(device.flashes ?? [])].slice(0, MAX_FLASH_RECORDS)}
-}
-
-/** The registry's rollouts (OTA), read-only. They live in the JSON registry file only (for now). */
-export async function readRollouts(file: string): Promise<NonNullable<RegistryFile['rollouts']>> {
-  return (await new FileRegistryStore(file).readFile()).rollouts ?? []
-}
-
-/**
- * Change rollouts and device records together in one locked write (an OTA rollout's progress).
- * `change` gets the rollout list and the device map to edit in place.
- */
-export async function mutateRollouts<T>(file: string, change: (rollouts: NonNullable<RegistryFile['rollouts']>, devices: Map<string, DeviceRecord>) => T | Promise<T>): Promise<T> {
-  return new FileRegistryStore(file).mutate((devices, registry) => {
-    registry.rollouts ??= []
-    return change(registry.rollouts, devices)
-  })
 }

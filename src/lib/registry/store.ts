@@ -1,4 +1,4 @@
-import type {DeviceRecord} from './types.js'
+import type {DeviceRecord, RegistryContent, RolloutEntry} from './types.js'
 
 export type NewDevice = Omit<DeviceRecord, 'createdAt' | 'updatedAt' | 'labels'> & {labels?: Record<string, string>}
 
@@ -16,11 +16,13 @@ export interface UpdateResult {
  * JSON file (one machine, cross-process lock) or PostgreSQL (a team; the database enforces
  * unique ids and MACs, each change is a transaction, no registry-wide lock).
  *
- * Extending it (rollout state, production-line records): a field on DeviceRecord already
- * round-trips through both stores as an extension (the file keeps it in place, PostgreSQL in
- * devices.extra). Data that needs its own queries gets a numbered migration in
- * postgres/schema.ts, a method here, and both implementations — the shared registry test
- * suite (test/lib/registry/store-suite.ts) then runs the new method against both stores.
+ * Extending it (production-line records, …): a field on DeviceRecord already round-trips
+ * through both stores as an extension (the file keeps it in place, PostgreSQL in
+ * devices.extra). Records of their own follow the rollouts' pattern: a numbered migration in
+ * postgres/schema.ts (a table), methods here, both implementations (the file keeps a list
+ * beside "devices"), a list in RegistryContent (so `registry migrate --to` moves them), and
+ * cases in the shared registry test suite (test/lib/registry/store-suite.ts), which runs
+ * against both stores.
  */
 export interface RegistryStore {
   readonly kind: 'file' | 'postgres'
@@ -34,8 +36,17 @@ export interface RegistryStore {
   removeDevice(id: string): Promise<DeviceRecord>
   /** change several devices at once, all or none */
   updateDevices(changes: Map<string, DeviceChange>): Promise<UpdateResult>
-  /** fill an empty store with exactly these records (a migration); refused when it holds devices */
-  importDevices(devices: DeviceRecord[]): Promise<void>
+  /** every OTA rollout, in creation order */
+  readRollouts(): Promise<RolloutEntry[]>
+  /**
+   * Insert the rollout, or replace the one with its id (it keeps its place), and apply the
+   * device changes (their OTA state) in the same change: all or none.
+   */
+  saveRollout(rollout: RolloutEntry, changes?: Map<string, DeviceChange>): Promise<UpdateResult>
+  /** everything, read at one moment (a migration's source) */
+  readContent(): Promise<RegistryContent>
+  /** fill an empty store with exactly this content (a migration), all or none; refused when it holds devices or rollouts */
+  importContent(content: RegistryContent): Promise<void>
   /** release connections (the process may exit without it) */
   close(): Promise<void>
 }

@@ -9,6 +9,7 @@ import {REGISTRY_URL_ENV, parseRegistryLocation, redactUrl, urlHasPassword, type
 import {openLocation, registryLocation, type OpenOptions} from './open.js'
 import type {SchemaMigration} from './postgres/store.js'
 import type {RegistryStore} from './store.js'
+import type {RegistryContent} from './types.js'
 
 export interface SchemaResult {
   kind: 'file' | 'postgres'
@@ -51,6 +52,7 @@ export interface TransferResult {
   from: {kind: 'file' | 'postgres'; location: string}
   to: {kind: 'file' | 'postgres'; location: string}
   devices: number
+  rollouts: number
   certificates: number
   flashRecords: number
   schema?: SchemaResult
@@ -62,7 +64,7 @@ export interface TransferResult {
 
 /**
  * Move the workspace's registry to another store without loss: copy every device (labels,
- * certificate summaries, flash records, extension fields), check the copy reads back equal,
+ * certificate summaries, flash records, extension fields) and OTA rollout, check the copy reads back equal,
  * then point the workspace at it. A JSON source is locked for the whole move (no add slips
  * between copy and switch) and kept as devices.json.migrated-<time>.
  */
@@ -77,23 +79,16 @@ export async function transferRegistry(ws: Workspace, toValue: string, options: 
   const move = async (): Promise<TransferResult> => {
     const from = await openLocation(source, ws.paths.registry, options)
     const to = await openLocation(target, ws.paths.registry, options)
-    const devices = (await from.readDevices()).map(canonicalDevice)
-    if (source.kind === 'file') {
-      const {FileRegistryStore} = await import('./file-store.js')
-      const rollouts = (await new FileRegistryStore(ws.paths.registry).readFile()).rollouts ?? []
-      if (rollouts.length > 0) {
-        throw usageError(`The JSON registry keeps ${rollouts.length} OTA rollouts, which the PostgreSQL registry cannot hold yet; nothing was moved`, [
-          'Finish or abort the rollouts (iotctl ota status), or keep this workspace on the JSON registry for now',
-        ])
-      }
-    }
+    const read = await from.readContent()
+    const content: RegistryContent = {...read, devices: read.devices.map(canonicalDevice)}
+    const {devices} = content
     if (target.kind === 'file' && existsSync(ws.paths.registry)) {
-      // the marker an earlier move left (or an empty file) gives way; a file with devices is refused by the import
+      // the marker an earlier move left (or an empty file) gives way; a file with devices or rollouts is refused by the import
       if (await isMovedMarker(ws.paths.registry)) await rm(ws.paths.registry)
-      else if ((await to.readDevices()).length === 0) await rename(ws.paths.registry, `${ws.paths.registry}.empty-${stamp()}`)
+      else if (isEmpty(await to.readContent())) await rename(ws.paths.registry, `${ws.paths.registry}.empty-${stamp()}`)
     }
-    await to.importDevices(devices)
-    await verifyCopy(devices, to)
+    await to.importContent(content)
+    await verifyCopy(content, to)
     let backup: string | undefined
     if (source.kind === 'file' && existsSync(ws.paths.registry)) {
       backup = `${ws.paths.registry}.migrated-${stamp()}`
@@ -107,6 +102,7 @@ export async function transferRegistry(ws: Workspace, toValue: string, options: 
       from: {kind: from.kind, location: from.location},
       to: {kind: to.kind, location: to.location},
       devices: devices.length,
+      rollouts: content.rollouts.length,
       certificates: devices.filter((d) => d.cert).length,
       flashRecords: devices.reduce((n, d) => n + (d.flashes?.length ?? 0), 0),
       ...(schema ? {schema} : {}),
@@ -118,15 +114,17 @@ export async function transferRegistry(ws: Workspace, toValue: string, options: 
   return source.kind === 'file' ? withFileLock(ws.paths.registry, move) : move()
 }
 
-async function verifyCopy(devices: unknown[], to: RegistryStore): Promise<void> {
-  const back = await to.readDevices()
-  if (JSON.stringify(back) !== JSON.stringify(devices)) {
+async function verifyCopy(content: RegistryContent, to: RegistryStore): Promise<void> {
+  const back = await to.readContent()
+  if (JSON.stringify(back) !== JSON.stringify(content)) {
     throw new IotctlError(`The copy in ${to.location} does not read back equal to the source; the workspace still uses its old registry`, {
       code: 'REGISTRY_COPY_LOSSY',
       exit: ExitCode.CORRUPT,
     })
   }
 }
+
+const isEmpty = (content: RegistryContent) => content.devices.length === 0 && content.rollouts.length === 0
 
 async function isMovedMarker(file: string): Promise<boolean> {
   try {

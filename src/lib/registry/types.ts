@@ -52,9 +52,33 @@ export interface DeviceOtaState {
   lastError?: string
 }
 
+/**
+ * An OTA rollout as the registry keeps it: the fields it files it by, and the rest as given
+ * (src/lib/ota/rollout-store.ts owns the full shape; the registry never imports it).
+ */
+export interface RolloutEntry {
+  id: string
+  type: string
+  version: string
+  state: string
+  createdAt: string
+  updatedAt: string
+  [key: string]: unknown
+}
+
+/**
+ * Everything a registry holds, as `registry migrate --to` moves it between stores. Records a
+ * later issue adds (stations, …) get a list here, beside the devices and rollouts.
+ */
+export interface RegistryContent {
+  devices: DeviceRecord[]
+  /** in creation order */
+  rollouts: RolloutEntry[]
+}
+
 export interface RegistryFile {
   version: 1
   devices: DeviceRecord[]
-  /** OTA rollouts (src/lib/ota/rollout-store.ts owns their shape) */
-  rollouts?: {id: string; [key: string]: unknown}[]
+  /** OTA rollouts, in creation order (absent until the first) */
+  rollouts?: RolloutEntry[]
 }

@@ -12,10 +12,10 @@ export interface MonitorLine {
 }
 
 export type MonitorEvent =
-  | {type: 'open'; port: string; baud: number}
-  | {type: 'lost'; port: string; reason: string}
-  | {type: 'reopened'; port: string; attempts: number}
-  | {type: 'reset'; port: string; method: 'dtr-rts' | 'unavailable'}
+  | {event: 'open'; port: string; baud: number}
+  | {event: 'lost'; port: string; reason: string}
+  | {event: 'reopened'; port: string; attempts: number}
+  | {event: 'reset'; port: string; method: 'dtr-rts' | 'unavailable'}
 
 export interface MonitorOptions {
   /** device path or socket://HOST:PORT */
@@ -102,9 +102,9 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
       if (!opened) break
       if (!first) {
         reconnects++
-        options.onEvent?.({type: 'reopened', port: options.port, attempts: opened.attempts})
+        options.onEvent?.({event: 'reopened', port: options.port, attempts: opened.attempts})
       } else {
-        options.onEvent?.({type: 'open', port: options.port, baud})
+        options.onEvent?.({event: 'open', port: options.port, baud})
         if (options.reset) await resetBoard(port, options)
       }
       first = false
@@ -115,7 +115,7 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
       })
       await port.close().catch(() => {})
       if (stop.signal.aborted) break
-      options.onEvent?.({type: 'lost', port: options.port, reason: lost})
+      options.onEvent?.({event: 'lost', port: options.port, reason: lost})
       await sleep(options.reopenDelayMs ?? 500, stop.signal)
     }
   } finally {
@@ -176,5 +176,5 @@ async function resetBoard(port: WebSerialLike, options: MonitorOptions): Promise
     await new Promise((r) => setTimeout(r, 100))
     await port.setSignals({dataTerminalReady: false, requestToSend: false})
   }
-  options.onEvent?.({type: 'reset', port: options.port, method: port.signalsWork ? 'dtr-rts' : 'unavailable'})
+  options.onEvent?.({event: 'reset', port: options.port, method: port.signalsWork ? 'dtr-rts' : 'unavailable'})
 }

@@ -3,6 +3,7 @@ import {closeMqtt, connectMqtt} from '../mqtt/connect.js'
 import type {Scheme} from '../schemes/types.js'
 import type {MqttConnectionSettings} from '../mqtt/settings.js'
 import {fillTopic, topicFilter, topicMatcher} from '../schemes/topics.js'
+import {usageError} from '../console/errors.js'
 
 export interface DeviceStatus {
   id: string
@@ -141,4 +142,41 @@ export async function discoverType(settings: MqttConnectionSettings, scheme: Sch
   if (!scheme.templates.status) return undefined
   const [status] = await retainedStatuses(settings, scheme, [id], signal)
   return status?.type
+}
+
+export interface StatusRequest {
+  /** ids asked for by name (canonical); none = the fleet */
+  named: string[]
+  /** the registered devices' ids (of `type`, when given) */
+  registered: string[]
+  /** only registered devices of this type */
+  type?: string
+  /** django-iot: how long a heartbeat answer may take (read only when heartbeats are sent) */
+  heartbeatTimeoutMs: () => number
+  /** a registered device's type, to fill in what the broker does not say */
+  typeOf: (id: string) => string | undefined
+  signal?: AbortSignal
+}
+
+/**
+ * The devices' statuses the way their scheme knows them: the retained status (iotctl: also every
+ * device the broker holds one for, and registered devices it never heard of), a live heartbeat
+ * (django-iot), or unknown (schemes without either). Sorted by id.
+ */
+export async function deviceStatuses(settings: MqttConnectionSettings, scheme: Scheme, request: StatusRequest): Promise<DeviceStatus[]> {
+  const {named, registered} = request
+  const ids = named.length > 0 ? named : registered
+  let statuses: DeviceStatus[]
+  if (scheme.templates.status) {
+    statuses = await retainedStatuses(settings, scheme, named.length > 0 || request.type ? ids : undefined, request.signal)
+    // registered devices the broker has never heard of are listed too
+    if (named.length === 0 && !request.type) for (const id of registered) if (!statuses.some((s) => s.id === id)) statuses.push({id, status: 'unknown', detail: 'no status on the broker: never connected'})
+  } else if (scheme.heartbeatCommand) {
+    if (ids.length === 0) throw usageError(`Name the serials to ask: iotctl devices status 1001 1002 --scheme ${scheme.name} (or register them)`)
+    statuses = await heartbeatStatuses(settings, scheme, ids, {timeoutMs: request.heartbeatTimeoutMs(), signal: request.signal})
+  } else {
+    statuses = ids.map((id) => ({id, status: 'unknown' as const, detail: `the ${scheme.name} scheme has no status topic; watch telemetry with iotctl tail --device ${id}`}))
+  }
+  for (const status of statuses) status.type ??= request.typeOf(status.id)
+  return statuses.sort((a, b) => a.id.localeCompare(b.id))
 }

@@ -3,14 +3,17 @@ import {dirname} from 'node:path'
 import {explainSystemError} from '../console/errors.js'
 import {LineWriter} from './line-writer.js'
 import {isPrintableText} from './payload.js'
+import {isoTime} from './render.js'
 
 /**
- * One recorded message, one NDJSON line:
- * {"ts": receive ms, "topic", "qos", "retain", "payload": text} — binary payloads carry
- * "encoding": "base64". replay reads exactly this.
+ * One recorded message, one NDJSON line, in the event shape of every stream:
+ * {"event": "message", "time": receive time (ISO 8601), "topic", "qos", "retain", "payload": text} —
+ * binary payloads carry "encoding": "base64". replay reads this, and the recordings made before
+ * the shared shape ({"ts": receive ms, …} without "event").
  */
 export interface RecordedMessage {
-  ts: number
+  event: 'message'
+  time: string
   topic: string
   qos: number
   retain: boolean
@@ -21,7 +24,7 @@ export interface RecordedMessage {
 export function recordLine(time: number, topic: string, qos: number, retain: boolean, payload: Buffer): string {
   const text = isPrintableText(payload)
   const data = text ? payload.toString('utf8') : payload.toString('base64')
-  return `{"ts":${time},"topic":${JSON.stringify(topic)},"qos":${qos},"retain":${retain},"payload":${JSON.stringify(data)}${text ? '' : ',"encoding":"base64"'}}`
+  return `{"event":"message","time":"${isoTime(time)}","topic":${JSON.stringify(topic)},"qos":${qos},"retain":${retain},"payload":${JSON.stringify(data)}${text ? '' : ',"encoding":"base64"'}}`
 }
 
 /** Appends received messages to an NDJSON file; close() flushes and fsyncs (Ctrl-C loses nothing). */

@@ -70,7 +70,7 @@ export function humanLine(message: TailMessage, templates: ReadonlyMap<string, P
 let lastMs = -1
 let lastIso = ''
 /** ISO 8601 of a time in ms; messages arrive many per millisecond, so the last one is reused. */
-function iso(ms: number): string {
+export function isoTime(ms: number): string {
   if (ms !== lastMs) {
     lastMs = ms
     lastIso = new Date(ms).toISOString()
@@ -81,10 +81,10 @@ function iso(ms: number): string {
 const str = JSON.stringify
 const optional = (key: string, value: unknown) => (value === undefined ? '' : `,"${key}":${str(value)}`)
 
-/** The NDJSON form of a message (receive time as ISO 8601), built in one pass in a fixed key order. */
+/** The NDJSON event of a message (receive time as ISO 8601), built in one pass in a fixed key order. */
 export function jsonLine(m: TailMessage): string {
   return (
-    `{"time":"${iso(m.time)}","topic":${str(m.topic)},"qos":${m.qos},"retain":${m.retain},"scheme":${str(m.scheme)},"kind":"${m.kind}"` +
+    `{"event":"message","time":"${isoTime(m.time)}","topic":${str(m.topic)},"qos":${m.qos},"retain":${m.retain},"scheme":${str(m.scheme)},"kind":"${m.kind}"` +
     optional('device', m.device) +
     optional('type', m.type) +
     optional('seq', m.seq) +

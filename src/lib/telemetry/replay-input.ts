@@ -24,6 +24,16 @@ function readingEntry(reading: Record<string, unknown>, options: InputOptions): 
   return {topic: fillTopic(options.readingTopic, {id: String(reading.name), type: 'sensor'}), payload: JSON.stringify(reading)}
 }
 
+/** The receive time (ms) of a recorded message: "time" (ISO 8601), or "ts" (ms) in recordings made before the event shape. */
+function receiveTime(value: Record<string, unknown>): number | undefined | string {
+  if (value.time !== undefined) {
+    const ms = typeof value.time === 'string' ? Date.parse(value.time) : Number.NaN
+    return Number.isNaN(ms) ? '"time" is not an ISO 8601 time' : ms
+  }
+  if (value.ts !== undefined && typeof value.ts !== 'number') return '"ts" is not a number'
+  return value.ts as number | undefined
+}
+
 /** Entries of one parsed JSON value: a recorded message, an esp-gateway batch, a single reading, or an array of those. */
 export function entriesOf(value: unknown, options: InputOptions): ReplayEntry[] | string {
   if (Array.isArray(value)) {
@@ -36,18 +46,21 @@ export function entriesOf(value: unknown, options: InputOptions): ReplayEntry[] 
     return all
   }
   if (!isObject(value)) return 'not a JSON object'
+  if (value.event !== undefined && value.event !== 'message') return `"event" is "${String(value.event)}", not a recorded message`
   if (typeof value.topic === 'string' && (typeof value.payload === 'string' || value.payload === null)) {
-    if (value.ts !== undefined && typeof value.ts !== 'number') return '"ts" is not a number'
+    const ts = receiveTime(value)
+    if (typeof ts === 'string') return ts
     const text = (value.payload as string | null) ?? ''
     return [
       {
-        ts: value.ts as number | undefined,
+        ts,
         topic: value.topic,
         payload: value.encoding === 'base64' ? Buffer.from(text, 'base64') : text,
         qos: typeof value.qos === 'number' ? value.qos : undefined,
       },
     ]
   }
+  if (value.event === 'message' && typeof value.topic === 'string') return 'a decoded message without its raw payload (tail --json); record with tail --record'
   if (typeof value.name === 'string' && Array.isArray(value.data)) {
     const entries: ReplayEntry[] = []
     for (const reading of value.data) {
@@ -57,7 +70,7 @@ export function entriesOf(value: unknown, options: InputOptions): ReplayEntry[] 
     return entries
   }
   if (typeof value.name === 'string' && 'timestamp' in value) return [readingEntry(value, options)]
-  return 'neither a recorded message ({"ts","topic","payload"}) nor an esp-gateway batch ({"name","data"})'
+  return 'neither a recorded message ({"event":"message","time","topic","payload"}) nor an esp-gateway batch ({"name","data"})'
 }
 
 /** Parse one input line. */

@@ -1,7 +1,9 @@
 import {open, readFile, stat} from 'node:fs/promises'
 import {ExitCode, IotctlError, explainSystemError} from '../console/errors.js'
+import {Backoff} from '../http/backoff.js'
 import type {Qos} from '../schemes/types.js'
 import {Histogram} from '../device/histogram.js'
+import {OutcomeTally} from '../device/outcomes.js'
 import {lineBatches} from './line-reader.js'
 import {applyMap, entriesOf, parseLine, retimePayload, type InputOptions, type ReplayEntry} from './replay-input.js'
 import type {ChannelHandler, DeviceChannel, OutboundMessage, Transport} from '../transport/transport.js'
@@ -108,19 +110,19 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     throw explainSystemError(error, `reading ${options.file}`)
   }
   const timing = new Histogram()
-  const latency = new Histogram()
-  const state = {published: 0, acked: 0, failed: 0, skipped: 0, loops: 0, outstanding: 0, retries: 0}
-  const codes: Record<string, number> = {}
+  const outcomes = new OutcomeTally()
+  const state = {published: 0, failed: 0, skipped: 0, loops: 0, outstanding: 0}
   let ready = false
   let downError: Error | undefined
   /** refused credentials: the replay ends with this error */
   let fatal: Error | undefined
   let wake: (() => void) | undefined
-  let reconnectDelayMs = 250
+  // a restart pauses the replay, it does not end it: reconnect, backing off while the broker stays away
+  const reconnect = new Backoff({baseMs: 250, maxMs: 5000})
   const handler: ChannelHandler<number> = {
     ready() {
       ready = true
-      reconnectDelayMs = 250
+      reconnect.succeed()
       options.onConnection?.({state: 'connected'})
       wake?.()
     },
@@ -136,19 +138,12 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       downError = error
       if (was) options.onConnection?.({state: 'disconnected', error: error?.message})
       wake?.()
-      // keep trying, backing off while the broker stays away: a restart pauses the replay, it does not end it
-      reconnectDelayMs = was ? 250 : Math.min(reconnectDelayMs * 2, 5000)
-      setTimeout(() => channel.state === 'idle' && channel.connect(), reconnectDelayMs).unref()
+      setTimeout(() => channel.state === 'idle' && channel.connect(), reconnect.fail()).unref()
     },
     settled(_owner, token, outcome) {
       if (token === 0) return
       state.outstanding--
-      if (outcome.code) codes[outcome.code] = (codes[outcome.code] ?? 0) + 1
-      if (outcome.retries) state.retries += outcome.retries
-      if (outcome.ok) {
-        state.acked++
-        latency.record(outcome.latencyMs ?? performance.now() - token)
-      } else state.failed++
+      outcomes.settle(outcome, token)
       if (state.outstanding === 0) wake?.()
     },
   }
@@ -288,16 +283,17 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   return {
     file: options.file,
     published: state.published,
-    acked: state.acked,
-    failed: state.failed,
+    acked: outcomes.acked,
+    // a request still open at the end counts as failed here: a replay has no "unanswered" column
+    failed: state.failed + outcomes.failed + outcomes.unanswered,
     skipped: state.skipped,
-    codes,
-    retries: state.retries,
+    codes: outcomes.codes,
+    retries: outcomes.retries,
     loops: state.loops,
     seconds: Math.round(seconds * 1000) / 1000,
     rate: seconds > 0 ? Math.round((state.published / seconds) * 10) / 10 : state.published,
     timingErrorMs: timing.summary(),
-    latencyMs: latency.summary(),
+    latencyMs: outcomes.latency.summary(),
     interrupted: aborted(),
   }
 }

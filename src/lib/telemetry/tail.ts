@@ -1,5 +1,6 @@
 import type {MqttClient} from 'mqtt'
 import {ExitCode, IotctlError} from '../console/errors.js'
+import {Backoff} from '../http/backoff.js'
 import {closeMqtt, connectMqtt, describeEndpoint} from '../mqtt/connect.js'
 import {schemeTemplates} from '../schemes/index.js'
 import type {Qos, Scheme} from '../schemes/types.js'
@@ -71,7 +72,8 @@ export async function tail(options: TailOptions): Promise<TailResult> {
   const result: TailResult = {received: 0, matched: 0, counted: 0, invalid: 0, undecodable: 0, reconnects: 0, reason: 'interrupted', seconds: 0}
 
   const client: MqttClient = await connectMqtt(options.settings, {signal: options.signal, reconnectPeriodMs: 1000})
-  let backoff = 1000
+  // mqtt.js waits reconnectPeriod before each attempt: 1 s, doubling to 30 s while the broker stays away
+  const reconnect = new Backoff({baseMs: 1000, maxMs: 30_000})
   let finish!: (reason: TailResult['reason']) => void
   const done = new Promise<TailResult['reason']>((resolve) => (finish = resolve))
 
@@ -90,15 +92,15 @@ export async function tail(options: TailOptions): Promise<TailResult> {
     decoder.decode(topic, payload, packet.qos, packet.retain, time, emit)
   })
   client.on('connect', () => {
-    if (backoff > 1000) options.onConnection?.({state: 'connected'})
-    backoff = 1000
-    client.options.reconnectPeriod = backoff
+    if (reconnect.failures > 0) options.onConnection?.({state: 'connected'})
+    reconnect.succeed()
+    client.options.reconnectPeriod = reconnect.delay(1)
   })
   client.on('reconnect', () => {
     result.reconnects++
     options.onConnection?.({state: 'reconnecting', attempt: result.reconnects})
-    backoff = Math.min(30_000, backoff * 2)
-    client.options.reconnectPeriod = backoff
+    reconnect.fail()
+    client.options.reconnectPeriod = reconnect.delay(reconnect.failures + 1)
   })
   client.on('offline', () => options.onConnection?.({state: 'disconnected', error: `lost ${describeEndpoint(options.settings)}`}))
 

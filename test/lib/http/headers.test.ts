@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {ExitCode} from '../../../src/lib/console/errors.js'
-import {backoffDelay} from '../../../src/lib/http/backoff.js'
+import {Backoff, backoffDelay} from '../../../src/lib/http/backoff.js'
 import {resolveHeaders} from '../../../src/lib/http/headers.js'
 import {httpOptionsFromProfile} from '../../../src/lib/http/profile.js'
 import {joinUrlPath} from '../../../src/lib/http/url.js'
@@ -49,5 +49,15 @@ describe('url and backoff helpers', () => {
     expect(backoffDelay(3, options, () => 1)).toBe(400)
     expect(backoffDelay(10, options, () => 1)).toBe(1000)
     expect(backoffDelay(10, options, () => 0)).toBe(500)
+  })
+
+  it('Backoff counts failures since the last success (the reconnect delays of tail and replay)', () => {
+    const replay = new Backoff({baseMs: 250, maxMs: 5000})
+    expect([1, 2, 3, 4, 5, 6, 7].map(() => replay.fail())).toEqual([250, 500, 1000, 2000, 4000, 5000, 5000])
+    replay.succeed()
+    expect(replay.fail()).toBe(250)
+    const jittered = new Backoff({baseMs: 100, maxMs: 1000, jitter: true}, () => 0)
+    expect([jittered.fail(), jittered.fail(), jittered.fail()]).toEqual([50, 100, 200])
+    expect(jittered.failures).toBe(3)
   })
 })

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {ExitCode, IotctlError} from '../../../src/lib/console/errors.js'
-import {Registry, withFlashRecord, type DeviceRecord, type RegistryStore} from '../../../src/lib/registry/index.js'
+import {Registry, withFlashRecord, type DeviceRecord, type RegistryStore, type RolloutEntry} from '../../../src/lib/registry/index.js'
 
 async function rejection(promise: Promise<unknown>): Promise<IotctlError> {
   try {
@@ -18,6 +18,26 @@ const cert = (serial: string, days = 365) => ({
   notBefore: new Date('2026-01-01T00:00:00.000Z').toISOString(),
   notAfter: new Date(Date.parse('2026-01-01T00:00:00.000Z') + days * 86_400_000).toISOString(),
   fingerprint256: 'AB:CD',
+})
+
+/** A rollout as src/lib/ota writes one (the registry files it by id, type, version, state, times). */
+const rollout = (id: string): RolloutEntry => ({
+  id,
+  type: 'temp',
+  version: '1.1.0',
+  sequence: 2,
+  selector: ['type=temp'],
+  devices: ['ota-1', 'ota-2'],
+  waveSpec: '1,100%',
+  waves: [1, 2],
+  wave: 0,
+  gateTimeoutMs: 30_000,
+  maxFailures: {share: 0.05},
+  onFailure: 'pause',
+  baseUrl: 'https://127.0.0.1:8443/',
+  state: 'running',
+  createdAt: '2026-03-01T09:00:00.000Z',
+  updatedAt: '2026-03-01T09:00:00.000Z',
 })
 
 /**
@@ -128,19 +148,88 @@ export function registryStoreSuite(name: string, makeStore: () => Promise<Regist
     it('carries fields it has no place for (later issues\u2019 data) unchanged', async () => {
       const store = await makeStore()
       const record = {id: 'ext', type: 'temp', labels: {}, createdAt: '2026-01-02T03:04:05.678Z', updatedAt: '2026-01-02T03:04:05.678Z', rollout: {wave: 2, release: '1.4.0'}} as DeviceRecord
-      await store.importDevices([record])
+      await store.importContent({devices: [record], rollouts: []})
       expect((await store.readDevices())[0]).toEqual(record)
       const {updated} = await store.updateDevices(new Map([['ext', (d: DeviceRecord) => ({...d, type: 'light'})]]))
       expect((updated[0] as unknown as {rollout: unknown}).rollout).toEqual({wave: 2, release: '1.4.0'})
       expect(((await store.readDevices())[0] as unknown as {rollout: unknown}).rollout).toEqual({wave: 2, release: '1.4.0'})
     })
 
+    it('gives nested extension fields (a device\u2019s OTA state) back in one key order, byte for byte', async () => {
+      const store = await makeStore()
+      await store.addDevices([{id: 'nested', type: 'temp'}])
+      // jsonb would put short keys first (job before current); both stores sort keys at every depth
+      const ota = {target: '1.1.0', current: '1.0.0', previous: '0.9.0', job: {updatedAt: '2026-03-01T10:00:00.000Z', wave: 1, state: 'sent', rollout: 'r-1', operation: 'update' as const}}
+      const {updated} = await store.updateDevices(new Map([['nested', (d: DeviceRecord) => ({...d, ota})]]))
+      const read = (await store.readDevices())[0]!
+      expect(JSON.stringify(read)).toBe(JSON.stringify(updated[0]))
+      expect(Object.keys(read.ota!)).toEqual(['current', 'job', 'previous', 'target'])
+      expect(Object.keys(read.ota!.job!)).toEqual(['operation', 'rollout', 'state', 'updatedAt', 'wave'])
+    })
+
     it('imports only into an empty store', async () => {
       const store = await makeStore()
       await store.addDevices([{id: 'one', type: 'temp'}])
-      const error = await rejection(store.importDevices([{id: 'two', type: 'temp', labels: {}, createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z'}]))
+      const error = await rejection(store.importContent({devices: [{id: 'two', type: 'temp', labels: {}, createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z'}], rollouts: []}))
       expect([error.code, error.exit]).toEqual(['REGISTRY_NOT_EMPTY', ExitCode.CONFLICT])
       expect((await store.readDevices()).map((d) => d.id)).toEqual(['one'])
+      // a store holding only rollouts is not empty either
+      const other = await makeStore()
+      await other.saveRollout(rollout('r-1'))
+      const refused = await rejection(other.importContent({devices: [], rollouts: [rollout('r-2')]}))
+      expect(refused.code).toBe('REGISTRY_NOT_EMPTY')
+      expect((await other.readRollouts()).map((r) => r.id)).toEqual(['r-1'])
+    })
+
+    it('keeps rollouts in creation order; saving one again replaces it in place, its key order and all', async () => {
+      const store = await makeStore()
+      expect(await store.readRollouts()).toEqual([])
+      for (const id of ['temp-1.1.0-b', 'temp-1.0.0-a', 'light-2.0.0']) await store.saveRollout(rollout(id))
+      const paused = {...rollout('temp-1.0.0-a'), state: 'paused', wave: 2, reason: 'wave 2: 3 of 10 devices failed', updatedAt: '2026-03-01T10:00:00.000Z'}
+      await store.saveRollout(paused)
+      const read = await store.readRollouts()
+      expect(read.map((r) => [r.id, r.state])).toEqual([['temp-1.1.0-b', 'running'], ['temp-1.0.0-a', 'paused'], ['light-2.0.0', 'running']])
+      // exactly what was saved: nested values, numbers, and the key order the caller chose
+      expect(JSON.stringify(read[1])).toBe(JSON.stringify(paused))
+      expect(Object.keys(read[0]!)).toEqual(Object.keys(rollout('x')))
+    })
+
+    it('saves a rollout and its devices\u2019 OTA state in one change, all or none', async () => {
+      const store = await makeStore()
+      await store.addDevices([{id: 'ota-1', type: 'temp'}, {id: 'ota-2', type: 'temp', mac: 'aa:bb:cc:00:00:01'}, {id: 'ota-3', type: 'temp'}])
+      const job = {rollout: 'r-1', operation: 'update' as const, state: 'sent', wave: 1, updatedAt: '2026-03-01T10:00:00.000Z'}
+      const result = await store.saveRollout(rollout('r-1'), new Map([
+        ['ota-1', (d: DeviceRecord) => ({...d, ota: {current: '1.0.0', target: '1.1.0', job}})],
+        ['OTA-2', (d: DeviceRecord) => ({...d, ota: {current: '1.0.0', target: '1.1.0', job}})],
+        ['gone', (d: DeviceRecord) => d],
+      ]))
+      expect(result.missing).toEqual(['gone'])
+      expect(result.updated.map((d) => d.id)).toEqual(['ota-1', 'ota-2'])
+      const devices = await store.readDevices()
+      expect(devices.map((d) => d.ota?.job?.state)).toEqual(['sent', 'sent', undefined])
+      expect(devices[0]!.ota).toEqual({current: '1.0.0', target: '1.1.0', job})
+      // a device change that fails (a MAC another device has) writes neither the devices nor the rollout
+      const before = JSON.stringify(await store.readContent())
+      const error = await rejection(store.saveRollout({...rollout('r-1'), state: 'completed'}, new Map([
+        ['ota-1', (d: DeviceRecord) => ({...d, ota: {...d.ota, current: '1.1.0'}})],
+        ['ota-3', (d: DeviceRecord) => ({...d, mac: 'aa:bb:cc:00:00:01'})],
+      ])))
+      expect(error.code).toBe('MAC_IN_USE')
+      expect(JSON.stringify(await store.readContent())).toBe(before)
+      expect((await store.readRollouts())[0]!.state).toBe('running')
+    })
+
+    it('reads and imports its whole content: devices and rollouts, unchanged', async () => {
+      const source = await makeStore()
+      await source.addDevices([{id: 'd-1', type: 'temp', labels: {site: 'north'}}, {id: 'd-2', type: 'light'}])
+      await source.saveRollout(rollout('r-a'), new Map([['d-1', (d: DeviceRecord) => ({...d, ota: {current: '1.0.0', previous: '0.9.0'}})]]))
+      await source.saveRollout({...rollout('r-b'), rollback: {startedAt: '2026-03-02T00:00:00.000Z', state: 'completed', devices: 1}})
+      const content = await source.readContent()
+      expect(content.devices.map((d) => d.id)).toEqual(['d-1', 'd-2'])
+      expect(content.rollouts.map((r) => r.id)).toEqual(['r-a', 'r-b'])
+      const target = await makeStore()
+      await target.importContent(content)
+      expect(JSON.stringify(await target.readContent())).toBe(JSON.stringify(content))
     })
 
     it('keeps every device when many writers add and update at once (in-process)', async () => {

@@ -78,7 +78,7 @@ describe('monitor', () => {
     })
     expect(result).toMatchObject({reason: 'match', reconnects: 1})
     expect(lines).toEqual(['booting 1', 'rst:0x1 (POWERON_RESET)', 'ready'])
-    expect(events.map((e) => e.type)).toEqual(['open', 'lost', 'reopened'])
+    expect(events.map((e) => e.event)).toEqual(['open', 'lost', 'reopened'])
   })
 
   it('an AbortSignal ends it with reason "aborted"', async () => {

@@ -9,6 +9,7 @@ import {TimeHeap} from '../../../src/lib/device/heap.js'
 import {Histogram} from '../../../src/lib/device/histogram.js'
 import {parseRate, parseShare} from '../../../src/lib/telemetry/rate.js'
 import {applyMap, parseLine, retimePayload} from '../../../src/lib/telemetry/replay-input.js'
+import {recordLine} from '../../../src/lib/telemetry/recorder.js'
 import {tailFilters} from '../../../src/lib/telemetry/tail.js'
 import type {TemplateDefinition} from '../../../src/lib/templates/types.js'
 
@@ -182,7 +183,21 @@ describe('tail decoding and checking', () => {
 describe('replay input', () => {
   const options = {readingTopic: 'esp-gateway/sensors/{id}'}
 
-  it('reads recorded lines, base64 payloads, and splits esp-gateway batches into per-sensor readings', () => {
+  it('reads the recordings tail --record writes: {"event":"message","time"} lines, text and base64 payloads', () => {
+    const time = Date.UTC(2026, 0, 2, 3, 4, 5, 678)
+    const text = recordLine(time, 'a/b', 1, false, Buffer.from('{"x":1}'))
+    expect(JSON.parse(text)).toEqual({event: 'message', time: '2026-01-02T03:04:05.678Z', topic: 'a/b', qos: 1, retain: false, payload: '{"x":1}'})
+    expect(parseLine(text, options)).toEqual({entries: [{ts: time, topic: 'a/b', payload: '{"x":1}', qos: 1}]})
+    const binary = parseLine(recordLine(time + 1, 'a/c', 0, true, Buffer.from([0, 1, 2, 255])), options) as {entries: {ts: number; payload: Buffer}[]}
+    expect(binary.entries[0].ts).toBe(time + 1)
+    expect([...binary.entries[0].payload]).toEqual([0, 1, 2, 255])
+    expect(parseLine('{"event":"message","time":"yesterday","topic":"a/b","payload":"x"}', options)).toEqual({error: '"time" is not an ISO 8601 time'})
+    // a tail --json stream is not a recording: its summary and its decoded messages say why
+    expect(parseLine('{"event":"summary","time":"2026-01-02T03:04:05.678Z","received":3}', options)).toEqual({error: '"event" is "summary", not a recorded message'})
+    expect(parseLine('{"event":"message","time":"2026-01-02T03:04:05.678Z","topic":"a/b","kind":"telemetry","fields":{}}', options)).toMatchObject({error: expect.stringMatching(/tail --record/)})
+  })
+
+  it('reads recordings made before the event shape ({"ts": ms}), and splits esp-gateway batches into per-sensor readings', () => {
     expect(parseLine('{"ts":5,"topic":"a/b","qos":1,"retain":false,"payload":"{\\"x\\":1}"}', options)).toEqual({entries: [{ts: 5, topic: 'a/b', payload: '{"x":1}', qos: 1}]})
     const binary = parseLine('{"ts":5,"topic":"a/b","qos":0,"retain":false,"payload":"AAEC/w==","encoding":"base64"}', options) as {entries: {payload: Buffer}[]}
     expect([...binary.entries[0].payload]).toEqual([0, 1, 2, 255])

@@ -1,5 +1,5 @@
 import {canonicalDevice, canonicalFlash, deviceExtensions} from '../canonical.js'
-import type {DeviceRecord, FlashRecord} from '../types.js'
+import type {DeviceRecord, FlashRecord, RolloutEntry} from '../types.js'
 
 /** One row of the device read query. */
 export interface DeviceRow {
@@ -120,3 +120,20 @@ INSERT INTO iotctl.flash_records (device_id, at, result, record)
 SELECT x.device_id, x.at, x.result, x.record
 FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, n), jsonb_to_record(e.v) AS x(device_id text, at timestamptz, result text, record jsonb)
 ORDER BY e.n`
+
+/** Rollouts to insert or replace, as the JSON parameter of UPSERT_ROLLOUTS (the record as text keeps its key order). */
+export function rolloutColumns(rollout: RolloutEntry) {
+  return {id: rollout.id, type: rollout.type, version: rollout.version, state: rollout.state, created_at: rollout.createdAt, updated_at: rollout.updatedAt, record: JSON.stringify(rollout)}
+}
+
+/** A rollout seen again is replaced in place: it keeps its seq (creation order). */
+export const UPSERT_ROLLOUTS = `
+INSERT INTO iotctl.rollouts (id, type, version, state, created_at, updated_at, record)
+SELECT x.id, x.type, x.version, x.state, x.created_at, x.updated_at, x.record::json
+FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, n), jsonb_to_record(e.v) AS x(id text, type text, version text, state text,
+  created_at timestamptz, updated_at timestamptz, record text)
+ORDER BY e.n
+ON CONFLICT (id) DO UPDATE SET type = EXCLUDED.type, version = EXCLUDED.version, state = EXCLUDED.state,
+  updated_at = EXCLUDED.updated_at, record = EXCLUDED.record`
+
+export const ROLLOUT_QUERY = 'SELECT record FROM iotctl.rollouts ORDER BY seq'

@@ -65,6 +65,25 @@ CREATE TABLE iotctl.flash_records (
 CREATE INDEX flash_records_device ON iotctl.flash_records (device_id, seq DESC);
 `,
   },
+  {
+    version: 2,
+    description: 'OTA rollouts',
+    sql: `
+CREATE TABLE iotctl.rollouts (
+  seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+  id text PRIMARY KEY,
+  type text NOT NULL,
+  version text NOT NULL,
+  state text NOT NULL,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  -- the whole record as src/lib/ota writes it; json, not jsonb, so its key order (and the
+  -- registry file a migration back writes) stays byte for byte
+  record json NOT NULL
+);
+CREATE INDEX rollouts_state ON iotctl.rollouts (state);
+`,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version

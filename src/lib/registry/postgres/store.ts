@@ -4,18 +4,21 @@ import {canonicalDevice} from '../canonical.js'
 import {deviceExists, deviceNotFound, idKey, macInUse, macOf} from '../conflicts.js'
 import {canonicalDeviceId} from '../ids.js'
 import type {DeviceChange, NewDevice, RegistryStore, UpdateResult} from '../store.js'
-import type {DeviceRecord} from '../types.js'
+import type {DeviceRecord, RegistryContent, RolloutEntry} from '../types.js'
 import {errorCode, explainPostgresError, isConnectionFailure, lostDuringWrite} from './errors.js'
 import {
   DEVICE_QUERY,
   INSERT_DEVICES,
   INSERT_FLASHES,
+  ROLLOUT_QUERY,
   UPDATE_DEVICES,
+  UPSERT_ROLLOUTS,
   UPSERT_CERTIFICATES,
   certificateColumns,
   deviceColumns,
   flashColumns,
   recordFromRow,
+  rolloutColumns,
   type DeviceRow,
 } from './rows.js'
 import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
@@ -221,57 +224,54 @@ export class PostgresRegistryStore implements RegistryStore {
     if (changes.size === 0) return {updated: [], missing: []}
     const ids = [...changes.keys()]
     try {
-      return await this.write(`updating ${ids.length === 1 ? ids[0] : `${ids.length} devices`}`, async (client) => {
-        // lock the rows in one order, so two runs changing the same devices never deadlock
-        const locked = await client.query<{id: string}>('SELECT id FROM iotctl.devices WHERE lower(id) = ANY($1) ORDER BY id FOR UPDATE', [ids.map(idKey)])
-        const stored = locked.rows.map((row) => row.id)
-        const rows = (await client.query<DeviceRow>(`${DEVICE_QUERY} WHERE d.id = ANY($1)`, [stored])).rows
-        const byKey = new Map(rows.map((row) => [idKey(row.id), recordFromRow(row)]))
-        const current = new Map(ids.map((id) => [id, byKey.get(idKey(id))]))
-        const now = new Date().toISOString()
-        const updated: DeviceRecord[] = []
-        const missing: string[] = []
-        const certs: ReturnType<typeof certificateColumns>[] = []
-        const flashes: ReturnType<typeof flashColumns> = []
-        for (const [id, change] of changes) {
-          const before = current.get(id)
-          if (!before) {
-            missing.push(id)
-            continue
-          }
-          const next = canonicalDevice({...change(structuredClone(before)), id: before.id, createdAt: before.createdAt, updatedAt: now})
-          if (next.cert && JSON.stringify(next.cert) !== JSON.stringify(before.cert)) certs.push(certificateColumns(next))
-          const seen = new Set((before.flashes ?? []).map((record) => JSON.stringify(record)))
-          flashes.push(...flashColumns(next, (next.flashes ?? []).filter((record) => !seen.has(JSON.stringify(record)))))
-          updated.push(next)
-        }
-        if (certs.length > 0) await client.query(UPSERT_CERTIFICATES, [JSON.stringify(certs)])
-        if (updated.length > 0) await client.query(UPDATE_DEVICES, [JSON.stringify(updated.map(deviceColumns))])
-        if (flashes.length > 0) await client.query(INSERT_FLASHES, [JSON.stringify(flashes)])
-        // what the catalogue says (a revocation is one-way) is what the caller gets back
-        if (certs.length > 0) {
-          const fresh = await client.query<DeviceRow>(`${DEVICE_QUERY} WHERE d.id = ANY($1)`, [updated.map((d) => d.id)])
-          const byId = new Map(fresh.rows.map((row) => [row.id, recordFromRow(row)]))
-          return {updated: updated.map((d) => byId.get(d.id) ?? d), missing}
-        }
-        return {updated, missing}
+      return await this.write(`updating ${ids.length === 1 ? ids[0] : `${ids.length} devices`}`, (client) => applyChanges(client, changes))
+    } catch (error) {
+      throw await this.explainConflict(error, [])
+    }
+  }
+
+  async readRollouts(): Promise<RolloutEntry[]> {
+    return this.read('reading rollouts', async (client) => (await client.query<{record: RolloutEntry}>(ROLLOUT_QUERY)).rows.map((row) => row.record))
+  }
+
+  async saveRollout(rollout: RolloutEntry, changes: Map<string, DeviceChange> = new Map()): Promise<UpdateResult> {
+    try {
+      return await this.write(`saving rollout ${rollout.id}`, async (client) => {
+        const result = await applyChanges(client, changes)
+        await client.query(UPSERT_ROLLOUTS, [JSON.stringify([rolloutColumns(rollout)])])
+        return result
       })
     } catch (error) {
       throw await this.explainConflict(error, [])
     }
   }
 
-  async importDevices(devices: DeviceRecord[]): Promise<void> {
-    const records = devices.map(canonicalDevice)
+  /** Devices and rollouts from one snapshot (a repeatable-read transaction), retried once like any read. */
+  async readContent(): Promise<RegistryContent> {
+    return this.read('reading the registry', async (client) => {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+      try {
+        const devices = (await client.query<DeviceRow>(`${DEVICE_QUERY} ORDER BY d.seq`)).rows.map(recordFromRow)
+        const rollouts = (await client.query<{record: RolloutEntry}>(ROLLOUT_QUERY)).rows.map((row) => row.record)
+        return {devices, rollouts}
+      } finally {
+        await client.query('COMMIT').catch(() => {})
+      }
+    })
+  }
+
+  async importContent(content: RegistryContent): Promise<void> {
+    const records = content.devices.map(canonicalDevice)
     try {
-      await this.write(`copying ${records.length} devices`, async (client) => {
-        const {rows} = await client.query<{n: string}>('SELECT count(*) AS n FROM iotctl.devices')
-        if (Number(rows[0]!.n) > 0) {
-          throw conflict('REGISTRY_NOT_EMPTY', `The registry at ${targetName(this.target)} already holds ${rows[0]!.n} devices; nothing was copied`, [
+      await this.write(`copying ${records.length} devices and ${content.rollouts.length} rollouts`, async (client) => {
+        const {rows} = await client.query<{n: string; r: string}>('SELECT (SELECT count(*) FROM iotctl.devices) AS n, (SELECT count(*) FROM iotctl.rollouts) AS r')
+        if (Number(rows[0]!.n) > 0 || Number(rows[0]!.r) > 0) {
+          throw conflict('REGISTRY_NOT_EMPTY', `The registry at ${targetName(this.target)} already holds ${rows[0]!.n} devices and ${rows[0]!.r} rollouts; nothing was copied`, [
             'Point --to at an empty database (or drop schema iotctl there first)',
           ])
         }
         await insertRecords(client, records)
+        if (content.rollouts.length > 0) await client.query(UPSERT_ROLLOUTS, [JSON.stringify(content.rollouts.map(rolloutColumns))])
         // lossless or nothing: what the database gives back must be what was copied
         const back = (await client.query<DeviceRow>(`${DEVICE_QUERY} ORDER BY d.seq`)).rows.map(recordFromRow)
         const differs = records.findIndex((record, i) => JSON.stringify(record) !== JSON.stringify(back[i]))
@@ -281,6 +281,10 @@ export class PostgresRegistryStore implements RegistryStore {
             code: 'REGISTRY_COPY_LOSSY',
             exit: ExitCode.CORRUPT,
           })
+        }
+        const rolloutsBack = (await client.query<{record: RolloutEntry}>(ROLLOUT_QUERY)).rows.map((row) => row.record)
+        if (JSON.stringify(rolloutsBack) !== JSON.stringify(content.rollouts)) {
+          throw new IotctlError('The rollouts would not survive the copy unchanged; nothing was copied', {code: 'REGISTRY_COPY_LOSSY', exit: ExitCode.CORRUPT})
         }
       })
     } catch (error) {
@@ -321,6 +325,47 @@ async function schemaVersion(client: PoolClient): Promise<number> {
   if (!table.rows[0]?.t) return 0
   const {rows} = await client.query<{v: number | null}>('SELECT max(version) AS v FROM iotctl.schema_migrations')
   return rows[0]?.v ?? 0
+}
+
+/**
+ * Apply device changes inside a transaction: lock the rows in one order (two runs changing the
+ * same devices never deadlock), write devices, new certificates and new flash records.
+ */
+async function applyChanges(client: PoolClient, changes: Map<string, DeviceChange>): Promise<UpdateResult> {
+  if (changes.size === 0) return {updated: [], missing: []}
+  const ids = [...changes.keys()]
+  const locked = await client.query<{id: string}>('SELECT id FROM iotctl.devices WHERE lower(id) = ANY($1) ORDER BY id FOR UPDATE', [ids.map(idKey)])
+  const stored = locked.rows.map((row) => row.id)
+  const rows = (await client.query<DeviceRow>(`${DEVICE_QUERY} WHERE d.id = ANY($1)`, [stored])).rows
+  const byKey = new Map(rows.map((row) => [idKey(row.id), recordFromRow(row)]))
+  const current = new Map(ids.map((id) => [id, byKey.get(idKey(id))]))
+  const now = new Date().toISOString()
+  const updated: DeviceRecord[] = []
+  const missing: string[] = []
+  const certs: ReturnType<typeof certificateColumns>[] = []
+  const flashes: ReturnType<typeof flashColumns> = []
+  for (const [id, change] of changes) {
+    const before = current.get(id)
+    if (!before) {
+      missing.push(id)
+      continue
+    }
+    const next = canonicalDevice({...change(structuredClone(before)), id: before.id, createdAt: before.createdAt, updatedAt: now})
+    if (next.cert && JSON.stringify(next.cert) !== JSON.stringify(before.cert)) certs.push(certificateColumns(next))
+    const seen = new Set((before.flashes ?? []).map((record) => JSON.stringify(record)))
+    flashes.push(...flashColumns(next, (next.flashes ?? []).filter((record) => !seen.has(JSON.stringify(record)))))
+    updated.push(next)
+  }
+  if (certs.length > 0) await client.query(UPSERT_CERTIFICATES, [JSON.stringify(certs)])
+  if (updated.length > 0) await client.query(UPDATE_DEVICES, [JSON.stringify(updated.map(deviceColumns))])
+  if (flashes.length > 0) await client.query(INSERT_FLASHES, [JSON.stringify(flashes)])
+  // what the catalogue says (a revocation is one-way) is what the caller gets back
+  if (certs.length > 0) {
+    const fresh = await client.query<DeviceRow>(`${DEVICE_QUERY} WHERE d.id = ANY($1)`, [updated.map((d) => d.id)])
+    const byId = new Map(fresh.rows.map((row) => [row.id, recordFromRow(row)]))
+    return {updated: updated.map((d) => byId.get(d.id) ?? d), missing}
+  }
+  return {updated, missing}
 }
 
 async function insertRecords(client: PoolClient, devices: DeviceRecord[]): Promise<void> {
