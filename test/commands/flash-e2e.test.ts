@@ -116,6 +116,27 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
     expect(after.map((f: {result: string}) => f.result).slice(0, 2)).toEqual(['ok', 'failed'])
   }, 60_000)
 
+  it('a board behind a pty killed mid-write: exit 10 naming the port and part, the port closed, nothing recorded as flashed', async () => {
+    const mac = '24:0a:c4:e2:e0:1a'
+    const board = await emulate(['--chip', 'esp32', '--mac', mac, '--pace'])
+    const pty = await startPtyBridge(board.port)
+    bridges.push(pty)
+    const flashing = runCli(['flash', '--type', 'temp', '--port', pty.path, '--baud', '115200', '--json'], ctx)
+    // the far end of the pty dies while the parts are being written: socat exits and the pty hangs up
+    await board.waitFor('flashWritten')
+    await board.kill()
+    const failed = await flashing
+    // before the fix a read on the dead pty never settled and Node exited 13 (unsettled top-level await), silently
+    expect(failed.code, failed.stderr).toBe(10)
+    const error = failed.json().error
+    expect(error.code).toBe('FLASH_WRITE_FAILED')
+    expect(error.message).toMatch(/^writing part "(bootloader|partition-table|nvs|app)" \(0x[0-9a-f]+, \d+ bytes\) failed at 0x[0-9a-f]+: the board went away/)
+    expect(error.message).toContain(pty.path)
+    expect(error.details).toMatchObject({part: expect.stringMatching(/^(bootloader|partition-table|nvs|app)$/), offset: expect.any(Number)})
+    const history = (await runCli(['devices', 'show', mac, '--json'], ctx)).json().flashes
+    expect(history.map((f: {result: string}) => f.result)).toEqual(['failed'])
+  }, 60_000)
+
   it('an app image larger than its partition is refused before anything is written', async () => {
     const board = await emulate(['--chip', 'esp32', '--mac', '24:0a:c4:e2:e0:04'])
     const big = join(ctx.home, 'big.bin')

@@ -48,6 +48,34 @@ const call = (fn: (cb: Callback) => void) =>
   new Promise<void>((resolve, reject) => fn((error) => (error ? reject(error) : resolve())))
 
 /**
+ * One open period of a port: calls made in it settle when their callback comes, or fail as soon as the port
+ * closes or errors. serialport queues writes and drains on a closed port until it opens again, so without
+ * this a board lost mid-write leaves a promise that never settles (Node then exits 13, silently).
+ */
+class PortLife {
+  private failure?: Error
+  private readonly pending = new Set<(error: Error) => void>()
+
+  call(fn: (cb: Callback) => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.failure) return reject(this.failure)
+      this.pending.add(reject)
+      fn((error) => {
+        this.pending.delete(reject)
+        if (error) reject(error)
+        else resolve()
+      })
+    })
+  }
+
+  fail(error: Error): void {
+    this.failure ??= error
+    for (const reject of this.pending) reject(this.failure)
+    this.pending.clear()
+  }
+}
+
+/**
  * Gives esptool-js the Web Serial `SerialPort` it expects, on top of the `serialport` package.
  * serialport's set() resets every flag it is not given, so DTR and RTS are tracked here and always sent together.
  */
@@ -60,6 +88,7 @@ export class WebSerialAdapter implements WebSerialLike {
   lostReason?: string
   private port?: SerialPortHandle
   private reader?: ChunkReadable
+  private life?: PortLife
   // a tty raises DTR and RTS on open
   private dtr = true
   private rts = true
@@ -97,46 +126,61 @@ export class WebSerialAdapter implements WebSerialLike {
       rtscts: options.flowControl === 'hardware',
     })
     await call((cb) => port.open(cb))
+    const life = new PortLife()
     this.port = port
+    this.life = life
     this.lostReason = undefined
     this.dtr = true
     this.rts = true
     this.brk = false
     this.reader = chunkReadable((sink) => {
-      const onData = (chunk: Buffer) => sink.data(chunk)
-      const onClose = (error?: Error | null) => {
-        if (!error) return sink.end()
+      const lose = (error: Error) => {
         this.lostReason ??= `${this.spec}: ${error.message}`
+        life.fail(deviceLostError(error.message))
         sink.error(deviceLostError(error.message))
       }
-      const onError = (error: Error) => {
-        this.lostReason ??= `${this.spec}: ${error.message}`
-        sink.error(error)
+      const onData = (chunk: Buffer) => sink.data(chunk)
+      // a port closed under us (our close() ends the reader first) leaves serialport's queued writes, drains
+      // and reads waiting for an 'open' that never comes: every one of them must fail instead
+      const onClose = (error?: Error | null) => {
+        if (error) return lose(error)
+        life.fail(new Error(`${this.spec} was closed`))
+        sink.end()
       }
+      // EOF: the far end hung up (a pty whose master closed)
+      const onEnd = () => lose(new Error('the port reached end of file (the far end hung up)'))
       port.on('data', onData)
       port.on('close', onClose)
-      port.on('error', onError)
+      port.on('error', lose)
+      port.on('end', onEnd)
       return () => {
         port.removeListener('data', onData)
         port.removeListener('close', onClose)
-        port.removeListener('error', onError)
+        port.removeListener('error', lose)
+        port.removeListener('end', onEnd)
       }
     })
     this.readable = this.reader.stream
     this.writable = chunkWritable(async (chunk) => {
-      await call((cb) => port.write(chunk, cb))
-      await call((cb) => port.drain(cb))
+      await life.call((cb) => port.write(chunk, cb))
+      await life.call((cb) => port.drain(cb))
     })
   }
 
   async close(): Promise<void> {
     const port = this.port
     this.reader?.end()
+    this.life?.fail(new Error(`${this.spec} was closed`))
+    this.life = undefined
     this.reader = undefined
     this.readable = null
     this.writable = null
     this.port = undefined
     if (port?.isOpen) await call((cb) => port.close(cb))
+  }
+
+  private callPort(fn: (cb: Callback) => void): Promise<void> {
+    return this.life ? this.life.call(fn) : call(fn)
   }
 
   async setSignals(signals: SerialSignals): Promise<void> {
@@ -148,7 +192,7 @@ export class WebSerialAdapter implements WebSerialLike {
     this.signalLog.push({dtr: this.dtr, rts: this.rts})
     if (this.signalsFailed) return
     try {
-      await call((cb) => port.set({dtr: this.dtr, rts: this.rts, brk: this.brk}, cb))
+      await this.callPort((cb) => port.set({dtr: this.dtr, rts: this.rts, brk: this.brk}, cb))
     } catch (error) {
       const message = (error instanceof Error ? error.message : String(error)).replace(/^Error: /, '')
       if (!UNSUPPORTED_IOCTL.test(message)) throw error
@@ -163,6 +207,6 @@ export class WebSerialAdapter implements WebSerialLike {
   async setBaudRate(baudRate: number): Promise<void> {
     const port = this.port
     if (!port) throw new Error(`${this.spec} is not open`)
-    await call((cb) => port.update({baudRate}, cb))
+    await this.callPort((cb) => port.update({baudRate}, cb))
   }
 }
