@@ -1,7 +1,7 @@
 import type {Pool, PoolClient} from 'pg'
 
 import {ExitCode, IotctlError} from '../console/errors.js'
-import {explainPostgresError, isConnectionFailure, lostDuringWrite} from '../registry/postgres/errors.js'
+import {explainPostgresError, inTransaction} from '../registry/postgres/errors.js'
 import {describeTarget, driverUrl, targetName, type PostgresTarget} from '../registry/postgres/target.js'
 import type {ChainSnapshot} from './chain.js'
 import {checkSealed} from './jsonl-store.js'
@@ -142,23 +142,6 @@ export class PostgresRecordStore implements RecordStore {
 
   /** A write: one transaction, never retried behind the user's back. */
   private async transaction<T>(doing: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.connect(doing)
-    let committing = false
-    try {
-      await client.query('BEGIN')
-      const result = await fn(client)
-      committing = true
-      await client.query('COMMIT')
-      client.release()
-      return result
-    } catch (error) {
-      if (isConnectionFailure(error)) {
-        client.release(error as Error)
-        throw lostDuringWrite(error, this.target, doing, committing)
-      }
-      await client.query('ROLLBACK').catch(() => {})
-      client.release()
-      throw explainPostgresError(error, this.target, doing)
-    }
+    return inTransaction(await this.connect(doing), this.target, doing, fn)
   }
 }

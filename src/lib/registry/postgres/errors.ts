@@ -1,3 +1,4 @@
+import type {PoolClient} from 'pg'
 import {ExitCode, IotctlError} from '../../console/errors.js'
 import {targetName, type PostgresTarget} from './target.js'
 
@@ -94,4 +95,28 @@ export function lostDuringWrite(error: unknown, target: PostgresTarget, doing: s
       suggestions: committing ? ['Look before you retry: iotctl devices list (or devices show ID)'] : ['Run the command again once the database is back'],
     },
   )
+}
+
+/**
+ * Runs fn in one transaction on a client already taken from the pool, and releases it. A write is
+ * never retried behind the user's back: a connection lost mid-way says whether COMMIT had been sent.
+ */
+export async function inTransaction<T>(client: PoolClient, target: PostgresTarget, doing: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  let committing = false
+  try {
+    await client.query('BEGIN')
+    const result = await fn(client)
+    committing = true
+    await client.query('COMMIT')
+    client.release()
+    return result
+  } catch (error) {
+    if (isConnectionFailure(error)) {
+      client.release(error as Error)
+      throw lostDuringWrite(error, target, doing, committing)
+    }
+    await client.query('ROLLBACK').catch(() => {})
+    client.release()
+    throw explainPostgresError(error, target, doing)
+  }
 }

@@ -5,7 +5,7 @@ import {deviceExists, deviceNotFound, idKey, macInUse, macOf} from '../conflicts
 import {canonicalDeviceId} from '../ids.js'
 import type {DeviceChange, NewDevice, RegistryStore, UpdateResult} from '../store.js'
 import type {DeviceRecord, RegistryContent, RolloutEntry} from '../types.js'
-import {errorCode, explainPostgresError, isConnectionFailure, lostDuringWrite} from './errors.js'
+import {errorCode, explainPostgresError, inTransaction, isConnectionFailure} from './errors.js'
 import {
   DEVICE_QUERY,
   INSERT_DEVICES,
@@ -144,24 +144,7 @@ export class PostgresRegistryStore implements RegistryStore {
 
   /** A write: one transaction, never retried behind the user's back. */
   private async write<T>(doing: string, fn: (client: PoolClient) => Promise<T>, checkSchema?: boolean): Promise<T> {
-    const client = await this.connect(doing, checkSchema)
-    let committing = false
-    try {
-      await client.query('BEGIN')
-      const result = await fn(client)
-      committing = true
-      await client.query('COMMIT')
-      client.release()
-      return result
-    } catch (error) {
-      if (isConnectionFailure(error)) {
-        client.release(error as Error)
-        throw lostDuringWrite(error, this.target, doing, committing)
-      }
-      await client.query('ROLLBACK').catch(() => {})
-      client.release()
-      throw explainPostgresError(error, this.target, doing)
-    }
+    return inTransaction(await this.connect(doing, checkSchema), this.target, doing, fn)
   }
 
   async readDevices(): Promise<DeviceRecord[]> {
