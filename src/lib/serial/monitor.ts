@@ -2,6 +2,7 @@ import {ExitCode, IotctlError} from '../console/errors.js'
 import {LineSplitter} from './line-splitter.js'
 import {openPort, type OpenPortOptions} from './open-port.js'
 import type {WebSerialLike} from './types.js'
+import {abortableSleep} from '../http/backoff.js'
 
 export interface MonitorLine {
   text: string
@@ -46,16 +47,8 @@ export interface MonitorResult {
   seconds: number
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, {once: true})
-  })
+/** waits, or less when the signal aborts (never rejects) */
+const sleep = (ms: number, signal: AbortSignal) => abortableSleep(ms, signal).catch(() => {})
 
 /**
  * A serial console that survives board resets: when the port goes away (native USB re-enumerating, a TCP

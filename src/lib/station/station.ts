@@ -15,6 +15,7 @@ import type {StationRecipe} from './recipe.js'
 import type {StationKey} from './station-key.js'
 import {TappedPort} from './tapped-port.js'
 import {travelerInput} from './traveler.js'
+import {abortableSleep} from '../http/backoff.js'
 
 const CONNECT_ATTEMPTS = 3
 const CONNECT_FAILURES = new Set(['BOARD_NOT_RESPONDING', 'BOARD_CONNECT_FAILED'])
@@ -256,13 +257,5 @@ function asStationError(error: unknown, signal: AbortSignal): IotctlError {
   return new IotctlError(error instanceof Error ? error.message : String(error), {code: 'FLASH_FAILED', exit: ExitCode.DEVICE, cause: error})
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, {once: true})
-  })
+/** waits, or less when the signal aborts (never rejects) */
+const sleep = (ms: number, signal: AbortSignal) => abortableSleep(ms, signal).catch(() => {})
