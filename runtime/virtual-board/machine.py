@@ -170,3 +170,14 @@ class I2C:
 
 
 SoftI2C = I2C
+
+
+# The WebAssembly interpreter collects garbage only between calls from its host, so an app that runs
+# forever hands its steps over: run_steps(step) returns at once and the virtual board calls step()
+# again and again from its top level. A real board's firmware has no run_steps.
+_steps = None
+
+
+def run_steps(step):
+    global _steps
+    _steps = step

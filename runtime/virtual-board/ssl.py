@@ -16,7 +16,8 @@ def _bytes(x):
     if isinstance(x, str):
         with open(x, "rb") as f:
             return f.read()
-    return bytes(x)
+    # a reference, as MicroPython's own ssl keeps it (no copy: a copy would cost RAM a board does not spend)
+    return x if isinstance(x, (bytes, bytearray)) else bytes(x)
 
 
 class SSLContext:
@@ -41,14 +42,19 @@ class SSLContext:
         k = ref(self._key)
         a = ref(self._ca) if self.verify_mode != CERT_NONE else (0, 0)
         verify = 1 if self.verify_mode != CERT_NONE else 0
+        # a board whose TLS library allocates from the MicroPython heap (ESP8266's axTLS) pays for
+        # the session there: hold as much as it would while the session is open
+        ram = _board.tls_ram()
+        held = bytearray(ram) if ram else None
         _check(_board.tls_wrap(sock._id, c[0], c[1], k[0], k[1], a[0], a[1], server_hostname or "", verify, sock._timeout))
-        return SSLSocket(sock)
+        return SSLSocket(sock, held)
 
 
 class SSLSocket:
-    def __init__(self, sock):
+    def __init__(self, sock, held=None):
         self._sock = sock
         self._id = sock._id
+        self._held = held
 
     def write(self, buf, a=None, b=None):
         return self._sock.write(buf, a, b)
@@ -71,4 +77,5 @@ class SSLSocket:
         self._sock.settimeout(t)
 
     def close(self):
+        self._held = None
         self._sock.close()

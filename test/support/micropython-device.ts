@@ -40,12 +40,14 @@ export interface DeviceTls {
 }
 
 /** The device app's files plus a /config.json (and the DER certificate files when `tls` is given). */
-export function boardFiles(config: Record<string, unknown>, tls?: DeviceTls): Map<string, Uint8Array> {
-  const files = deviceAppFiles()
+export function boardFiles(config: Record<string, unknown>, tls?: DeviceTls, options: {precompiled?: boolean} = {}): Map<string, Uint8Array> {
+  const files = deviceAppFiles(options)
   files.set('/config.json', Buffer.from(JSON.stringify(config)))
   if (tls) {
     files.set('/certs/device.der', new X509Certificate(tls.certPem).raw)
-    files.set('/certs/device.key.der', createPrivateKey(tls.keyPem).export({format: 'der', type: 'pkcs8'}))
+    const key = createPrivateKey(tls.keyPem)
+    // as the bundle writes it: PKCS#1 for RSA (what ESP8266's axTLS loads), else PKCS#8
+    files.set('/certs/device.key.der', key.export({format: 'der', type: key.asymmetricKeyType === 'rsa' ? 'pkcs1' : 'pkcs8'}))
     files.set('/certs/ca.der', new X509Certificate(tls.caPem).raw)
   }
   return files

@@ -7,34 +7,30 @@ import time
 
 import machine
 
-from . import VERSION, commands, config, log as logmod, wifi
-from .clock import Clock
+from . import VERSION, log as logmod
 from .log import error, log
-from .mqtt import MQTTClient, MQTTError
-from .scheme import Scheme
-from .sensors import Sensors
-
-# mbedTLS codes as the ESP32 port raises them: OSError(code, text)
-TLS_ERRORS = {-0x2700: "server certificate verify failed", -0x7780: "handshake failure (alert from the broker)"}
-
 
 def describe(e):
-    code = e.args[0] if isinstance(e, OSError) and e.args and isinstance(e.args[0], int) else 0
-    if code == -202:
-        return "host not found (DNS)"
-    if code < -1000:
-        text = TLS_ERRORS.get(code)
-        return "TLS error " + str(code) + (": " + text if text else "") + ("" if len(e.args) < 2 else " (" + str(e.args[1]) + ")")
-    return str(e) or e.__class__.__name__
+    # an error as a log line names it (errors.py, borrowed: error paths only)
+    text = borrow("errors").describe(e)
+    unload("errors")
+    return text
 
 
 class App:
     def __init__(self, cfg):
+        # the larger modules load here, one step after main.py (the virtual board collects between)
+        from .clock import Clock
+        from .mqtt import MQTTClient
+        from .scheme import Scheme
+        from .sensors import Sensors
+
         self.cfg = cfg
         logmod.enabled = cfg.get("log", True)
         self.clock = Clock()
         self.scheme = Scheme(cfg)
         self.sensors = Sensors(cfg)
+        unload("drivers")
         mq = cfg["mqtt"]
         self.client = MQTTClient((mq.get("clientId") or cfg["id"]).encode(), mq.get("keepalive") or 60)
         self.client.on_message = self.on_message
@@ -57,15 +53,6 @@ class App:
         if self.wdt:
             self.wdt.feed()
 
-    def idle(self, ms):
-        end = time.ticks_add(time.ticks_ms(), ms)
-        while True:
-            self.feed()
-            left = time.ticks_diff(end, time.ticks_ms())
-            if left <= 0:
-                return
-            time.sleep_ms(min(left, 1000))
-
     def start_watchdog(self):
         ms = self.cfg.get("watchdogMs", 30000)
         if not ms:
@@ -80,61 +67,24 @@ class App:
         wdt, wdt_ms = self.wdt, ms
         log("watchdog", ms, "ms")
 
+    def join_wifi(self):
+        sta = yield from borrow("wifi").connect(self.cfg.get("wifi"))
+        unload("wifi")
+        return sta
+
     # --- time
 
     def sync_time(self):
-        host = self.cfg.get("ntp")
-        if not host:
-            return
-        try:
-            self.clock.sync(host)
-            self.last_ntp = time.ticks_ms()
-            t = time.gmtime()
-            log("time synced %04d-%02d-%02dT%02d:%02d:%02dZ" % t[:6])
-        except Exception as e:
-            error("ntp", host, describe(e))
-
-    # --- TLS
-
-    def tls_context(self):
-        import ssl
-
-        mq = self.cfg["mqtt"]
-        files = self.cfg.get("tls") or {}
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        if files.get("cert") and files.get("key"):
-            ctx.load_cert_chain(_read("/" + files["cert"]), _read("/" + files["key"]))
-        if files.get("ca"):
-            try:
-                ctx.load_verify_locations(cadata=_read("/" + files["ca"]))
-                ctx.verify_mode = ssl.CERT_REQUIRED
-            except (NotImplementedError, ValueError) as e:
-                # ESP8266's axTLS cannot verify a server: say so loudly rather than fail forever
-                error("this port cannot verify the broker's certificate:", e)
-                ctx.verify_mode = ssl.CERT_NONE
-        else:
-            error("no CA in /config.json: the broker's certificate is not verified")
-            ctx.verify_mode = ssl.CERT_NONE
-        return ctx, mq.get("serverName") or mq["host"]
+        if self.cfg.get("ntp"):
+            borrow("ntp").sync_app(self)
+            unload("ntp")
 
     # --- MQTT session
 
     def connect(self):
-        mq = self.cfg["mqtt"]
-        s = self.scheme
-        tls = None
-        name = None
-        if mq.get("tls"):
-            tls, name = self.tls_context()
-        log("mqtt connecting", mq["host"] + ":" + str(mq["port"]), "(tls)" if tls else "")
-        will = (s.status_topic, s.status(False), 1, True) if s.status_topic else None
-        user = mq.get("username")
-        password = mq.get("password")
-        self.client.connect(mq["host"], mq["port"], tls, name, will, user.encode() if user else None, password.encode() if password else None)
-        if s.status_topic:
-            self.client.publish(s.status_topic, s.status(True, self.clock.ms_text()), qos=1, retain=True)
-        if s.command_topic:
-            self.client.subscribe(s.command_topic, 1)
+        # a generator of steps: the TLS context, then the connection (connect.py, borrowed for it)
+        yield from borrow("connect").open_app_session(self)
+        unload("connect")
         self.online = True
         log("online")
 
@@ -150,20 +100,9 @@ class App:
         log("telemetry", self.seq)
 
     def on_message(self, topic, payload):
-        s = self.scheme
-        if s.command_topic is None or bytes(topic) != s.command_topic:
-            return
-        parsed = s.parse_command(payload)
-        if not parsed:
-            error("command not understood")
-            return
-        name, data, req = parsed
-        log("command", name)
-        ok, result = commands.run(self, name, data)
-        answer = s.response(name, req, ok, result, self.clock.ms_text())
-        if answer:
-            self.client.publish(s.response_topic, answer, qos=s.response_qos)
-        log("answered", name, "ok" if ok else "error: " + str(result))
+        borrow("commands").handle(self, topic, payload)
+        unload("commands")
+        unload("config")  # `set` borrows it
 
     def settings_changed(self, changed):
         if "interval" in changed:
@@ -173,7 +112,7 @@ class App:
             logmod.enabled = self.cfg["log"]
 
     def session(self):
-        self.connect()
+        yield from self.connect()
         self.due = time.ticks_ms()
         client = self.client
         while True:
@@ -193,6 +132,7 @@ class App:
             if self.last_ntp is not None and time.ticks_diff(time.ticks_ms(), self.last_ntp) > 6 * 3600000:
                 self.sync_time()  # keep the clock anchored (ticks wrap after days)
             self.clock.refresh()
+            yield 0
 
     def reboot(self):
         s = self.scheme
@@ -208,13 +148,19 @@ class App:
         machine.reset()
 
     def run(self):
+        # the app as a generator of steps: each step ends by yielding how long to idle (ms)
+        from .mqtt import MQTTError
+
         self.start_watchdog()
-        self.sta = wifi.connect(self.cfg.get("wifi"), self.idle)
+        self.sta = yield from self.join_wifi()
+        yield 0
         self.sync_time()
+        gc.collect()
+        yield 0
         backoff = 1000
         while True:
             try:
-                self.session()
+                yield from self.session()
             except (OSError, MQTTError) as e:
                 error("offline:", describe(e))
             self.client.close()
@@ -223,12 +169,28 @@ class App:
                 backoff = 1000
                 self.online = False
             if self.sta is not None and not self.sta.isconnected():
-                self.sta = wifi.connect(self.cfg.get("wifi"), self.idle)
+                self.sta = yield from self.join_wifi()
             # jitter keeps a fleet from reconnecting in lockstep after a broker restart
             wait = backoff + (time.ticks_ms() % 500)
             log("reconnecting in", wait, "ms")
-            self.idle(wait)
+            yield wait
             backoff = min(backoff * 2, 60000)
+
+
+def borrow(name):
+    # a module needed now and then (Wi-Fi join, NTP, commands, config): imported when needed and
+    # dropped again with unload(), so its code does not sit in RAM (an ESP8266 has ~32 KB of heap)
+    return __import__("iotctl." + name, None, None, ("_",))
+
+
+def unload(name):
+    full = "iotctl." + name
+    if full in sys.modules:
+        del sys.modules[full]
+    pkg = sys.modules.get("iotctl")
+    if pkg is not None and name in pkg.__dict__:
+        delattr(pkg, name)
+    gc.collect()
 
 
 # the running watchdog and its timeout, for whoever holds the REPL after Ctrl-C
@@ -236,30 +198,59 @@ wdt = None
 wdt_ms = 0
 
 
-def _read(path):
-    with open(path, "rb") as f:
-        return f.read()
+def idle(ms):
+    # sleep, feeding the watchdog (if one runs) at least every second
+    end = time.ticks_add(time.ticks_ms(), ms)
+    while True:
+        if wdt:
+            wdt.feed()
+        left = time.ticks_diff(end, time.ticks_ms())
+        if left <= 0:
+            return
+        time.sleep_ms(min(left, 1000))
 
 
-def main():
+def lifecycle():
+    # boot, configuration, then the app: a generator of steps, each yielding how long to idle
     print()
     log("boot iotctl app", VERSION, "on", sys.platform)
+    config = borrow("config")
     try:
         cfg = config.load()
     except config.ConfigError as e:
         # no watchdog yet: the board stays reachable over the REPL for `iotctl flash --files-only`
         while True:
             error(e)
-            time.sleep(60)
+            yield 60000
+    config = None
+    unload("config")
     log("device", cfg["id"], "type", cfg["type"], "scheme", cfg["scheme"], "broker", cfg["mqtt"]["host"] + ":" + str(cfg["mqtt"]["port"]))
-    try:
-        App(cfg).run()
-    except KeyboardInterrupt:
-        if wdt:
-            log("stopped (Ctrl-C); the watchdog still runs:", wdt_ms, "ms - feed it with iotctl.app.wdt.feed()")
-        raise
-    except Exception as e:
-        sys.print_exception(e)
-        error("crashed:", describe(e), "- rebooting in 10 s")
-        time.sleep(10)
-        machine.reset()
+    yield 0
+    app = App(cfg)
+    yield 0
+    yield from app.run()
+
+
+def main():
+    steps = lifecycle()
+
+    def step():
+        try:
+            idle(next(steps))
+        except KeyboardInterrupt:
+            if wdt:
+                log("stopped (Ctrl-C); the watchdog still runs:", wdt_ms, "ms - feed it with iotctl.app.wdt.feed()")
+            raise
+        except Exception as e:
+            sys.print_exception(e)
+            error("crashed:", describe(e), "- rebooting in 10 s")
+            time.sleep(10)
+            machine.reset()
+
+    # the virtual board (WebAssembly) collects garbage only between steps it calls itself
+    hand_over = getattr(machine, "run_steps", None)
+    if hand_over:
+        hand_over(step)
+        return
+    while True:
+        step()

@@ -1,21 +1,11 @@
-# A small MQTT 3.1.1 client (OASIS mqtt-v3.1.1): CONNECT with a last will, PUBLISH at QoS 0/1,
-# SUBSCRIBE, PINGREQ keepalive, PUBACK both ways, DISCONNECT. Every socket operation has a timeout.
-# Publishing writes into preallocated buffers: no allocation per message.
+# A small MQTT 3.1.1 client (OASIS mqtt-v3.1.1), the part that runs all the time: PUBLISH at QoS
+# 0/1, PINGREQ keepalive, PUBACK both ways, DISCONNECT. Opening a session (CONNECT with a last will,
+# CONNACK, SUBSCRIBE) is in connect.py, loaded only while it runs. Every socket operation has a
+# timeout. Publishing writes into preallocated buffers: no allocation per message.
 import select
-import socket
 import time
 
 from .buf import put
-
-CONNACK_REASONS = (
-    "accepted",
-    "unacceptable protocol version",
-    "client id rejected",
-    "server unavailable",
-    "bad user name or password",
-    "not authorized",
-)
-
 
 class MQTTError(Exception):
     pass
@@ -39,37 +29,6 @@ def _put_str(buf, pos, s):
     return put(buf, pos + 2, s)
 
 
-def encode_connect(buf, client_id, keepalive, will=None, user=None, password=None):
-    # will = (topic, message, qos, retain); returns the packet length
-    flags = 0x02  # clean session
-    rem = 10 + 2 + len(client_id)
-    if will:
-        flags |= 0x04 | (will[2] << 3) | (0x20 if will[3] else 0)
-        rem += 4 + len(will[0]) + len(will[1])
-    if user is not None:
-        flags |= 0x80
-        rem += 2 + len(user)
-        if password is not None:
-            flags |= 0x40
-            rem += 2 + len(password)
-    buf[0] = 0x10
-    pos = _put_len(buf, 1, rem)
-    pos = _put_str(buf, pos, b"MQTT")
-    buf[pos] = 4  # protocol level 3.1.1
-    buf[pos + 1] = flags
-    buf[pos + 2] = keepalive >> 8
-    buf[pos + 3] = keepalive & 0xFF
-    pos = _put_str(buf, pos + 4, client_id)
-    if will:
-        pos = _put_str(buf, pos, will[0])
-        pos = _put_str(buf, pos, will[1])
-    if user is not None:
-        pos = _put_str(buf, pos, user)
-        if password is not None:
-            pos = _put_str(buf, pos, password)
-    return pos
-
-
 def encode_publish_header(buf, topic, payload_len, qos, retain, pid):
     # fixed header, topic and packet id; the payload follows in a second write
     buf[0] = 0x30 | (qos << 1) | (1 if retain else 0)
@@ -80,16 +39,6 @@ def encode_publish_header(buf, topic, payload_len, qos, retain, pid):
         buf[pos + 1] = pid & 0xFF
         pos += 2
     return pos
-
-
-def encode_subscribe(buf, pid, topic, qos):
-    buf[0] = 0x82
-    pos = _put_len(buf, 1, 2 + 2 + len(topic) + 1)
-    buf[pos] = pid >> 8
-    buf[pos + 1] = pid & 0xFF
-    pos = _put_str(buf, pos + 2, topic)
-    buf[pos] = qos
-    return pos + 1
 
 
 class MQTTClient:
@@ -116,33 +65,7 @@ class MQTTClient:
         if n > len(self.hdr):
             self.hdr = bytearray(n)
 
-    # --- connection
-
-    def connect(self, host, port, ssl_context=None, server_hostname=None, will=None, user=None, password=None):
-        ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
-        raw = socket.socket(ai[0], socket.SOCK_STREAM)
-        try:
-            raw.settimeout(self.io_timeout_ms / 1000)
-            raw.connect(ai[-1])
-            sock = ssl_context.wrap_socket(raw, server_hostname=server_hostname) if ssl_context else raw
-        except Exception:
-            raw.close()
-            raise
-        self.raw = raw
-        self.sock = sock
-        self.unacked = 0
-        self.ping_sent = -1
-        self.reserve(16 + len(self.client_id) + (4 + len(will[0]) + len(will[1]) if will else 0) + (2 + len(user) if user else 0) + (2 + len(password) if password else 0))
-        n = encode_connect(self.hdr, self.client_id, self.keepalive, will, user, password)
-        self._write(self.hdr, n)
-        kind = self._read_packet(self.io_timeout_ms)
-        if kind != 0x20 or self.rx_len < 2:
-            raise MQTTError("no CONNACK")
-        code = self.rx[1]
-        if code:
-            raise MQTTError("connection refused: " + (CONNACK_REASONS[code] if code < len(CONNACK_REASONS) else str(code)))
-        self.poller = select.poll()
-        self.poller.register(sock, select.POLLIN)
+    # --- connection (connect.py opens it)
 
     def close(self):
         if self.sock:
@@ -192,19 +115,6 @@ class MQTTClient:
                 self.unacked_since = time.ticks_ms()
             self.unacked += 1
         return pid
-
-    def subscribe(self, topic, qos=1):
-        pid = self._next_pid()
-        n = encode_subscribe(self.hdr, pid, topic, qos)
-        self._write(self.hdr, n)
-        deadline = time.ticks_add(time.ticks_ms(), self.io_timeout_ms)
-        while True:
-            kind = self._read_packet(max(0, time.ticks_diff(deadline, time.ticks_ms())))
-            if kind == 0x90 and self.rx_len >= 3 and (self.rx[0] << 8 | self.rx[1]) == pid:
-                if self.rx[2] == 0x80:
-                    raise MQTTError("subscription refused")
-                return self.rx[2]
-            self._handle(kind)
 
     def _ack(self, kind, pid):
         self.small[0] = kind

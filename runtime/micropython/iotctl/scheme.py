@@ -7,14 +7,6 @@ from .buf import put, put_centi, put_int
 NULL = b"null"
 
 
-def dumps(value):
-    # compact JSON where the port supports separators (MICROPY_PY_JSON_SEPARATORS), else the default
-    try:
-        return json.dumps(value, separators=(",", ":"))
-    except TypeError:
-        return json.dumps(value)
-
-
 def _b(text):
     return text.encode() if text else None
 
@@ -65,36 +57,3 @@ class Scheme:
         if reason:
             out += ',"reason":' + json.dumps(reason)
         return (out + "}").encode()
-
-    def parse_command(self, payload):
-        # (name, data, requestId) or None; "set interval 30" as a plain string carries its arguments
-        text = bytes(payload).decode().strip()
-        if not text:
-            return None
-        if self.name == "iotctl" and text[0] == "{":
-            try:
-                msg = json.loads(text)
-            except ValueError:
-                return None
-            if not isinstance(msg, dict) or not isinstance(msg.get("command"), str):
-                return None
-            req = msg.get("requestId")
-            return msg["command"], msg.get("data"), req if isinstance(req, str) else None
-        words = text.split()
-        return words[0], (words[1:] or None), None
-
-    def response(self, name, request_id, ok, result, ts):
-        if not self.response_topic:
-            return None
-        if self.name == "django-iot":
-            sid = json.dumps(str(self.id))
-            if name == "heartbeat":
-                return ('{"msgCode":"heartbeat","id":' + sid + ',"data":' + json.dumps(str(result) if result else "up") + "}").encode()
-            data = dumps(result if ok else {"error": result})
-            return ('{"msgCode":' + json.dumps(name + "-ret") + ',"id":' + sid + ',"data":' + json.dumps(data) + "}").encode()
-        out = "{"
-        if request_id is not None:
-            out += '"requestId":' + json.dumps(request_id) + ","
-        out += '"id":' + json.dumps(self.id) + ',"command":' + json.dumps(name) + ',"ok":' + ("true" if ok else "false")
-        out += (',"data":' + dumps(result)) if ok else (',"error":' + json.dumps(str(result)))
-        return (out + ',"ts":' + ts + "}").encode()

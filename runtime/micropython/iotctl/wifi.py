@@ -1,12 +1,12 @@
 # Station-mode Wi-Fi with backoff: a failing join is retried (1 s, 2 s, 4 s ... 60 s), never left
-# to the REPL. `idle(ms)` sleeps while feeding the watchdog.
+# to the REPL. A generator: it yields how long to idle (the app sleeps, feeding the watchdog).
 import network
 import time
 
 from .log import log
 
 
-def connect(settings, idle):
+def connect(settings):
     sta = network.WLAN(network.STA_IF)
     sta.active(True)
     if sta.isconnected():
@@ -23,11 +23,11 @@ def connect(settings, idle):
             if sta.isconnected():
                 log("wifi up", sta.ifconfig()[0])
                 return sta
-            idle(250)
+            yield 250
         log("wifi failed (status", str(sta.status()) + "), retry in", delay // 1000, "s")
         try:
             sta.disconnect()
         except OSError:
             pass
-        idle(delay)
+        yield delay
         delay = min(delay * 2, 60000)

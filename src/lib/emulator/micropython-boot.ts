@@ -24,8 +24,10 @@ export async function runMicroPythonBundle(flash: Uint8Array, fsOffset: number, 
   } catch (error) {
     throw new BootFailure(`the filesystem at 0x${fsOffset.toString(16)} is unreadable: ${error instanceof Error ? error.message : error}`)
   }
-  const {startMicroPythonDevice} = await import('../micropython/index.js')
+  const {startMicroPythonDevice, ESP8266_RAM} = await import('../micropython/index.js')
   const device = startMicroPythonDevice({
+    // an ESP8266 has the heap it has: the app runs in it, and fails there as it would on the board
+    ...(context.chip === 'esp8266' ? {ram: ESP8266_RAM} : {}),
     files: new Map([...files].map(([path, bytes]) => [path.startsWith('/') ? path : `/${path}`, bytes])),
     mac: context.mac,
     signal: context.signal,

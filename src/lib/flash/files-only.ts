@@ -114,7 +114,7 @@ export async function provisionFilesOnly(options: FilesOnlyOptions): Promise<Fil
       throw usageError(`Template "${template.type}" has no MicroPython device part: --files-only has nothing to write`, [`Add device: {runtime: 'micropython', …} to ${template.file}`])
     }
     const settings = await options.settingsFor(template, false)
-    const app = await bundle.readDeviceApp(bundle.deviceAppDir())
+    const app = await bundle.readDeviceApp(bundle.deviceAppDir(), {precompiled: chip === 'esp8266'})
     const summaryBase = {port: options.port, device: device.id, type: device.type, chip, platform, mac, ...(watchdogMs ? {watchdogMs} : {})}
     if (options.dryRun) {
       const files = bundle.deviceBundleFiles({template, device, chip, profile: options.profile, scheme: options.scheme, settings, credentials: {certPem: '', keyPem: '', caPem: ''}, app})

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {Worker} from 'node:worker_threads'
 import {packageRoot} from '../templates/package-root.js'
 import {BoardNetwork} from './host-net.js'
-import {CONTROL_BYTES, DATA_BYTES, SLOT, type Request, type WorkerEvent, type WorkerInit} from './protocol.js'
+import {CONTROL_BYTES, DATA_BYTES, SLOT, type RamBudget, type Request, type WorkerEvent, type WorkerInit} from './protocol.js'
 
 /** Simulated readings: °C, %RH, lux, light level in % (NaN: the sensor does not answer). */
 export type SensorName = 'temperature' | 'humidity' | 'lux' | 'light'
@@ -20,9 +20,21 @@ export interface MicroPythonDeviceOptions {
   mac?: string
   /** what the simulated sensors read; a function is asked at every measurement */
   sensors?: Partial<Record<SensorName, number | (() => number)>>
-  /** interpreter heap (bytes); the default is the WebAssembly build's */
+  /** interpreter heap (bytes); the default is the WebAssembly build's, which grows on demand */
   heapBytes?: number
+  /** a board's fixed RAM instead (ESP8266_RAM): the heap cannot grow; MemoryError as on the board */
+  ram?: RamBudget
 }
+
+/**
+ * ESP8266's MicroPython heap: a static 38 KiB array (ports/esp8266/main.c, `heap[38 * 1024]`; the GC
+ * reports 37,952 bytes total). Users report about 35 KB free at start-up once _boot.py has run
+ * (micropython#11666, v1.20): the app gets 35,000 bytes when boot.py starts.
+ * axTLS takes its memory from that same heap (ports/esp8266/posix_helpers.c: malloc is gc_alloc), at
+ * least the record buffer of RT_MAX_PLAIN_LENGTH + RT_EXTRA = 1024 + 4096 bytes (ports/esp8266/Makefile)
+ * per connection: the stand-in ssl holds that much while a session is open.
+ */
+export const ESP8266_RAM: RamBudget = {heapBytes: 38 * 1024, freeAtBoot: 35_000, tlsSessionBytes: 1024 + 4096}
 
 export type MicroPythonDeviceEvent =
   | {event: 'boot'; count: number; cause: 'power-on' | 'reset' | 'watchdog'}
@@ -108,7 +120,7 @@ export function startMicroPythonDevice(options: MicroPythonDeviceOptions): Micro
     const control = new SharedArrayBuffer(CONTROL_BYTES + DATA_BYTES)
     const slots = new Int32Array(control, 0, CONTROL_BYTES / 4)
     const data = new Uint8Array(control, CONTROL_BYTES, DATA_BYTES)
-    const init: WorkerInit = {control, files: [...files], standIns: modules, mac, resetCause: RESET_CAUSE[cause], heapBytes: options.heapBytes}
+    const init: WorkerInit = {control, files: [...files], standIns: modules, mac, resetCause: RESET_CAUSE[cause], heapBytes: options.heapBytes, ram: options.ram}
     const current = newWorker(init)
     const board = new BoardNetwork()
     worker = current

@@ -4,5 +4,6 @@
  *
  *   const device = startMicroPythonDevice({files, onUart: (line) => console.log(line)})
  */
-export {startMicroPythonDevice, type MicroPythonDevice, type MicroPythonDeviceEvent, type MicroPythonDeviceOptions, type SensorName} from './device.js'
-export {deviceAppFiles} from './app-files.js'
+export {ESP8266_RAM, startMicroPythonDevice, type MicroPythonDevice, type MicroPythonDeviceEvent, type MicroPythonDeviceOptions, type SensorName} from './device.js'
+export {deviceAppFiles, PRECOMPILED_DIR} from './app-files.js'
+export type {RamBudget} from './protocol.js'

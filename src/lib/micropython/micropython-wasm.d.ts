@@ -10,5 +10,6 @@ declare module '@micropython/micropython-webassembly-pyscript' {
     FS: unknown
     registerJsModule(name: string, module: object): void
     runPython(code: string): unknown
+    pyimport(name: string): unknown
   }>
 }

@@ -58,4 +58,13 @@ export interface WorkerInit {
   mac: string
   resetCause: number
   heapBytes?: number
+  /** a board's fixed RAM: the GC heap may not grow, and `freeAtBoot` bytes of it are free when boot.py starts */
+  ram?: RamBudget
+}
+
+export interface RamBudget {
+  heapBytes: number
+  freeAtBoot: number
+  /** bytes a TLS session takes from the same heap on the board (held by the stand-in ssl while open) */
+  tlsSessionBytes: number
 }

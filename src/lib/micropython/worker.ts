@@ -4,7 +4,7 @@
  * are forwarded to the main thread while this thread waits on the shared control block.
  */
 import {parentPort, workerData} from 'node:worker_threads'
-import {CONTROL_BYTES, DATA_BYTES, SLOT, type Request, type WorkerEvent, type WorkerInit} from './protocol.js'
+import {CONTROL_BYTES, DATA_BYTES, SLOT, type RamBudget, type Request, type WorkerEvent, type WorkerInit} from './protocol.js'
 
 const init = workerData as WorkerInit
 const control = new Int32Array(init.control, 0, CONTROL_BYTES / 4)
@@ -30,11 +30,18 @@ function requestText(req: Request): string {
 // The emscripten module does not export its memory; the bridge passes buffers by address, so keep
 // a reference to it as the module instantiates.
 let memory: WebAssembly.Memory | undefined
+let wasmExports: WebAssembly.Exports | undefined
+/** once set, the WebAssembly memory may not grow (a board's RAM is what it is) */
+let memoryFixed = false
 const instantiate = WebAssembly.instantiate.bind(WebAssembly)
 ;(WebAssembly as {instantiate: unknown}).instantiate = async (...args: Parameters<typeof WebAssembly.instantiate>) => {
+  const imports = args[1] as {env?: Record<string, unknown>} | undefined
+  const resize = imports?.env?.emscripten_resize_heap as ((size: number) => number) | undefined
+  if (imports?.env && resize) imports.env.emscripten_resize_heap = (size: number) => (memoryFixed ? 0 : resize(size))
   const result = (await instantiate(...args)) as unknown as WebAssembly.WebAssemblyInstantiatedSource | WebAssembly.Instance
   const instance = 'instance' in result ? result.instance : result
   memory = instance.exports.memory as WebAssembly.Memory
+  wasmExports = instance.exports
   return result
 }
 const heap = (address: number, length: number) => new Uint8Array(memory!.buffer, address, length)
@@ -47,6 +54,7 @@ const board = {
   },
   mac: () => init.mac,
   reset_cause: () => init.resetCause,
+  tls_ram: () => init.ram?.tlsSessionBytes ?? 0,
   wdt_start: (timeoutMs: number) => post({type: 'wdt', timeoutMs}),
   wdt_feed: () => {
     Atomics.add(control, SLOT.feeds, 1)
@@ -145,9 +153,13 @@ function watchWrites() {
 }
 
 const stdout = (line: string) => post({type: 'uart', line})
+const STAND_IN_ROOM = 32 * 1024
+const WASM_MAX_NEW_SPLIT = 128 * 1024 * 1024
 
 const {loadMicroPython} = await import('@micropython/micropython-webassembly-pyscript')
-const mp = await loadMicroPython({stdout, stderr: stdout, ...(init.heapBytes ? {heapsize: init.heapBytes} : {})})
+// with a board's RAM: room for the stand-ins too (built into a real board's firmware, not its heap)
+const heapBytes = init.ram ? init.ram.heapBytes + STAND_IN_ROOM : init.heapBytes
+const mp = await loadMicroPython({stdout, stderr: stdout, ...(heapBytes ? {heapsize: heapBytes} : {})})
 fs = mp.FS as unknown as Fs
 writeTree(init.files)
 writeTree(init.standIns.map(([name, source]) => [`/_board/${name}`, source]))
@@ -155,6 +167,43 @@ fs.chdir('/')
 watchWrites()
 mp.registerJsModule('_board', board)
 mp.runPython('import sys\nsys.path.insert(0, "/_board")\nsys.path.append("/lib")')
+
+/**
+ * A board's fixed RAM. The WebAssembly build grows its GC heap on demand (MICROPY_GC_SPLIT_HEAP_AUTO:
+ * a full heap asks malloc for a new area as large as the heap so far). Stop that: the memory may not
+ * grow, and the C heap is filled with 8 KB blocks of which every other one is freed again, so small C
+ * allocations (the JS bridge's) still succeed while no new GC area (≥ the 38 KB heap) can be had.
+ * Then the GC heap is what `heapBytes` gave it and a program that needs more gets MemoryError.
+ */
+function fixHeap() {
+  const malloc = wasmExports!.malloc as (n: number) => number
+  const free = wasmExports!.free as (p: number) => void
+  memoryFixed = true
+  const held: number[] = []
+  for (let p = malloc(8192); p !== 0; p = malloc(8192)) held.push(p)
+  for (let i = 0; i < held.length; i += 2) free(held[i])
+}
+
+/**
+ * What the firmware's own modules would not take from the heap: the stand-ins (network, machine,
+ * socket, …) are built into a real board's firmware, so they are imported first, and then the heap is
+ * pinned down (one block that is never freed) until exactly `freeAtBoot` bytes are free when boot.py
+ * starts, as on the board after its start-up.
+ */
+function reserveHeap(ram: RamBudget) {
+  mp.runPython('import gc, machine, network, socket, ssl, select, time, dht\ngc.collect()')
+  const gc = mp.pyimport('gc') as unknown as {mem_free(): number; collect(): void}
+  // gc.mem_free() of this build adds what the heap could still grow by (gc_get_max_new_split(), a
+  // constant 128 MiB in ports/webassembly/main.c); with growth stopped that part does not exist
+  const heapFree = () => gc.mem_free() - WASM_MAX_NEW_SPLIT
+  const free = heapFree()
+  if (free <= 0 || free > heapBytes!) throw new Error(`unexpected gc.mem_free() ${gc.mem_free()} for a heap of ${heapBytes} bytes`)
+  if (free < ram.freeAtBoot + 64) throw new Error(`the interpreter has ${free} bytes of heap free after start-up, less than the ${ram.freeAtBoot} asked for`)
+  mp.runPython(`import machine\nmachine._firmware_ballast = bytearray(${free - ram.freeAtBoot - 16})`)
+  // as the ESP8266's _boot.py: collect after a quarter of the heap has been allocated
+  mp.runPython(`import gc\ngc.collect()\ngc.threshold(${Math.floor(ram.heapBytes / 4)})`)
+  stdout(`virtual board: ${heapFree()} bytes of MicroPython heap free at boot (a fixed heap, as a board with ${ram.heapBytes} bytes of heap; gc.mem_free() adds ${WASM_MAX_NEW_SPLIT} here)`)
+}
 
 function runFile(path: string): boolean {
   let source: string
@@ -175,4 +224,35 @@ function runFile(path: string): boolean {
   }
 }
 
-if (runFile('/boot.py') && runFile('/main.py')) post({type: 'exit'})
+if (init.ram) {
+  fixHeap()
+  reserveHeap(init.ram)
+}
+
+/**
+ * This build collects garbage only when control is back at its top level (MICROPY_GC_SPLIT_HEAP_AUTO
+ * defers every collection until the outermost call from JavaScript returns), so an app that loops
+ * forever inside main.py would never collect. An app that hands its steps to `machine.run_steps`
+ * returns from main.py; each step is then a top-level call and garbage is collected between steps.
+ */
+function runSteps(): boolean {
+  const step = (mp.pyimport('machine') as unknown as {_steps?: () => unknown})._steps
+  if (!step) return true
+  // a board collects whenever it runs short; here it can only happen between steps, so after each
+  const gc = mp.pyimport('gc') as unknown as {collect(): void}
+  for (;;) {
+    try {
+      step()
+      if (init.ram) gc.collect()
+      if (process.env.IOTCTL_DEBUG_HEAP) stdout(`heap after step: ${(mp.pyimport('gc') as unknown as {mem_free(): number}).mem_free() - WASM_MAX_NEW_SPLIT}`)
+    } catch (error) {
+      const e = error as {type?: string; message?: string}
+      if (e.type === 'SystemExit') return false
+      for (const line of String(e.message ?? error).split('\n')) if (line) stdout(line)
+      post({type: 'exit', error: `${e.type ?? 'Error'} in a step of /main.py`})
+      return false
+    }
+  }
+}
+
+if (runFile('/boot.py') && runFile('/main.py') && runSteps()) post({type: 'exit'})

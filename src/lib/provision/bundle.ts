@@ -25,8 +25,12 @@ export function deviceAppDir(env: NodeJS.ProcessEnv = process.env): string {
 
 const SKIP = /(^|\/)(__pycache__|\.[^/]*)(\/|$)|\.pyc$/
 
-/** boot.py, main.py and every file under iotctl/ of the device app folder (path on the board → bytes). */
-export async function readDeviceApp(dir: string): Promise<Map<string, Uint8Array>> {
+/**
+ * boot.py, main.py and every file under iotctl/ of the device app folder (path on the board → bytes).
+ * `precompiled` (ESP8266): the package as bytecode from `mpy/iotctl/*.mpy` when the folder has it
+ * (runtime/build-mpy.mjs): importing .mpy skips the compiler, whose working set ESP8266's heap lacks.
+ */
+export async function readDeviceApp(dir: string, options: {precompiled?: boolean} = {}): Promise<Map<string, Uint8Array>> {
   if (!existsSync(join(dir, 'main.py'))) {
     throw new IotctlError(`The MicroPython device app is missing: ${join(dir, 'main.py')} does not exist`, {
       code: 'DEVICE_APP_MISSING',
@@ -37,6 +41,13 @@ export async function readDeviceApp(dir: string): Promise<Map<string, Uint8Array
   const files = new Map<string, Uint8Array>()
   for (const name of ['boot.py', 'main.py']) {
     if (existsSync(join(dir, name))) files.set(name, new Uint8Array(await readFile(join(dir, name))))
+  }
+  const compiled = join(dir, 'mpy', 'iotctl')
+  if (options.precompiled && existsSync(compiled)) {
+    for (const name of (await readdir(compiled)).sort()) {
+      if (name.endsWith('.mpy')) files.set(`iotctl/${name}`, new Uint8Array(await readFile(join(compiled, name))))
+    }
+    return files
   }
   const pkg = join(dir, 'iotctl')
   if (existsSync(pkg)) {

@@ -242,7 +242,7 @@ async function prepareMicroPython(options: PrepareOptions, board: MicroPythonChi
   // the official image is written as it was published: no header patching
   const flashSize = ((options.flash?.flashSize !== 'keep' && options.flash?.flashSize) as FlashSize | undefined) || template.flashSize || DEFAULT_FLASH_SIZE
   const fs = filesystemRegion(image, flashSizeBytes(flashSize))
-  const app = await readDeviceApp(deviceAppDir())
+  const app = await readDeviceApp(deviceAppDir(), {precompiled: board === 'esp8266'})
   const info: AppInfo = {origin: acquired.origin, kind: 'micropython', size: image.bytes.length, sha256: image.sha256, projectName: image.app.projectName, version: image.app.version, idfVersion: image.app.idfVersion}
   const entries = image.partitions ?? []
   const nvs = entries.find((p) => p.type === 1 && p.subtype === 2)

@@ -12,19 +12,19 @@ import {boardFiles, runDevice} from '../../support/micropython-device.js'
  */
 const UNITS = String.raw`
 import gc, json, utime
-from iotctl import mqtt, sht31, buf, scheme, clock, commands
+from iotctl import mqtt, connect, sht31, buf, scheme, clock, commands
 
 out = {}
 b = bytearray(256)
-n = mqtt.encode_connect(b, b"temp-7", 60, (b"iotctl/temp/temp-7/status", b'{"status":"offline"}', 1, True), b"user", b"pw")
+n = connect.encode_connect(b, b"temp-7", 60, (b"iotctl/temp/temp-7/status", b'{"status":"offline"}', 1, True), b"user", b"pw")
 out["connect"] = bytes(b[:n]).hex()
-n = mqtt.encode_connect(b, b"c", 0)
+n = connect.encode_connect(b, b"c", 0)
 out["connectMinimal"] = bytes(b[:n]).hex()
 n = mqtt.encode_publish_header(b, b"a/b", 2, 1, True, 7)
 out["publishQos1"] = bytes(b[:n]).hex()
 n = mqtt.encode_publish_header(b, b"t" * 10, 300, 0, False, 0)
 out["publishLong"] = bytes(b[:n]).hex()
-n = mqtt.encode_subscribe(b, 3, b"iotctl/temp/temp-7/cmd", 1)
+n = connect.encode_subscribe(b, 3, b"iotctl/temp/temp-7/cmd", 1)
 out["subscribe"] = bytes(b[:n]).hex()
 
 out["crcBeef"] = sht31.crc8(b"\xbe\xef", 0, 2)
@@ -80,14 +80,14 @@ n = scheme.Scheme(aws).telemetry(payload, ck, 1, [2150], bytearray(b"\x01"))
 out["awsTelemetry"] = bytes(payload[:n]).decode()
 out["iotctlStatus"] = sc.status(True, "1700000000000").decode()
 out["iotctlWill"] = sc.status(False).decode()
-out["iotctlResponse"] = sc.response("read", "req-9", True, {"temperature": 21.5}, "1700000000000").decode()
-out["iotctlError"] = sc.response("nope", None, False, "unknown command", "1700000000000").decode()
-out["iotctlCommand"] = sc.parse_command(memoryview(b'{"requestId":"r-1","command":"set","data":{"interval":30}}'))
-out["iotctlBare"] = sc.parse_command(memoryview(b"set interval 30"))
+out["iotctlResponse"] = commands.answer(sc, "read", "req-9", True, {"temperature": 21.5}, "1700000000000").decode()
+out["iotctlError"] = commands.answer(sc, "nope", None, False, "unknown command", "1700000000000").decode()
+out["iotctlCommand"] = commands.parse(sc, memoryview(b'{"requestId":"r-1","command":"set","data":{"interval":30}}'))
+out["iotctlBare"] = commands.parse(sc, memoryview(b"set interval 30"))
 d = scheme.Scheme(dj)
-out["djangoHeartbeat"] = d.response("heartbeat", None, True, commands.uptime_text(7500), "0").decode()
-out["djangoRet"] = d.response("getsysteminfo", None, True, {"chip": "esp32"}, "0").decode()
-out["djangoFail"] = d.response("getsnapinfo", None, False, "unknown command", "0").decode()
+out["djangoHeartbeat"] = commands.answer(d, "heartbeat", None, True, commands.uptime_text(7500), "0").decode()
+out["djangoRet"] = commands.answer(d, "getsysteminfo", None, True, {"chip": "esp32"}, "0").decode()
+out["djangoFail"] = commands.answer(d, "getsnapinfo", None, False, "unknown command", "0").decode()
 
 # receiving: a QoS 1 PUBLISH is delivered and acknowledged
 got = []
