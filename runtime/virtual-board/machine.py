@@ -172,6 +172,48 @@ class I2C:
 SoftI2C = I2C
 
 
+# Soft timers: due callbacks run when the app sleeps (time.sleep_ms) and between its steps, as a
+# board's scheduler runs them between bytecodes.
+_timers = []
+
+
+class Timer:
+    ONE_SHOT = 0
+    PERIODIC = 1
+
+    def __init__(self, id=-1, **kw):
+        self._due = None
+        if kw:
+            self.init(**kw)
+
+    def init(self, mode=PERIODIC, period=-1, callback=None, freq=None):
+        if freq:
+            period = 1000 // freq
+        self._mode = mode
+        self._period = period
+        self._cb = callback
+        self._due = _time.ticks_add(_time.ticks_ms(), period)
+        if self not in _timers:
+            _timers.append(self)
+
+    def deinit(self):
+        self._due = None
+        if self in _timers:
+            _timers.remove(self)
+
+
+def _run_timers():
+    now = _time.ticks_ms()
+    for t in list(_timers):
+        if t._due is not None and _time.ticks_diff(now, t._due) >= 0:
+            if t._mode == Timer.ONE_SHOT:
+                t.deinit()
+            else:
+                t._due = _time.ticks_add(t._due, t._period)
+            if t._cb:
+                t._cb(t)
+
+
 # The WebAssembly interpreter collects garbage only between calls from its host, so an app that runs
 # forever hands its steps over: run_steps(step) returns at once and the virtual board calls step()
 # again and again from its top level. A real board's firmware has no run_steps.

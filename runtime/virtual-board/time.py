@@ -1,6 +1,7 @@
 # virtual board: ESP32-like time (epoch 2000, RTC starts at 0 like a fresh board, ticks wrap at 2**30);
 # sleeping blocks the worker thread on the host instead of spinning
 import _board
+import sys as _sys
 from utime import gmtime as _gmtime, mktime as _mktime
 
 _EPOCH = 946684800
@@ -46,6 +47,10 @@ def ticks_diff(a, b):
 def sleep_ms(ms):
     if ms > 0:
         _board.sleep_ms(int(ms))
+    # soft timers (machine.Timer) run while a board sleeps, as its scheduler runs them
+    m = _sys.modules.get("machine")
+    if m is not None and m._timers:
+        m._run_timers()
 
 
 def sleep(seconds):

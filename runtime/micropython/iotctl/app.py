@@ -35,7 +35,12 @@ class App:
         self.client = MQTTClient((mq.get("clientId") or cfg["id"]).encode(), mq.get("keepalive") or 60)
         self.client.on_message = self.on_message
         s = self.scheme
-        self.client.reserve(16 + max(len(t) for t in (s.telemetry_topic, s.status_topic, s.command_topic, s.response_topic, b"") if t is not None))
+        # OTA (ota.py): the device's job and status topics; the running job's steps
+        self.ota_job_topic = ("iotctl/ota/" + cfg["id"] + "/job").encode()
+        self.ota_status_topic = ("iotctl/ota/" + cfg["id"] + "/status").encode()
+        self.ota = None
+        self.ota_due = 0
+        self.client.reserve(16 + max(len(t) for t in (s.telemetry_topic, s.status_topic, s.command_topic, s.response_topic, self.ota_status_topic) if t is not None))
         # room for the largest telemetry payload: ids, a 13-digit ts, and each field at its widest
         self.payload = bytearray(96 + len(cfg["id"]) + len(cfg["type"]) + sum(len(f) + 24 for f in cfg["fields"]))
         self.seq = 0
@@ -85,6 +90,8 @@ class App:
         # a generator of steps: the TLS context, then the connection (connect.py, borrowed for it)
         yield from borrow("connect").open_app_session(self)
         unload("connect")
+        if self.ota is None:
+            unload("ota")
         self.online = True
         log("online")
 
@@ -100,6 +107,11 @@ class App:
         log("telemetry", self.seq)
 
     def on_message(self, topic, payload):
+        if bytes(topic) == self.ota_job_topic:
+            borrow("ota").on_job(self, payload)
+            if self.ota is None:
+                unload("ota")
+            return
         borrow("commands").handle(self, topic, payload)
         unload("commands")
         unload("config")  # `set` borrows it
@@ -110,6 +122,16 @@ class App:
             self.due = time.ticks_add(time.ticks_ms(), self.interval_ms)
         if "log" in changed:
             logmod.enabled = self.cfg["log"]
+
+    def step_ota(self):
+        # one step of a running OTA job (ota.py), between MQTT's: a download never starves the session
+        try:
+            wait = next(self.ota)
+        except StopIteration:
+            self.ota = None
+            unload("ota")
+            return
+        self.ota_due = time.ticks_add(time.ticks_ms(), wait or 0)
 
     def session(self):
         yield from self.connect()
@@ -124,7 +146,10 @@ class App:
                 if time.ticks_diff(now, self.due) >= 0:  # fell behind (a slow sensor): no burst
                     self.due = time.ticks_add(now, self.interval_ms)
             client.tick()
-            client.wait(max(0, min(time.ticks_diff(self.due, time.ticks_ms()), 1000)))
+            busy = self.ota is not None and time.ticks_diff(now, self.ota_due) >= 0
+            client.wait(0 if busy else max(0, min(time.ticks_diff(self.due, time.ticks_ms()), 1000)))
+            if busy:
+                self.step_ota()
             if self.reboot_requested:
                 self.reboot()
             if self.sta is not None and not self.sta.isconnected():

@@ -152,3 +152,8 @@ def open_app_session(app):
         app.client.publish(s.status_topic, s.status(True, app.clock.ms_text()), qos=1, retain=True)
     if s.command_topic:
         subscribe(app.client, s.command_topic, 1)
+    # OTA jobs: on by default where a second TLS session (the download) fits beside MQTT's
+    if app.cfg.get("ota", app.cfg.get("chip") != "esp8266"):
+        from . import ota
+
+        ota.on_online(app)

@@ -5,14 +5,14 @@ import type {ReleaseManifest} from '../../lib/ota/manifest.js'
 
 export default class OtaRelease extends BaseCommand<typeof OtaRelease> {
   static summary = 'Package a signed OTA release of a device type from an app image.'
-  static description = `An ESP-IDF app image is checked as \`firmware inspect\` checks it (magic, segments, chip, checksum, appended SHA-256, app descriptor); --chip refuses an image built for another chip. Anything that is not an ESP image is taken as a MicroPython app bundle (--kind micropython-bundle). The release gets a manifest (type, chip, version and a sequence one above the type's newest, size, SHA-256, minimum version to update from, download URL) signed with the release key, and is kept in ota/releases/TYPE/VERSION/.`
+  static description = `An ESP-IDF app image is checked as \`firmware inspect\` checks it (magic, segments, chip, checksum, appended SHA-256, app descriptor); --chip refuses an image built for another chip. Anything that is not an ESP image is taken as a MicroPython app bundle (--kind micropython-bundle): a tar of the app package (iotctl/*.py or .mpy), or a folder holding iotctl/, which is packed into one. The release gets a manifest (type, chip, version and a sequence one above the type's newest, size, SHA-256, minimum version to update from, download URL) signed with the release key, and is kept in ota/releases/TYPE/VERSION/.`
   static examples = [
     '<%= config.bin %> <%= command.id %> --type temp --version 1.2.0 build/temp.bin',
     '<%= config.bin %> <%= command.id %> --type temp --version 2.0.0 --min-version 1.2.0 --chip esp32 build/temp.bin',
     '<%= config.bin %> <%= command.id %> --type temp --version 1.2.1 --url https://cdn.example.com/temp-1.2.1.bin build/temp.bin',
   ]
 
-  static args = {file: Args.string({description: 'app image (.bin) or MicroPython app bundle', required: true})}
+  static args = {file: Args.string({description: 'app image (.bin), MicroPython app bundle (.tar) or app folder (holding iotctl/)', required: true})}
   static flags = {
     type: Flags.string({char: 't', summary: 'device type (firmware template) the release is for', required: true}),
     version: Flags.string({summary: 'semantic version, e.g. 1.2.0', required: true}),
@@ -30,7 +30,12 @@ export default class OtaRelease extends BaseCommand<typeof OtaRelease> {
       import('../../lib/ota/releases.js'),
       import('../../lib/ota/signing-key.js'),
     ])
-    const image = await readFile(this.args.file).catch((error) => Promise.reject(explainSystemError(error, `reading ${this.args.file}`)))
+    const {stat} = await import('node:fs/promises')
+    const isFolder = (await stat(this.args.file).catch(() => undefined))?.isDirectory()
+    // a folder is an app folder (holding iotctl/): packed into a MicroPython bundle (a tar)
+    const image = isFolder
+      ? await (await import('../../lib/ota/bundle-archive.js')).packBundleDirectory(this.args.file)
+      : await readFile(this.args.file).catch((error) => Promise.reject(explainSystemError(error, `reading ${this.args.file}`)))
     const passphrase = await askOtaPassphrase(this.prompter)
     const release = await createRelease(ws.root, {
       type: this.flags.type,

@@ -236,13 +236,15 @@ if (init.ram) {
  * returns from main.py; each step is then a top-level call and garbage is collected between steps.
  */
 function runSteps(): boolean {
-  const step = (mp.pyimport('machine') as unknown as {_steps?: () => unknown})._steps
+  const machine = mp.pyimport('machine') as unknown as {_steps?: () => unknown; _run_timers(): void}
+  const step = machine._steps
   if (!step) return true
   // a board collects whenever it runs short; here it can only happen between steps, so after each
   const gc = mp.pyimport('gc') as unknown as {collect(): void}
   for (;;) {
     try {
       step()
+      machine._run_timers()
       if (init.ram) gc.collect()
       if (process.env.IOTCTL_DEBUG_HEAP) stdout(`heap after step: ${(mp.pyimport('gc') as unknown as {mem_free(): number}).mem_free() - WASM_MAX_NEW_SPLIT}`)
     } catch (error) {

@@ -68,6 +68,9 @@ export async function createRelease(workspaceRoot: string, options: CreateReleas
     chip = info.chip
     project = info.appDescriptor.projectName
     appVersion = info.appDescriptor.version
+  } else {
+    const {readBundle} = await import('./bundle-archive.js')
+    readBundle(image) // a tar of the app package, or OTA_BUNDLE_INVALID
   }
   const key = await openReleaseKey(workspaceRoot, options.passphrase)
   const layout = otaLayout(workspaceRoot)

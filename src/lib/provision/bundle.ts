@@ -39,7 +39,7 @@ export async function readDeviceApp(dir: string, options: {precompiled?: boolean
     })
   }
   const files = new Map<string, Uint8Array>()
-  for (const name of ['boot.py', 'main.py']) {
+  for (const name of ['boot.py', 'main.py', 'otaboot.py']) {
     if (existsSync(join(dir, name))) files.set(name, new Uint8Array(await readFile(join(dir, name))))
   }
   const compiled = join(dir, 'mpy', 'iotctl')
