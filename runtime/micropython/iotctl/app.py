@@ -35,10 +35,11 @@ class App:
         self.client = MQTTClient((mq.get("clientId") or cfg["id"]).encode(), mq.get("keepalive") or 60)
         self.client.on_message = self.on_message
         s = self.scheme
-        # OTA (ota.py): the device's job and status topics; the running job's steps
-        self.ota_job_topic = ("iotctl/ota/" + cfg["id"] + "/job").encode()
-        self.ota_status_topic = ("iotctl/ota/" + cfg["id"] + "/status").encode()
-        self.ota = None
+        # OTA (ota.py): on by default where a second TLS session (the download) fits beside MQTT's
+        self.ota_enabled = cfg.get("ota", cfg.get("chip") != "esp8266")
+        self.ota_job_topic = ("iotctl/ota/" + cfg["id"] + "/job").encode() if self.ota_enabled else None
+        self.ota_status_topic = ("iotctl/ota/" + cfg["id"] + "/status").encode() if self.ota_enabled else None
+        self.ota = None  # the running job's steps
         self.ota_due = 0
         self.client.reserve(16 + max(len(t) for t in (s.telemetry_topic, s.status_topic, s.command_topic, s.response_topic, self.ota_status_topic) if t is not None))
         # room for the largest telemetry payload: ids, a 13-digit ts, and each field at its widest
@@ -92,6 +93,8 @@ class App:
         unload("connect")
         if self.ota is None:
             unload("ota")
+            if "otaboot" in sys.modules and not sys.modules["otaboot"].gate:
+                del sys.modules["otaboot"]
         self.online = True
         log("online")
 
@@ -107,7 +110,7 @@ class App:
         log("telemetry", self.seq)
 
     def on_message(self, topic, payload):
-        if bytes(topic) == self.ota_job_topic:
+        if self.ota_job_topic is not None and bytes(topic) == self.ota_job_topic:
             borrow("ota").on_job(self, payload)
             if self.ota is None:
                 unload("ota")

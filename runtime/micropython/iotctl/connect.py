@@ -148,12 +148,14 @@ def open_app_session(app):
     password = mq.get("password")
     open_session(app.client, mq["host"], mq["port"], tls, name, will, user.encode() if user else None, password.encode() if password else None)
     tls = None
+    will = None
+    gc.collect()
+    yield 0
     if s.status_topic:
         app.client.publish(s.status_topic, s.status(True, app.clock.ms_text()), qos=1, retain=True)
     if s.command_topic:
         subscribe(app.client, s.command_topic, 1)
-    # OTA jobs: on by default where a second TLS session (the download) fits beside MQTT's
-    if app.cfg.get("ota", app.cfg.get("chip") != "esp8266"):
+    if app.ota_enabled:
         from . import ota
 
         ota.on_online(app)

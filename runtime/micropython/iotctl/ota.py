@@ -63,6 +63,7 @@ def report_state(app):
         otaboot.save(st)
         if otaboot.gate:
             otaboot.gate.deinit()
+            otaboot.gate = None
         log("ota: confirmed", st.get("version"))
     if st and st.get("outcome") and st.get("jobId"):
         extra = {}
