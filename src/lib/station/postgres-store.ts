@@ -1,12 +1,13 @@
-import type {Pool, PoolClient} from 'pg'
+import type {PoolClient} from 'pg'
 
 import {ExitCode, IotctlError} from '../console/errors.js'
 import {explainPostgresError, inTransaction} from '../registry/postgres/errors.js'
-import {describeTarget, driverUrl, targetName, type PostgresTarget} from '../registry/postgres/target.js'
+import {RegistryPool} from '../registry/postgres/pool.js'
+import {targetName, type PostgresTarget} from '../registry/postgres/target.js'
 import type {ChainSnapshot} from './chain.js'
 import {checkSealed} from './jsonl-store.js'
 import {RECORD_FORMAT, sealRecord, type TravelerInput, type TravelerRecord} from './record.js'
-import {matchesFilter, normalizeMac, type RecordFilter, type RecordStore} from './record-store.js'
+import {matchesFilter, normalizeMac, recordsNotEmpty, sameRecords, type RecordFilter, type RecordStore} from './record-store.js'
 import {signHead, type ChainHead, type StationKey} from './station-key.js'
 
 /** the registry schema migration that made iotctl.travelers and iotctl.traveler_heads */
@@ -21,7 +22,7 @@ export class PostgresRecordStore implements RecordStore {
   private schemaChecked?: Promise<void>
 
   private constructor(
-    private readonly pool: Pool,
+    private readonly pool: RegistryPool,
     private readonly target: PostgresTarget,
   ) {}
 
@@ -30,12 +31,8 @@ export class PostgresRecordStore implements RecordStore {
   }
 
   static async open(url: string, options: {password?: string; env?: NodeJS.ProcessEnv} = {}): Promise<PostgresRecordStore> {
-    const env = options.env ?? process.env
-    const {default: pg} = await import('pg')
-    const pool = new pg.Pool({connectionString: driverUrl(url, env, options.password), max: 2, connectionTimeoutMillis: 10_000, allowExitOnIdle: true, application_name: 'iotctl station'})
-    // an idle client whose server went away must not crash the process
-    pool.on('error', () => {})
-    return new PostgresRecordStore(pool, describeTarget(url, env))
+    const pool = await RegistryPool.open(url, {env: options.env, password: options.password, max: 2, applicationName: 'iotctl station'})
+    return new PostgresRecordStore(pool, pool.target)
   }
 
   async append(input: TravelerInput, key: StationKey): Promise<TravelerRecord> {
@@ -59,6 +56,47 @@ export class PostgresRecordStore implements RecordStore {
       const signed = signHead(key, {station: input.station, seq: record.seq, hash: record.hash, at: record.endedAt})
       await client.query('UPDATE iotctl.traveler_heads SET head = $2 WHERE station = $1', [input.station, JSON.stringify(signed)])
       return record
+    })
+  }
+
+  async importRecords(records: TravelerRecord[], heads: Record<string, ChainHead>): Promise<boolean> {
+    return this.transaction(`copying ${records.length} traveler records`, async (client) => {
+      // no station appends while the copy checks and fills the tables
+      await client.query('LOCK TABLE iotctl.traveler_heads, iotctl.travelers IN EXCLUSIVE MODE')
+      const held = (await client.query<{record: TravelerRecord}>('SELECT record FROM iotctl.travelers ORDER BY line')).rows.map((r) => r.record)
+      const heldHeads = Object.fromEntries(
+        (await client.query<{station: string; head: ChainHead | null}>('SELECT station, head FROM iotctl.traveler_heads WHERE head IS NOT NULL')).rows.map((r) => [r.station, r.head!]),
+      )
+      if (held.length > 0 || Object.keys(heldHeads).length > 0) {
+        if (sameRecords({records: held, heads: heldHeads}, {records, heads})) return false
+        throw recordsNotEmpty(this.location, held.length, Object.keys(heldHeads).length)
+      }
+      // one statement, rows in the given order: line (storage order) follows it
+      const rows = records.map((record) => ({
+        id: record.id,
+        station: record.station,
+        seq: record.seq,
+        mac: record.board?.mac ? normalizeMac(record.board.mac) : null,
+        result: record.result,
+        ended_at: record.endedAt,
+        record,
+      }))
+      await client.query(
+        `INSERT INTO iotctl.travelers (id, station, seq, mac, result, ended_at, record)
+         SELECT r.id, r.station, r.seq, r.mac, r.result, r.ended_at, r.record
+         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(value, n),
+              jsonb_to_record(x.value) AS r(id text, station text, seq integer, mac text, result text, ended_at timestamptz, record jsonb)
+         ORDER BY x.n`,
+        [JSON.stringify(rows)],
+      )
+      const stations = [...new Set([...records.map((r) => r.station), ...Object.keys(heads)])]
+      await client.query(
+        `INSERT INTO iotctl.traveler_heads (station, head)
+         SELECT s.station, $2::jsonb -> s.station FROM unnest($1::text[]) AS s(station)
+         ON CONFLICT (station) DO UPDATE SET head = excluded.head`,
+        [stations, JSON.stringify(heads)],
+      )
+      return true
     })
   }
 

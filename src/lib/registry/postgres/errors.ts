@@ -44,6 +44,15 @@ export function explainPostgresError(error: unknown, target: PostgresTarget, doi
       suggestions: [`Is PostgreSQL running there? pg_isready -h ${target.host} -p ${target.port}`, 'Check the registry URL: iotctl config get registry.url'],
     })
   }
+  if (code === '28000' && /no encryption/i.test((error as Error).message)) {
+    return new IotctlError(`PostgreSQL at ${where} refused a connection without TLS: it accepts only TLS (hostssl) from here, and sslmode=disable (or allow) kept TLS off`, {
+      code: 'REGISTRY_TLS_REQUIRED',
+      exit: ExitCode.AUTH,
+      cause: error,
+      details: {host: target.host, port: target.port, database: target.database},
+      suggestions: ['Connect with TLS: ?sslmode=verify-full&sslrootcert=/path/ca.pem (or PGSSLMODE and PGSSLROOTCERT)'],
+    })
+  }
   if (code === '28P01' || code === '28000') {
     return new IotctlError(`PostgreSQL at ${where} refused user "${target.user}" (${(error as Error).message})`, {
       code: 'REGISTRY_AUTH',
@@ -70,10 +79,12 @@ export function explainPostgresError(error: unknown, target: PostgresTarget, doi
   }
   const message = (error as Error)?.message ?? String(error)
   if (/SSL|TLS|certificate/i.test(message)) {
-    return new IotctlError(`TLS to PostgreSQL at ${where} failed: ${message}`, {
+    const noTls = /does not support SSL/i.test(message)
+    return new IotctlError(`TLS to PostgreSQL at ${where} failed: ${noTls ? 'the server has no TLS (ssl = off)' : message}; nothing was read or written`, {
       code: 'REGISTRY_TLS',
       exit: ExitCode.VERIFY,
       cause: error,
+      details: {host: target.host, port: target.port, database: target.database},
       suggestions: ['Name the server CA: ?sslmode=verify-full&sslrootcert=/path/ca.pem (or PGSSLROOTCERT)', 'A server without TLS: ?sslmode=disable'],
     })
   }

@@ -1,4 +1,4 @@
-import type {Pool, PoolClient} from 'pg'
+import type {PoolClient} from 'pg'
 import {ExitCode, IotctlError, conflict} from '../../console/errors.js'
 import {canonicalDevice} from '../canonical.js'
 import {deviceExists, deviceNotFound, idKey, macInUse, macOf} from '../conflicts.js'
@@ -22,7 +22,8 @@ import {
   type DeviceRow,
 } from './rows.js'
 import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
-import {describeTarget, driverUrl, targetName, type PostgresTarget} from './target.js'
+import {RegistryPool} from './pool.js'
+import {targetName, type PostgresTarget} from './target.js'
 
 export interface PostgresOptions {
   password?: string
@@ -52,7 +53,7 @@ export class PostgresRegistryStore implements RegistryStore {
   private schemaChecked?: Promise<void>
 
   private constructor(
-    private readonly pool: Pool,
+    private readonly pool: RegistryPool,
     readonly target: PostgresTarget,
     private readonly options: PostgresOptions,
   ) {}
@@ -62,19 +63,8 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresRegistryStore> {
-    const env = options.env ?? process.env
-    const {default: pg} = await import('pg')
-    const pool = new pg.Pool({
-      connectionString: driverUrl(url, env, options.password),
-      max: 4,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-      // a command ends when its work does, with no pool.end() needed
-      allowExitOnIdle: true,
-      application_name: 'iotctl',
-    })
-    // an idle client whose server went away must not crash the process
-    pool.on('error', () => {})
-    return new PostgresRegistryStore(pool, describeTarget(url, env), options)
+    const pool = await RegistryPool.open(url, {env: options.env, password: options.password, max: 4, connectTimeoutMs: CONNECT_TIMEOUT_MS, applicationName: 'iotctl'})
+    return new PostgresRegistryStore(pool, pool.target, options)
   }
 
   private async connect(doing: string, checkSchema = !this.options.skipSchemaCheck): Promise<PoolClient> {
