@@ -10,6 +10,8 @@ export interface PartMove {
   options: OpenOptions
   /** the target as messages name it (password redacted) */
   toLocation: string
+  /** the move's time as backup names carry it (devices.json.migrated-<stamp>) */
+  stamp: string
 }
 
 /**

@@ -88,7 +88,8 @@ export async function transferRegistry(ws: Workspace, toValue: string, options: 
   let schema: SchemaResult | undefined
   if (target.kind === 'postgres') schema = await migratePostgres(target.url, options)
   const parts = options.parts ?? []
-  const partMove: PartMove = {registryFile: ws.paths.registry, from: source, to: target, options, toLocation: target.kind === 'file' ? ws.paths.registry : redactUrl(target.url)}
+  const moved = stamp()
+  const partMove: PartMove = {registryFile: ws.paths.registry, from: source, to: target, options, toLocation: target.kind === 'file' ? ws.paths.registry : redactUrl(target.url), stamp: moved}
   const move = async (): Promise<TransferResult> => {
     const from = await openLocation(source, ws.paths.registry, options)
     const to = await openLocation(target, ws.paths.registry, options)
@@ -114,7 +115,7 @@ export async function transferRegistry(ws: Workspace, toValue: string, options: 
     for (const part of parts) await part.retire(partMove)
     let backup: string | undefined
     if (source.kind === 'file' && existsSync(ws.paths.registry)) {
-      backup = `${ws.paths.registry}.migrated-${stamp()}`
+      backup = `${ws.paths.registry}.migrated-${moved}`
       await copyFile(ws.paths.registry, backup)
       // a run that read the old setting and waits for the file lock must not start a new JSON
       // registry beside the moved one: it finds this marker and stops (exit 4, "run it again")

@@ -4,8 +4,6 @@ import {JsonLinesRecordStore} from './jsonl-store.js'
 import {openRecordStoreAt} from './open-store.js'
 import {sameRecords} from './record-store.js'
 
-const stamp = () => new Date().toISOString().replaceAll(/[:.]/g, '-')
-
 /**
  * The production line's traveler records as a part of the registry: `registry migrate --to` moves them
  * (every record in storage order, and each station's signed head) with the devices, so the chains still
@@ -47,6 +45,6 @@ export const travelerRecordsPart: RegistryPart = {
   },
 
   async retire(move: PartMove): Promise<void> {
-    if (move.from.kind === 'file') await new JsonLinesRecordStore(move.registryFile).retire(move.toLocation, stamp())
+    if (move.from.kind === 'file') await new JsonLinesRecordStore(move.registryFile).retire(move.toLocation, move.stamp)
   },
 }
