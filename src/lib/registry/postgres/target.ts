@@ -63,7 +63,8 @@ export function connectionSettings(url: string, env: NodeJS.ProcessEnv = process
   if (password !== undefined) url = url.replace(/^(postgres(?:ql)?:\/\/)([^:@/?#]*)(?::[^@/?#]*)?@/i, (_, scheme, user) => `${scheme}${user}:${encodeURIComponent(password)}@`)
   const query = url.indexOf('?')
   const params = new URLSearchParams(query >= 0 ? url.slice(query + 1) : '')
-  const param = (name: string) => params.get(name) ?? undefined
+  const given = new Map(TLS_PARAMS.map((name) => [name, params.get(name) ?? undefined]))
+  const param = (name: (typeof TLS_PARAMS)[number]) => given.get(name)
   for (const name of TLS_PARAMS) params.delete(name)
   const rest = params.toString()
   const connectionString = (query >= 0 ? url.slice(0, query) : url) + (rest ? `?${rest}` : '')
