@@ -132,6 +132,9 @@ describe('iotctl on a PostgreSQL registry', () => {
     expect([newer.code, newer.json().error.code]).toEqual([8, 'REGISTRY_SCHEMA_NEWER'])
     expect(newer.json().error.message).toMatch(/schema version 99, newer than this iotctl knows \(3\)/)
     expect(server.psql(name, 'SELECT count(*) FROM iotctl.devices').trim()).toBe('0')
+    // the traveler records on the same database are refused alike, before anything is read
+    const newerRecords = await runCli(['records', 'list', '--json'], env)
+    expect([newerRecords.code, newerRecords.json().error.code]).toEqual([8, 'REGISTRY_SCHEMA_NEWER'])
     server.psql(name, 'DELETE FROM iotctl.schema_migrations WHERE version = 99')
     // a database an older iotctl made (schema 1, no rollouts or traveler tables): named, then upgraded in place
     server.psql(name, 'DROP TABLE iotctl.rollouts, iotctl.travelers, iotctl.traveler_heads; DELETE FROM iotctl.schema_migrations WHERE version IN (2, 3)')

@@ -1,17 +1,14 @@
 import type {PoolClient} from 'pg'
 
-import {ExitCode, IotctlError} from '../console/errors.js'
-import {explainPostgresError, inTransaction} from '../registry/postgres/errors.js'
+import {explainPostgresError, inTransaction, readWithRetry} from '../registry/postgres/errors.js'
+import {checkSchema} from '../registry/postgres/schema-check.js'
 import {RegistryPool} from '../registry/postgres/pool.js'
-import {targetName, type PostgresTarget} from '../registry/postgres/target.js'
+import type {PostgresTarget} from '../registry/postgres/target.js'
 import type {ChainSnapshot} from './chain.js'
 import {checkSealed} from './jsonl-store.js'
 import {RECORD_FORMAT, sealRecord, type TravelerInput, type TravelerRecord} from './record.js'
 import {matchesFilter, normalizeMac, recordsNotEmpty, sameRecords, type RecordFilter, type RecordStore} from './record-store.js'
 import {signHead, type ChainHead, type StationKey} from './station-key.js'
-
-/** the registry schema migration that made iotctl.travelers and iotctl.traveler_heads */
-export const TRAVELERS_SCHEMA_VERSION = 3
 
 /**
  * Traveler records in the PostgreSQL registry. An append is one transaction holding the station's head row
@@ -139,7 +136,7 @@ export class PostgresRecordStore implements RecordStore {
     } catch (error) {
       throw explainPostgresError(error, this.target, doing)
     }
-    this.schemaChecked ??= this.checkSchema(client)
+    this.schemaChecked ??= checkSchema(client, this.target)
     try {
       await this.schemaChecked
     } catch (error) {
@@ -150,32 +147,9 @@ export class PostgresRecordStore implements RecordStore {
     return client
   }
 
-  /** A registry migrated before the travelers tables existed names the fix instead of failing on a missing table. */
-  private async checkSchema(client: PoolClient): Promise<void> {
-    let version: number
-    try {
-      const table = await client.query<{t: string | null}>("SELECT to_regclass('iotctl.schema_migrations')::text AS t")
-      version = table.rows[0]?.t ? ((await client.query<{v: number | null}>('SELECT max(version) AS v FROM iotctl.schema_migrations')).rows[0]?.v ?? 0) : 0
-    } catch (error) {
-      throw explainPostgresError(error, this.target, 'checking the registry schema')
-    }
-    if (version >= TRAVELERS_SCHEMA_VERSION) return
-    throw new IotctlError(`The registry at ${targetName(this.target)} has schema version ${version}; traveler records need ${TRAVELERS_SCHEMA_VERSION}`, {
-      code: version === 0 ? 'REGISTRY_SCHEMA_MISSING' : 'REGISTRY_SCHEMA_OLD',
-      exit: ExitCode.USAGE,
-      suggestions: ['Create or upgrade it: iotctl registry migrate'],
-    })
-  }
-
-  private async read<T>(doing: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.connect(doing)
-    try {
-      return await fn(client)
-    } catch (error) {
-      throw explainPostgresError(error, this.target, doing)
-    } finally {
-      client.release()
-    }
+  /** A read: on a broken connection it is tried once more on a fresh one. */
+  private read<T>(doing: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    return readWithRetry(() => this.connect(doing), this.target, doing, fn)
   }
 
   /** A write: one transaction, never retried behind the user's back. */

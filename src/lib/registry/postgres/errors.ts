@@ -131,3 +131,23 @@ export async function inTransaction<T>(client: PoolClient, target: PostgresTarge
     throw explainPostgresError(error, target, doing)
   }
 }
+
+/**
+ * Runs a read on a client from `connect`, and releases it. A connection that breaks mid-read is dropped
+ * and the read tried once more on a fresh one (a read changes nothing, so the retry is safe).
+ */
+export async function readWithRetry<T>(connect: () => Promise<PoolClient>, target: PostgresTarget, doing: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await connect()
+    try {
+      const result = await fn(client)
+      client.release()
+      return result
+    } catch (error) {
+      const broken = isConnectionFailure(error)
+      client.release(broken ? (error as Error) : undefined)
+      if (broken && attempt === 1) continue
+      throw explainPostgresError(error, target, doing)
+    }
+  }
+}

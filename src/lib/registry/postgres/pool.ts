@@ -9,6 +9,9 @@ export interface PoolOptions {
   connectTimeoutMs?: number
 }
 
+/** pooled clients that already have an error listener (a client is handed out many times) */
+const watched = new WeakSet<PoolClient>()
+
 /**
  * A connection pool on the registry's database with libpq's TLS behaviour: for sslmode=prefer (the
  * default) TLS first and plain when the server has no TLS; for allow plain first and TLS when the server
@@ -49,18 +52,23 @@ export class RegistryPool {
   }
 
   async connect(): Promise<PoolClient> {
+    let client: PoolClient
     try {
-      const client = await this.pool.connect()
+      client = await this.pool.connect()
       this.fallback = undefined
-      return client
     } catch (error) {
       if (this.fallback === undefined || !turnedDown(error, this.settings.ssl !== false)) throw error
       const old = this.pool
       this.pool = this.makePool(this.fallback)
       this.fallback = undefined
       old.end().catch(() => {})
-      return this.pool.connect()
+      client = await this.pool.connect()
     }
+    if (!watched.has(client)) {
+      watched.add(client)
+      client.on('error', () => {}) // a backend killed mid-query: reported by the query that was running
+    }
+    return client
   }
 
   end(): Promise<void> {
