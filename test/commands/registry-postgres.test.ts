@@ -1,4 +1,4 @@
-import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {OtaStateWriter, saveRollout, type RolloutRecord} from '../../src/lib/ota/rollout-store.js'
@@ -99,6 +99,28 @@ describe('iotctl on a PostgreSQL registry', () => {
     const down = await runCli(['devices', 'list', '--json'], {...envWs, env: {...envWs.env, IOTCTL_REGISTRY_URL: withPassword.replace(String(server.port), String(await freePort()))}})
     expect(down.code).toBe(5)
     expect(down.stdout + down.stderr).not.toContain(server.password)
+  })
+
+  it('takes what the URL leaves out from PGHOST, PGPORT, PGUSER and PGDATABASE, as psql does', async () => {
+    const {name, ctx} = freshDatabase()
+    const pgEnv = {...ctx, env: {...ctx.env, PGHOST: '127.0.0.1', PGPORT: String(server.port), PGUSER: server.user, PGDATABASE: name}}
+    const init = await runCli(['init', 'fleet', '--registry', 'postgres://', '--json'], pgEnv)
+    expect(init.code, init.stderr + init.stdout).toBe(0)
+    const ws = {...pgEnv, cwd: init.json().root}
+    expect((await runCli(['devices', 'add', 'env-1', '--type', 'temp', '--json'], ws)).code).toBe(0)
+    expect(server.psql(name, 'SELECT id FROM iotctl.devices').trim()).toBe('env-1')
+    // the password from ~/.pgpass (0600) when PGPASSWORD is not set
+    const noPassword = {...ws, env: {...ws.env, PGPASSWORD: undefined}}
+    const refused = await runCli(['devices', 'list', '--json'], noPassword)
+    expect(refused.code, refused.stdout + refused.stderr).toBe(9)
+    expect(refused.json().error).toMatchObject({code: 'REGISTRY_AUTH', message: expect.stringContaining('none was given')})
+    writeFileSync(join(ctx.home, '.pgpass'), `127.0.0.1:${server.port}:${name}:${server.user}:${server.password}\n`, {mode: 0o600})
+    expect((await runCli(['devices', 'list', '--json'], noPassword)).json().map((d: {id: string}) => d.id)).toEqual(['env-1'])
+    // errors name the server the variables chose
+    const port = await freePort()
+    const down = await runCli(['devices', 'list', '--json'], {...ws, env: {...ws.env, PGPORT: String(port)}})
+    expect([down.code, down.json().error.code]).toEqual([5, 'REGISTRY_UNREACHABLE'])
+    expect(down.json().error.message).toContain(`127.0.0.1:${port}/${name}`)
   })
 
   it('a database that is down exits 5 naming host and port, and nothing is written', async () => {

@@ -53,6 +53,15 @@ export function explainPostgresError(error: unknown, target: PostgresTarget, doi
       suggestions: ['Connect with TLS: ?sslmode=verify-full&sslrootcert=/path/ca.pem (or PGSSLMODE and PGSSLROOTCERT)'],
     })
   }
+  if (/client password must be a string|no password (was )?(supplied|provided)/i.test((error as Error)?.message ?? '')) {
+    return new IotctlError(`PostgreSQL at ${where} asks user "${target.user}" for a password, and none was given`, {
+      code: 'REGISTRY_AUTH',
+      exit: ExitCode.AUTH,
+      cause: error,
+      details: {host: target.host, port: target.port, database: target.database},
+      suggestions: ['Give it in PGPASSWORD, in ~/.pgpass (mode 0600), or with --password-stdin (init, registry migrate/check)'],
+    })
+  }
   if (code === '28P01' || code === '28000') {
     return new IotctlError(`PostgreSQL at ${where} refused user "${target.user}" (${(error as Error).message})`, {
       code: 'REGISTRY_AUTH',
