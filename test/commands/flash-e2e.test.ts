@@ -144,7 +144,7 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
     const result = await runCli(['flash', '--type', 'temp', '--port', board.url, '--app', big, '--json'], ctx)
     expect(result.code).toBe(2)
     expect(result.json().error).toMatchObject({code: 'APP_PARTITION_TOO_SMALL', message: expect.stringMatching(/does not fit app partition "factory"/)})
-    expect(board.events.some((e) => e.type === 'flashWritten')).toBe(false)
+    expect(board.events.some((e) => e.event === 'flashWritten')).toBe(false)
     expect(readFileSync(board.flashFile).every((byte) => byte === 0xff)).toBe(true)
   }, 60_000)
 
@@ -154,7 +154,7 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
     const dry = await runCli(['flash', '--type', 'temp', '--port', one.url, '--dry-run', '--json'], ctx)
     expect(dry.code, dry.stderr).toBe(0)
     expect(dry.json()).toMatchObject({device: '24:0a:c4:e2:e0:11', dryRun: true, registered: false, wireBytes: 0})
-    expect(one.events.some((e) => e.type === 'flashWritten')).toBe(false)
+    expect(one.events.some((e) => e.event === 'flashWritten')).toBe(false)
     expect((await runCli(['devices', 'list', '--json'], ctx)).json().some((d: {id: string}) => d.id === '24:0a:c4:e2:e0:11')).toBe(false)
 
     const noType = await runCli(['flash', '--port', two.url], ctx)
@@ -185,7 +185,7 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
     const refused = await runCli(['flash', '--type', 'temp', '--runtime', 'simulation', '--port', real.url, '--json'], ctx)
     expect(refused.code).toBe(2)
     expect(refused.json().error).toMatchObject({code: 'SIMULATION_IMAGE_ON_REAL_BOARD', message: expect.stringMatching(/only a virtual board runs/)})
-    expect(real.events.some((e) => e.type === 'flashWritten')).toBe(false)
+    expect(real.events.some((e) => e.event === 'flashWritten')).toBe(false)
     const listed = (await runCli(['devices', 'list', '--json'], ctx)).json()
     expect(listed.some((d: {mac?: string}) => d.mac === real.mac)).toBe(false)
   }, 60_000)
@@ -199,7 +199,7 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
     expect(blank.code).toBe(2)
     expect(blank.json().error).toMatchObject({code: 'BOOTLOADER_REQUIRED', message: expect.stringMatching(/no second-stage bootloader at 0x1000 .*Nothing was written/)})
     expect(blank.json().error.suggestions.join(' ')).toMatch(/--bootloader/)
-    expect(board.events.some((e) => e.type === 'flashWritten')).toBe(false)
+    expect(board.events.some((e) => e.event === 'flashWritten')).toBe(false)
     expect(readFileSync(board.flashFile).every((byte) => byte === 0xff)).toBe(true)
     expect((await runCli(['devices', 'show', board.mac], ctx)).code).toBe(3)
 
@@ -232,7 +232,7 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
       ['nvs', false],
       ['app', false],
     ])
-    expect(board.events.some((e) => e.type === 'stubStarted')).toBe(false)
+    expect(board.events.some((e) => e.event === 'stubStarted')).toBe(false)
   }, 60_000)
 
   it('a simulation-only type (phone) goes onto a virtual ESP8266, laid out for that board', async () => {
