@@ -91,9 +91,9 @@ describe('JSON schemas of --json results', () => {
     expect(byFile.get('devices-show.json')!({...device, id: undefined})).toBe(false)
     expect(byFile.get('backends-show.json')!({name: 'b', kind: 'mqtt', url: 'mqtt://127.0.0.1', secret: 'none', password: 'x'})).toBe(false)
     expect(byFile.get('broker.json')!({event: 'stopped', url: 'mqtt://127.0.0.1:1883', published: 0})).toBe(false)
-    const device = {event: 'device', time: '2026-01-01T00:00:00.000Z', rollout: 'r', device: 'd', state: 'healthy', operation: 'update'}
-    expect(byFile.get('ota-deploy.json')!(device)).toBe(true)
-    expect(byFile.get('ota-deploy.json')!({...device, state: 'fine'})).toBe(false)
+    const job = {event: 'device', time: '2026-01-01T00:00:00.000Z', rollout: 'r', device: 'd', state: 'healthy', operation: 'update'}
+    expect(byFile.get('ota-deploy.json')!(job)).toBe(true)
+    expect(byFile.get('ota-deploy.json')!({...job, state: 'fine'})).toBe(false)
     expect(byFile.get('emulate.json')!({event: 'reset', time: '2026-01-01T00:00:00.000Z', to: 'app', reason: 'rts'})).toBe(true)
     expect(byFile.get('records-verify.json')!({ok: true, records: 0, stations: [], problems: [{kind: 'lost', message: 'm'}]})).toBe(false)
   })
