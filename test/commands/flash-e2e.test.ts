@@ -1,13 +1,14 @@
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
-import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
+import {runCli, type CliEnv} from '../support/cli.js'
 import {startCli} from '../support/cli-process.js'
 import {startEmulator, type EmulatorProcess} from '../support/emulator-process.js'
-import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
+import type {Mosquitto} from '../support/mosquitto.js'
 import {startPtyBridge, type PtyBridge} from '../support/pty-bridge.js'
 import {bootloaderImage} from '../support/esp-image.js'
+import {startMtlsFleet} from '../support/mtls-fleet.js'
 
 const PASSPHRASE = 'flash e2e passphrase'
 
@@ -22,24 +23,7 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
   const bridges: PtyBridge[] = []
 
   beforeAll(async () => {
-    ctx = isolatedEnv({IOTCTL_CA_PASSPHRASE: PASSPHRASE})
-    const root = join(ctx.home, 'fleet')
-    mkdirSync(root)
-    expect((await runCli(['init', root], ctx)).code).toBe(0)
-    ctx.cwd = root
-    expect((await runCli(['certs', 'init', '--subject', 'CN=Flash E2E CA'], ctx)).code).toBe(0)
-    const server = await runCli(['certs', 'issue-server', 'broker', '--dns', 'localhost', '--ip', '127.0.0.1', '--json'], ctx)
-    expect(server.code, server.stderr).toBe(0)
-    const {certFile, keyFile, caFile} = server.json()
-    broker = await startMosquitto({
-      listenerLines: [`cafile ${caFile}`, `certfile ${certFile}`, `keyfile ${keyFile}`, 'require_certificate true', 'use_identity_as_username true', 'allow_anonymous false'],
-    })
-    const url = `mqtts://127.0.0.1:${broker.port}`
-    const ca = join(root, 'pki', 'ca.pem')
-    expect((await runCli(['backends', 'add', 'secure', '--kind', 'mqtt', '--url', url, '--ca', ca, '--use'], ctx)).code).toBe(0)
-    expect((await runCli(['devices', 'add', 'watcher', '--type', 'temp'], ctx)).code).toBe(0)
-    expect((await runCli(['certs', 'issue', 'watcher'], ctx)).code).toBe(0)
-    expect((await runCli(['backends', 'add', 'watch', '--kind', 'mqtt', '--url', url, '--ca', ca, '--identity', 'watcher'], ctx)).code).toBe(0)
+    ;({ctx, broker} = await startMtlsFleet({env: {IOTCTL_CA_PASSPHRASE: PASSPHRASE}, caSubject: 'CN=Flash E2E CA', backend: 'secure', client: {id: 'watcher', type: 'temp', backend: 'watch'}}))
   })
   afterEach(async () => {
     for (const bridge of bridges.splice(0)) await bridge.stop()

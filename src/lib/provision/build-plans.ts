@@ -1,15 +1,13 @@
 import {join, resolve} from 'node:path'
 import {ExitCode, IotctlError, usageError} from '../console/errors.js'
-import type {BackendProfile} from '../config/profiles.js'
 import type {UserConfig} from '../config/store.js'
-import type {FlashSettings} from '../image/patch.js'
 import type {Registry} from '../registry/registry.js'
 import type {DeviceRecord} from '../registry/types.js'
 import {loadTemplate, type LoadedTemplate} from '../templates/loader.js'
 import type {Workspace} from '../workspace/workspace.js'
 import {appSourceFor, type AppSourceCallbacks} from './app-source.js'
 import {resolveCredentials} from './credentials.js'
-import {buildFleet, planDirName, type DeviceBuildResult, type FleetBuildResult} from './fleet.js'
+import {buildFleet, planDirName, type FleetBuildOptions, type FleetBuildResult} from './fleet.js'
 import type {FlashManifest} from './plan-types.js'
 import {deviceChip} from './plan.js'
 import {resolveBuildSettings, type ResolvedSettings} from './settings.js'
@@ -51,11 +49,12 @@ export function keyAlgorithmFor(template: LoadedTemplate, runtime: PlanBuildRequ
   return template.device && runtime !== 'simulation' && devices.some((d) => d.chip === 'esp8266') ? 'rsa-2048' : undefined
 }
 
-export interface PlanBuildRequest extends AppSourceCallbacks {
+/** What `firmware build` asks for; the app, runtime, header and output options are those of buildFleet. */
+export interface PlanBuildRequest
+  extends AppSourceCallbacks,
+    Pick<FleetBuildOptions, 'profile' | 'scheme' | 'appFile' | 'bootloaderFile' | 'runtimeImageFile' | 'runtime' | 'offline' | 'flash' | 'merged' | 'concurrency' | 'onDevice'> {
   ws: Workspace
   devices: DeviceRecord[]
-  profile: BackendProfile
-  scheme: string
   /** --set name=value pairs */
   sets: Record<string, string>
   user?: UserConfig
@@ -64,16 +63,8 @@ export interface PlanBuildRequest extends AppSourceCallbacks {
   /** the CA passphrase, asked only when a device has no certificate yet */
   passphrase: () => Promise<string>
   onIssue?: (ids: string[]) => void
+  /** --out: the plan folder (one device) or the folder of plan folders */
   out?: string
-  appFile?: string
-  bootloaderFile?: string
-  runtimeImageFile?: string
-  runtime?: 'auto' | 'micropython' | 'simulation'
-  offline?: boolean
-  flash?: FlashSettings
-  merged?: boolean
-  concurrency?: number
-  onDevice?: (result: DeviceBuildResult) => void
 }
 
 /**
