@@ -102,12 +102,9 @@ export default class Emulate extends BaseCommand<typeof Emulate> {
     return undefined
   }
 
-  /**
-   * The board's events carry the `event` key of every stream, and `type` too (the same name): the
-   * virtual-board harnesses of other test suites still read `type`; drop it once none does.
-   */
+  /** The board's events: the one `event` key of every stream (emit adds `time`). */
   private boardEvent<E extends {event: string}>(event: E): void {
-    this.emit({...event, type: event.event})
+    this.emit(event)
   }
 
   private wire(board: VirtualBoard): void {

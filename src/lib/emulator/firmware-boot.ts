@@ -2,7 +2,7 @@ import type {FleetEvent} from '../device/fleet.js'
 import type {TemplateDefinition} from '../templates/types.js'
 import {BootFailure, bootloaderProblem, type BootConsole, type BootContext, type BootHook} from './boot.js'
 import type {EmulatedChip} from './chips.js'
-import type {PartitionEntry} from '../partitions/types.js'
+import type {FlashImageLayout} from '../partitions/flash-image.js'
 
 /** What the boot needs of a device type's template. */
 export type BootTemplate = Pick<TemplateDefinition, 'telemetry' | 'commands' | 'nvs' | 'settings'>
@@ -18,10 +18,6 @@ export interface FirmwareBootOptions {
   /** the running device's events, for whoever drives the board */
   onDeviceEvent?: (event: FleetEvent) => void
 }
-
-const PARTITION_TABLE_OFFSET = 0x8000
-const PARTITION_TABLE_SIZE = 0xc00
-
 
 /**
  * Booting what a flashed board holds, as its firmware would: the partition table at 0x8000, the app image
@@ -60,12 +56,12 @@ type Log = (level: 'I' | 'W' | 'E', tag: string, message: string) => void
  * boots, one still 'pending-verify' (it never confirmed itself) becomes 'aborted' and the previous
  * slot boots. The changed otadata is written back to the flash. Undefined: boot factory / ota_0.
  */
-async function selectOtaSlotAtBoot(flash: Uint8Array, entries: PartitionEntry[], context: BootContext, log: Log): Promise<PartitionEntry | undefined> {
-  const {otaLayout, bootOtadata, readOtadata, OTADATA_SIZE} = await import('../partitions/otadata.js')
-  const {slots, otadata} = otaLayout(entries)
-  if (!otadata || slots.length === 0 || otadata.offset + OTADATA_SIZE > flash.length) return undefined
-  const region = flash.subarray(otadata.offset, otadata.offset + OTADATA_SIZE)
-  const before = readOtadata(region, slots.length)
+async function selectOtaSlotAtBoot(layout: FlashImageLayout, context: BootContext, log: Log): Promise<FlashImageLayout['boot']> {
+  const {slots, otadata} = layout
+  if (!otadata || slots.length === 0) return undefined
+  const {bootOtadata, readOtadata} = await import('../partitions/otadata.js')
+  const region = otadata.bytes
+  const before = otadata.info
   const after = bootOtadata(region, slots.length)
   if (after.rolledBack) {
     const tried = before.bootSlot === undefined ? 'the new app' : slots[before.bootSlot].name
@@ -73,7 +69,7 @@ async function selectOtaSlotAtBoot(flash: Uint8Array, entries: PartitionEntry[],
   }
   if (!Buffer.from(after.otadata).equals(Buffer.from(region))) {
     region.set(after.otadata)
-    await context.writeFlash?.(otadata.offset, after.otadata)
+    await context.writeFlash?.(otadata.entry.offset, after.otadata)
   }
   const info = readOtadata(region, slots.length)
   if (info.active < 0) return undefined
@@ -83,7 +79,7 @@ async function selectOtaSlotAtBoot(flash: Uint8Array, entries: PartitionEntry[],
 }
 
 async function boot(flash: Uint8Array, console: BootConsole, context: BootContext, options: FirmwareBootOptions, log: Log): Promise<void> {
-  const [{readPartitionTable, findAppPartition, findPartition, partitionTypeName, partitionSubtypeName}, {readNvs}, image, provision, {startDevice, usesTls}] =
+  const [{readFlashImage, partitionTableAt, partitionBytes, partitionFits, findAppPartition, partitionTypeName, partitionSubtypeName, PARTITION_TABLE_OFFSET}, {readNvs}, image, provision, {startDevice, usesTls}] =
     await Promise.all([
       import('../partitions/index.js'),
       import('../nvs/index.js'),
@@ -106,7 +102,8 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
   log('I', 'boot', `2nd stage bootloader at 0x${chip.bootloaderOffset.toString(16)}`)
 
   // ESP8266_GENERIC (a NONOS SDK build) has no partition table: firmware at 0x0, its filesystem at the port's fixed offset
-  if (chip.name === 'esp8266' && !(flash[PARTITION_TABLE_OFFSET] === 0xaa && flash[PARTITION_TABLE_OFFSET + 1] === 0x50)) {
+  const tableState = partitionTableAt(flash)
+  if (chip.name === 'esp8266' && tableState !== 'table') {
     const [{looksLikeFat}, {ESP8266_FS_START}] = await Promise.all([import('./micropython-boot.js'), import('../provision/runtime-image.js')])
     if (looksLikeFat(flash.subarray(ESP8266_FS_START))) {
       log('I', 'boot', `no partition table, a FAT volume at 0x${ESP8266_FS_START.toString(16)}: MicroPython (ESP8266_GENERIC layout), running it in the MicroPython interpreter`)
@@ -115,25 +112,25 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
   }
 
   // partition table
-  if (flash[PARTITION_TABLE_OFFSET] === 0xff) fail('boot', `No partition table found at 0x${PARTITION_TABLE_OFFSET.toString(16)} (erased flash)`)
-  let entries
+  if (tableState === 'erased') fail('boot', `No partition table found at 0x${PARTITION_TABLE_OFFSET.toString(16)} (erased flash)`)
+  let layout: FlashImageLayout
   try {
-    entries = readPartitionTable(flash.subarray(PARTITION_TABLE_OFFSET, PARTITION_TABLE_OFFSET + PARTITION_TABLE_SIZE)).entries
+    layout = readFlashImage(flash)
   } catch (error) {
     fail('boot', `Partition table at 0x8000 is invalid: ${error instanceof Error ? error.message : error}`)
   }
+  const entries = layout!.entries
   log('I', 'boot', 'Partition Table:')
-  for (const e of entries!) {
+  for (const e of entries) {
     log('I', 'boot', `  ${e.name.padEnd(16)} ${String(partitionTypeName(e.type)).padEnd(4)} ${String(partitionSubtypeName(e.type, e.subtype)).padEnd(8)} 0x${e.offset.toString(16).padStart(6, '0')} 0x${e.size.toString(16)}`)
   }
 
   // app: factory (else ota_0), unless otadata selects an OTA slot
-  let app = findAppPartition(entries!)
-  const otaSlot = await selectOtaSlotAtBoot(flash, entries!, context, log)
-  if (otaSlot) app = otaSlot
+  // (otadata is read as the bootloader changes it at reset, not as it was before)
+  const app = (await selectOtaSlotAtBoot(layout!, context, log)) ?? findAppPartition(entries)
   if (!app) fail('boot', 'No bootable app partitions in the partition table')
-  if (app!.offset + app!.size > flash.length) fail('boot', `app partition ${app!.name} lies beyond the ${flash.length / 1024 / 1024} MB flash`)
-  const appBytes = flash.subarray(app!.offset, app!.offset + app!.size)
+  if (!partitionFits(flash, app!)) fail('boot', `app partition ${app!.name} lies beyond the ${flash.length / 1024 / 1024} MB flash`)
+  const appBytes = partitionBytes(flash, app!)
   if (appBytes[0] !== 0xe9) fail('esp_image', `image at 0x${app!.offset.toString(16)} has invalid magic byte (0x${appBytes[0].toString(16)}): no app flashed`)
   const info = image.parseEspImage(appBytes, {strict: false})
   const problem = info.problems[0]
@@ -144,7 +141,7 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
   if (desc) log('I', 'cpu_start', `Project name:     ${desc.projectName}, App version: ${desc.version}`)
   if (desc?.projectName === 'micropython') {
     // MicroPython (v1.26+) mounts "/" from the end of the last partition to the end of flash
-    const fsOffset = Math.max(...entries!.map((e) => e.offset + e.size))
+    const fsOffset = layout!.end
     log('I', 'boot', `MicroPython ${desc.version}: running the filesystem at 0x${fsOffset.toString(16)} in the MicroPython interpreter`)
     return runBundle(flash, fsOffset, console, context)
   }
@@ -152,11 +149,11 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
   if (!simulatedType) log('W', 'boot', 'this app is native firmware, which a virtual board cannot execute: running its device type from the device runtime')
 
   // device configuration
-  const nvsPart = findPartition(entries!, 'data', 'nvs')
+  const nvsPart = layout!.nvs
   if (!nvsPart) fail('nvs', 'no nvs partition in the partition table')
   let namespaces
   try {
-    namespaces = readNvs(flash.subarray(nvsPart!.offset, nvsPart!.offset + nvsPart!.size)).namespaces
+    namespaces = readNvs(partitionBytes(flash, nvsPart!)).namespaces
   } catch (error) {
     fail('nvs', `nvs_flash_init failed: ${error instanceof Error ? error.message : error}`)
   }

@@ -146,7 +146,12 @@ export function isAppImage(bytes: Uint8Array): boolean {
 }
 
 export function readPartitionTable(bytes: Uint8Array): PartitionRow[] {
-  return readTable(bytes).entries.map((e) => ({
+  return partitionRows(readTable(bytes).entries)
+}
+
+/** Table entries with their type and subtype by name, as `firmware inspect` shows them. */
+export function partitionRows(entries: readonly PartitionEntry[]): PartitionRow[] {
+  return entries.map((e) => ({
     name: e.name,
     type: partitionTypeName(e.type),
     subtype: partitionSubtypeName(e.type, e.subtype),
