@@ -1,0 +1,188 @@
+import {execFileSync} from 'node:child_process'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {buildSimulationImage} from '../../src/lib/image/index.js'
+import {readPartitionTable} from '../../src/lib/partitions/index.js'
+import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
+import {startCli, type CliProcess} from '../support/cli-process.js'
+import {startEmulator, type EmulatorProcess} from '../support/emulator-process.js'
+import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
+import {freePort} from '../support/net.js'
+
+const ENV = {IOTCTL_CA_PASSPHRASE: 'ota board ca passphrase', IOTCTL_OTA_PASSPHRASE: 'ota board release passphrase'}
+const ORACLE = join(import.meta.dirname, '..', 'support', 'oracles', 'otadata.py')
+const MAC = '24:0a:c4:0a:0b:01'
+const TYPE = 'otaboard'
+
+/** A device type with ESP-IDF's factory + two OTA slots layout, one reading a second. */
+const TEMPLATE = `import {defineTemplate} from 'iotctl/template'
+
+export default defineTemplate({
+  name: 'OTA board',
+  description: 'a sensor whose flash has factory, otadata, ota_0 and ota_1',
+  version: '1.0.0',
+  chips: ['esp32'],
+  settings: {interval: {type: 'int', description: 'seconds between readings', default: 1, min: 1, max: 600, nvsKey: 'interval'}},
+  telemetry: {intervalSeconds: 1, fields: {level: {type: 'integer', unit: '%', min: 0, max: 100, model: {kind: 'counter'}}}},
+  app: {simulation: true},
+  partitions: 'factory-ota',
+})
+`
+
+/**
+ * The virtual board takes OTA jobs itself, on real parts: Mosquitto with mutual TLS, `iotctl ota
+ * serve` over HTTPS with an iotctl-issued certificate, `iotctl emulate` flashed by `iotctl flash`
+ * with a factory-ota layout. Its flash file is read back after each update, otadata by an
+ * independent Python reading of ESP-IDF's format.
+ */
+describe('virtual board OTA: jobs over its own MQTT connection, idle slot + otadata, confirm or roll back', () => {
+  let ctx: CliEnv
+  let broker: Mosquitto
+  let serve: CliProcess
+  let board: EmulatorProcess
+  let serverUrl: string
+  let layout: {otadata: number; factory: number; ota0: number; ota1: number; slotSize: number}
+
+  /** otadata.py's reading of the board's otadata (2 OTA slots) */
+  const oracle = () => {
+    const file = join(ctx.home, `otadata-${Date.now()}.bin`)
+    writeFileSync(file, readFileSync(board.flashFile).subarray(layout.otadata, layout.otadata + 0x2000))
+    return JSON.parse(execFileSync('python3', [ORACLE, 'read', file, '2'], {encoding: 'utf8'}))
+  }
+  const waitConsole = async (pattern: RegExp, timeoutMs = 60_000, from = 0) => {
+    const deadline = Date.now() + timeoutMs
+    while (!pattern.test(board.console().slice(from))) {
+      if (Date.now() > deadline) throw new Error(`the board never printed ${pattern}:\n${board.console().slice(-4000)}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+  const deploy = (version: string, extra: string[] = []) =>
+    runCli(['ota', 'deploy', version, '--to', `id=${MAC}`, '--waves', '100%', '--gate-timeout', '90s', '--server', serverUrl, '--backend', 'ops', ...extra, '--json'], ctx, {timeoutMs: 150_000})
+  const release = async (version: string, file: string, extra: string[] = []) => {
+    const made = await runCli(['ota', 'release', '--type', TYPE, '--version', version, '--chip', 'esp32', file, ...extra, '--json'], ctx)
+    expect(made.code, made.stderr).toBe(0)
+    return made.json()
+  }
+  const deviceStatus = async () => {
+    const status = await runCli(['ota', 'status', '--devices', '--json'], ctx)
+    expect(status.code, status.stderr).toBe(0)
+    return status.json().devices.find((d: {id: string}) => d.id === MAC)
+  }
+
+  beforeAll(async () => {
+    ctx = isolatedEnv(ENV)
+    const root = join(ctx.home, 'fleet')
+    mkdirSync(root)
+    expect((await runCli(['init', root], ctx)).code).toBe(0)
+    ctx.cwd = root
+    expect((await runCli(['certs', 'init'], ctx)).code).toBe(0)
+    const brokerCert = (await runCli(['certs', 'issue-server', 'broker', '--ip', '127.0.0.1', '--json'], ctx)).json()
+    expect((await runCli(['certs', 'issue-server', 'ota', '--ip', '127.0.0.1'], ctx)).code).toBe(0)
+    broker = await startMosquitto({
+      listenerLines: [`cafile ${brokerCert.caFile}`, `certfile ${brokerCert.certFile}`, `keyfile ${brokerCert.keyFile}`, 'require_certificate true', 'use_identity_as_username true', 'allow_anonymous false'],
+    })
+    const url = `mqtts://127.0.0.1:${broker.port}`
+    const ca = join(root, 'pki', 'ca.pem')
+    expect((await runCli(['backends', 'add', 'fleet', '--kind', 'mqtt', '--url', url, '--ca', ca, '--use'], ctx)).code).toBe(0)
+    expect((await runCli(['devices', 'add', 'ota-controller', '--type', 'light'], ctx)).code).toBe(0)
+    expect((await runCli(['certs', 'issue', 'ota-controller'], ctx)).code).toBe(0)
+    expect((await runCli(['backends', 'add', 'ops', '--kind', 'mqtt', '--url', url, '--ca', ca, '--identity', 'ota-controller'], ctx)).code).toBe(0)
+    expect((await runCli(['ota', 'keys', 'init'], ctx)).code).toBe(0)
+    mkdirSync(join(root, 'templates', 'firmware', TYPE), {recursive: true})
+    writeFileSync(join(root, 'templates', 'firmware', TYPE, 'template.ts'), TEMPLATE)
+
+    const port = await freePort()
+    serve = startCli(['ota', 'serve', '--server-cert', 'ota', '--port', String(port), '--json'], ctx)
+    await serve.waitForStdout(/"event":"listening"/)
+    serverUrl = `https://127.0.0.1:${port}/`
+
+    // the board boots, trusting the workspace's release key; a new image has 10 s to prove itself
+    board = await startEmulator(ctx, ['--chip', 'esp32', '--mac', MAC, '--ota-confirm-timeout', '10s'])
+    const flashed = await runCli(['flash', '--type', TYPE, '--port', board.url, '--json'], ctx, {timeoutMs: 120_000})
+    expect(flashed.code, flashed.stderr).toBe(0)
+    expect(flashed.json().parts.map((p: {name: string}) => p.name)).toEqual(['bootloader', 'partition-table', 'nvs', 'otadata', 'app'])
+    // the layout factory-ota gave, from the partition table in the board's flash
+    const {entries} = readPartitionTable(readFileSync(board.flashFile).subarray(0x8000, 0x8c00))
+    const at = (name: string) => entries.find((p) => p.name === name)!
+    layout = {otadata: at('otadata').offset, factory: at('factory').offset, ota0: at('ota_0').offset, ota1: at('ota_1').offset, slotSize: at('ota_0').size}
+    await waitConsole(/ota: version 1\.0\.0: taking OTA jobs/)
+    await waitConsole(/mqtt: connected to mqtts:/)
+  }, 240_000)
+
+  afterAll(async () => {
+    serve?.child.kill('SIGINT')
+    await board?.stop()
+    await broker?.stop()
+  })
+
+  it('takes 2.0.0 (built with firmware build --version): ota_0 holds it, otadata says valid, the board reports 2.0.0', async () => {
+    const out = join(ctx.home, 'v2')
+    const built = await runCli(['firmware', 'build', '--device', MAC, '--version', '2.0.0', '--out', out, '--json'], ctx)
+    expect(built.code, built.stderr).toBe(0)
+    const image = readFileSync(join(out, 'app.bin'))
+    const inspected = await runCli(['firmware', 'inspect', join(out, 'app.bin'), '--json'], ctx)
+    expect(inspected.json().app ?? inspected.json()).toMatchObject({projectName: TYPE, version: '2.0.0', simulation: true})
+    expect((await release('2.0.0', join(out, 'app.bin'))).appVersion).toBe('2.0.0')
+
+    const mark = board.console().length
+    const result = await deploy('2.0.0')
+    expect(result.code, result.stderr + result.stdout.slice(-2000)).toBe(0)
+    expect(result.ndjson().find((e) => e.event === 'summary')).toMatchObject({state: 'completed', healthy: 1, failed: 0})
+    const text = board.console().slice(mark)
+    expect(text).toMatch(/esp_https_ota: 2\.0\.0 \(\d+ bytes\) written to ota_0 at 0x[0-9a-f]+; otadata entry 0: seq 1, state new; restarting/)
+    expect(text).toMatch(/otadata: entry 0, seq 1, state pending-verify → ota_0/)
+    expect(text).toMatch(/App version: 2\.0\.0/)
+    expect(text).toMatch(/ota: 2\.0\.0 reached its backend and sent telemetry: marked valid/)
+    expect(board.events.filter((e) => e.event === 'reset' && /OTA update to 2\.0\.0/.test(e.reason))).toHaveLength(1)
+
+    // the flash file: the image in ota_0, the factory app untouched, otadata per ESP-IDF (checked by otadata.py)
+    const flash = readFileSync(board.flashFile)
+    expect(flash.subarray(layout.ota0, layout.ota0 + image.length).equals(image)).toBe(true)
+    expect(flash.subarray(layout.ota0 + image.length, layout.ota0 + layout.slotSize).every((b) => b === 0xff)).toBe(true)
+    const otadata = oracle()
+    expect(otadata).toMatchObject({active: 0, boot_slot: 0})
+    expect(otadata.entries[0]).toMatchObject({seq: 1, state: 2, crc_ok: true, valid: true, rest_erased: true})
+    expect(otadata.entries[1]).toMatchObject({seq: 0xffffffff, valid: false})
+    expect(await deviceStatus()).toMatchObject({current: '2.0.0', previous: '1.0.0'})
+  }, 180_000)
+
+  it('an unhealthy 3.0.0 (never reaches its backend) marks itself invalid; ota_0 boots again and reports rolled-back', async () => {
+    const file = join(ctx.home, 'v3.bin')
+    writeFileSync(file, buildSimulationImage({chip: 'esp32', templateType: TYPE, version: '3.0.0', fault: 'offline'}))
+    await release('3.0.0', file)
+    const mark = board.console().length
+    const result = await deploy('3.0.0', ['--on-failure', 'abort'])
+    expect(result.code, result.stderr + result.stdout.slice(-2000)).toBe(6)
+    const summary = result.ndjson().find((e) => e.event === 'summary')
+    expect(summary).toMatchObject({state: 'aborted', failed: 1})
+    expect(summary.failures[0].error).toMatch(/rolled-back: 3\.0\.0 did not confirm itself .*back on 2\.0\.0/)
+    const text = board.console().slice(mark)
+    expect(text).toMatch(/written to ota_1 .*otadata entry 1: seq 2, state new; restarting/)
+    expect(text).toMatch(/App version: 3\.0\.0/)
+    expect(text).toMatch(/ota: 3\.0\.0 did not reach its backend and send telemetry within 10 s: marked invalid, rolling back/)
+    expect(text).toMatch(/otadata: entry 0, seq 1, state valid → ota_0[\s\S]*App version: 2\.0\.0/)
+
+    const otadata = oracle()
+    expect(otadata).toMatchObject({active: 0, boot_slot: 0})
+    expect(otadata.entries[0]).toMatchObject({seq: 1, state: 2, crc_ok: true, valid: true})
+    expect(otadata.entries[1]).toMatchObject({seq: 2, state: 3, crc_ok: true, valid: false, rest_erased: true})
+    expect(await deviceStatus()).toMatchObject({current: '2.0.0'})
+  }, 180_000)
+
+  it('an image that does not match its signed manifest is refused: nothing written, still 2.0.0', async () => {
+    // 3.1.0's manifest is signed for its own image, but its URL serves 3.0.0's: what a tampering mirror would hand out
+    const file = join(ctx.home, 'v3.1.bin')
+    writeFileSync(file, buildSimulationImage({chip: 'esp32', templateType: TYPE, version: '3.1.0'}))
+    await release('3.1.0', file, ['--url', `${serverUrl}${TYPE}/3.0.0/firmware.bin`])
+    const before = readFileSync(board.flashFile)
+    const mark = board.console().length
+    const result = await deploy('3.1.0', ['--on-failure', 'abort'])
+    expect(result.code, result.stderr).toBe(6)
+    expect(result.ndjson().find((e) => e.event === 'summary').failures[0].error).toMatch(/failed: image refused: (size|SHA-256)/)
+    expect(board.console().slice(mark)).not.toMatch(/esp_https_ota|restarting/)
+    expect(readFileSync(board.flashFile).equals(before)).toBe(true)
+    expect(await deviceStatus()).toMatchObject({current: '2.0.0'})
+  }, 180_000)
+})
