@@ -1,4 +1,4 @@
-import {execFileSync} from 'node:child_process'
+import {execFileSync, spawn} from 'node:child_process'
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -185,4 +185,28 @@ describe('virtual board OTA: jobs over its own MQTT connection, idle slot + otad
     expect(readFileSync(board.flashFile).equals(before)).toBe(true)
     expect(await deviceStatus()).toMatchObject({current: '2.0.0'})
   }, 180_000)
+
+  it('a job whose manifest was altered after signing is rejected (mosquitto_pub as the controller)', async () => {
+    const signed = JSON.parse(readFileSync(join(ctx.cwd, 'ota', 'releases', TYPE, '3.1.0', 'manifest.json'), 'utf8'))
+    const forged = {...signed, manifest: signed.manifest.replace('"3.1.0"', '"3.9.0"'), jobId: 'forged/update', operation: 'update', url: `${serverUrl}${TYPE}/3.1.0/firmware.bin`, ts: Date.now()}
+    const pki = join(ctx.cwd, 'pki')
+    const tls = ['--cafile', join(pki, 'ca.pem'), '--cert', join(pki, 'devices', 'ota-controller', 'cert.pem'), '--key', join(pki, 'devices', 'ota-controller', 'key.pem')]
+    // the board's answer arrives on its status topic: wait for the one about this job
+    const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.port), ...tls, '-t', `iotctl/ota/${MAC}/status`, '-W', '30'])
+    let seen = ''
+    const answer = new Promise<any>((resolve, reject) => {
+      sub.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        seen += chunk
+        const line = seen.split('\n').find((l) => l.includes('"forged/update"') && /"state":"(rejected|failed|succeeded)"/.test(l))
+        if (line) resolve(JSON.parse(line))
+      })
+      sub.once('exit', () => reject(new Error(`no answer to the forged job; statuses seen:\n${seen}`)))
+    })
+    await new Promise((r) => setTimeout(r, 300))
+    execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(broker.port), ...tls, '-t', `iotctl/ota/${MAC}/job`, '-q', '1', '-r', '-m', JSON.stringify(forged)])
+    const status = await answer.finally(() => sub.kill())
+    expect(status).toMatchObject({state: 'rejected', version: '2.0.0'})
+    expect(status.error).toMatch(/signature/i)
+    expect(board.console()).not.toMatch(/3\.9\.0/)
+  }, 60_000)
 })

@@ -16,6 +16,7 @@ import {jobFor} from '../../../src/lib/ota/rollout.js'
 import {compareSemver} from '../../../src/lib/ota/semver.js'
 import {createReleaseKey, openReleaseKey, readReleasePublicKey} from '../../../src/lib/ota/signing-key.js'
 import {overBudget, parseFailureBudget, planWaves} from '../../../src/lib/ota/waves.js'
+import {buildSimulationImage} from '../../../src/lib/image/index.js'
 import {appImage} from '../../support/esp-image.js'
 import {serverTls, type ServerTls} from '../../support/tls.js'
 
@@ -85,6 +86,10 @@ describe('releases: signed manifests, checked images, a tamper-evident store', (
     await expect(createRelease(root, {type: 'temp', version: '2.0.0', image: appImage({chip: 'esp32c3'}), source: 'c3.bin', passphrase: PASS, chip: 'esp32'})).rejects.toMatchObject({code: 'IMAGE_CHIP_MISMATCH', exit: 6})
     await expect(createRelease(root, {type: 'temp', version: '0.9.0', image: appImage({chip: 'esp32'}), source: 'x.bin', passphrase: PASS})).rejects.toMatchObject({code: 'OTA_VERSION_NOT_NEWER'})
     await expect(createRelease(root, {type: 'temp', version: '1.1.0', image: appImage({chip: 'esp32'}), source: 'x.bin', passphrase: PASS})).rejects.toMatchObject({code: 'OTA_RELEASE_EXISTS'})
+    // a simulation image reports its own type and version: released under others it could never pass a gate
+    const sim = buildSimulationImage({chip: 'esp32', templateType: 'temp', version: '2.0.0'})
+    await expect(createRelease(root, {type: 'temp', version: '2.1.0', image: sim, source: 'sim.bin', passphrase: PASS})).rejects.toThrow(/simulation image of version 2\.0\.0: released as 2\.1\.0/)
+    await expect(createRelease(root, {type: 'light', version: '2.0.0', image: sim, source: 'sim.bin', passphrase: PASS})).rejects.toThrow(/simulation image of type temp, not light/)
     const broken = appImage({chip: 'esp32'})
     broken[40] ^= 0x55
     await expect(createRelease(root, {type: 'temp', version: '3.0.0', image: broken, source: 'broken.bin', passphrase: PASS})).rejects.toMatchObject({exit: 6})
