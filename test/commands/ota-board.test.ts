@@ -169,6 +169,14 @@ describe('virtual board OTA: jobs over its own MQTT connection, idle slot + otad
     expect(otadata.entries[0]).toMatchObject({seq: 1, state: 2, crc_ok: true, valid: true})
     expect(otadata.entries[1]).toMatchObject({seq: 2, state: 3, crc_ok: true, valid: false, rest_erased: true})
     expect(await deviceStatus()).toMatchObject({current: '2.0.0'})
+    // the job outlived two resets in the board's NVS, beside its configuration; firmware inspect reads both
+    const inspected = await runCli(['firmware', 'inspect', board.flashFile, '--json'], ctx)
+    expect(inspected.code, inspected.stderr).toBe(0)
+    const report = inspected.json()
+    const job = report.nvs.entries.find((e: {namespace: string; key: string}) => e.namespace === 'iotctl_ota' && e.key === 'job')
+    expect(JSON.parse(job.value)).toMatchObject({phase: 'done', target: {version: '3.0.0'}, from: {version: '2.0.0'}, status: {state: 'rolled-back', version: '2.0.0', previousVersion: '3.0.0'}})
+    expect(report.nvs.entries.some((e: {key: string; value: unknown}) => e.key === 'id' && e.value === MAC)).toBe(true)
+    expect(report.otadata).toMatchObject({active: 0, boots: 'ota_0'})
   }, 180_000)
 
   it('an image that does not match its signed manifest is refused: nothing written, still 2.0.0', async () => {
@@ -182,6 +190,8 @@ describe('virtual board OTA: jobs over its own MQTT connection, idle slot + otad
     expect(result.code, result.stderr).toBe(6)
     expect(result.ndjson().find((e) => e.event === 'summary').failures[0].error).toMatch(/failed: image refused: (size|SHA-256)/)
     expect(board.console().slice(mark)).not.toMatch(/esp_https_ota|restarting/)
+    // the retained 3.0.0 job came back after the rollback: answered from NVS, never installed again
+    expect(board.console().match(/esp_https_ota: 3\.0\.0/g)).toHaveLength(1)
     expect(readFileSync(board.flashFile).equals(before)).toBe(true)
     expect(await deviceStatus()).toMatchObject({current: '2.0.0'})
   }, 180_000)
@@ -208,5 +218,14 @@ describe('virtual board OTA: jobs over its own MQTT connection, idle slot + otad
     expect(status).toMatchObject({state: 'rejected', version: '2.0.0'})
     expect(status.error).toMatch(/signature/i)
     expect(board.console()).not.toMatch(/3\.9\.0/)
+  }, 60_000)
+
+  it('after a power cut the board boots ota_0 again from its flash file, on 2.0.0', async () => {
+    const otadataBefore = oracle()
+    await board.kill()
+    board = await startEmulator(ctx, ['--chip', 'esp32', '--mac', MAC, '--flash-file', board.flashFile, '--boot'])
+    await waitConsole(/otadata: entry 0, seq 1, state valid → ota_0[\s\S]*App version: 2\.0\.0[\s\S]*ota: version 2\.0\.0 \(release sequence 1\): taking OTA jobs/)
+    await waitConsole(/mqtt: connected to mqtts:/)
+    expect(oracle()).toEqual(otadataBefore)
   }, 60_000)
 })
