@@ -189,7 +189,7 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
   } catch (error) {
     fail('app', `NVS namespace "${namespace}": ${error instanceof Error ? error.message : error}`)
   }
-  log('I', 'app', `device ${config!.id} (type ${config!.type}), version ${version}, MAC ${context.mac}`)
+  log('I', 'app', `device ${config!.id} (type ${config!.type}), MAC ${context.mac}, version ${version}`)
   const certificate = !config!.cert ? '' : usesTls(config!.backendUrl) ? ', client certificate from NVS' : ', not TLS: the certificate in NVS is not used'
   log('I', 'app', `backend ${config!.backendUrl} (scheme ${config!.scheme})${certificate}`)
 
