@@ -147,7 +147,7 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
   log('I', 'boot', `Loaded app from partition at offset 0x${app!.offset.toString(16)}`)
   const desc = info.appDescriptor
   if (desc) log('I', 'cpu_start', `Project name:     ${desc.projectName}, App version: ${desc.version}`)
-  if (desc?.projectName === 'micropython') {
+  if (desc?.projectName === 'micropython' && !image.isSimulationImage(info)) {
     // MicroPython (v1.26+) mounts "/" from the end of the last partition to the end of flash
     const fsOffset = Math.max(...entries!.map((e) => e.offset + e.size))
     log('I', 'boot', `MicroPython ${desc.version}: running the filesystem at 0x${fsOffset.toString(16)} in the MicroPython interpreter`)
