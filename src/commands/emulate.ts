@@ -26,7 +26,10 @@ export default class Emulate extends BaseCommand<typeof Emulate> {
     'keeps its flash in a file, and after flashing boots what it holds, printing its console on the same connection. A TCP line ' +
     'has no DTR/RTS: the board boots on RUN_USER_CODE (sent by iotctl flash), on FLASH_END, or when the flashing host ' +
     'disconnects; a SYNC while the app runs resets it into download mode. --pace makes its UART as slow as a real one at the ' +
-    'negotiated baud rate. Stop it with Ctrl-C. With --json the first line is the address, then one NDJSON event per line.'
+    'negotiated baud rate. Stop it with Ctrl-C. With --json the first line is the address, then one NDJSON event per line. ' +
+    'An app flashed with an OTA layout (factory-ota, two-ota) takes `iotctl ota deploy` jobs over its own MQTT connection when the ' +
+    'workspace has a release key (iotctl ota keys init): it writes the image into the idle ota_N slot and otadata, resets, then ' +
+    'confirms the new image once it reaches its backend or rolls back (--ota-confirm-timeout).'
 
   static examples = [
     '<%= config.bin %> <%= command.id %> --chip esp32',
