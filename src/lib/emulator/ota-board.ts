@@ -26,6 +26,8 @@ const DEFAULT_CONFIRM_MS = 60_000
 /** The job as kept in NVS across the reset into the new image. */
 export interface BoardOtaRecord {
   jobId: string
+  /** a rollback keeps the running sequence (anti-rollback counts updates only) */
+  operation?: 'update' | 'rollback'
   /** installed: the new image has not proven itself yet; done: `status` is the job's final report */
   phase: 'installed' | 'done'
   target: {version: string; sequence: number}
@@ -214,9 +216,9 @@ export class BoardOta {
     const {slots, otadata} = otaLayout(entries)
     const result = installOtaImage(flash, entries, image)
     const slot = slots[result.slot]
-    const target = {version: manifest.version, sequence: manifest.sequence}
+    const target = {version: manifest.version, sequence: job.operation === 'rollback' ? (this.agent?.sequence ?? 0) : manifest.sequence}
     // the job first: a reset from here on finds it and reports what boots
-    await this.saveRecord({jobId: job.jobId, phase: 'installed', target, from: {version, sequence: this.agent?.sequence ?? 0}, sequence: this.agent?.sequence ?? 0, ...(this.agent?.previousVersion ? {previousVersion: this.agent.previousVersion} : {})})
+    await this.saveRecord({jobId: job.jobId, operation: job.operation, phase: 'installed', target, from: {version, sequence: this.agent?.sequence ?? 0}, sequence: this.agent?.sequence ?? 0, ...(this.agent?.previousVersion ? {previousVersion: this.agent.previousVersion} : {})})
     await this.write(slot.offset, result.flash.subarray(slot.offset, slot.offset + slot.size))
     await this.write(otadata!.offset, result.flash.subarray(otadata!.offset, otadata!.offset + OTADATA_SIZE))
     const entry = readOtadata(flash.subarray(otadata!.offset, otadata!.offset + OTADATA_SIZE), slots.length)
