@@ -20,6 +20,8 @@ export interface ClientBehaviour {
   resubscribe?: boolean
 }
 
+const noLog = () => {}
+
 /** mqtt.js options for resolved settings (the client factory). */
 export function mqttJsOptions(settings: MqttConnectionSettings, behaviour: ClientBehaviour = {}): IClientOptions {
   const options: IClientOptions = {
@@ -39,6 +41,9 @@ export function mqttJsOptions(settings: MqttConnectionSettings, behaviour: Clien
     // one CONNACK failure is final unless the caller asked for reconnects
     reconnectOnConnackError: (behaviour.reconnectPeriodMs ?? 0) > 0,
   }
+  // mqtt.js calls its `debug` logger several times per packet even when it prints nothing: about
+  // 7 % of tail's CPU at 50 k msg/s. DEBUG=mqttjs* still turns mqtt.js's own logging on.
+  if (!process.env.DEBUG?.includes('mqttjs')) options.log = noLog
   if (settings.will) options.will = {...settings.will, payload: Buffer.from(settings.will.payload)}
   if (settings.tls) {
     options.ca = settings.tls.ca
