@@ -130,6 +130,9 @@ describe('virtual board OTA: jobs over its own MQTT connection, idle slot + otad
     const result = await deploy('2.0.0')
     expect(result.code, result.stderr + result.stdout.slice(-2000)).toBe(0)
     expect(result.ndjson().find((e) => e.event === 'summary')).toMatchObject({state: 'completed', healthy: 1, failed: 0})
+    // every step the board reported, as the controller saw it: before the reset, then from the new image
+    const steps = result.ndjson().filter((e) => e.event === 'device' && e.device === MAC).map((e) => e.state)
+    expect(steps).toEqual(['sent', 'downloading', 'installing', 'rebooting', 'verifying', 'installed', 'healthy'])
     const text = board.console().slice(mark)
     expect(text).toMatch(/esp_https_ota: 2\.0\.0 \(\d+ bytes\) written to ota_0 at 0x[0-9a-f]+; otadata entry 0: seq 1, state new; restarting/)
     expect(text).toMatch(/otadata: entry 0, seq 1, state pending-verify → ota_0/)
