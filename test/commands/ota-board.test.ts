@@ -160,7 +160,7 @@ describe('virtual board OTA: jobs over its own MQTT connection, idle slot + otad
     expect(result.code, result.stderr + result.stdout.slice(-2000)).toBe(6)
     const summary = result.ndjson().find((e) => e.event === 'summary')
     expect(summary).toMatchObject({state: 'aborted', failed: 1})
-    expect(summary.failures[0].error).toMatch(/rolled-back: 3\.0\.0 did not confirm itself .*back on 2\.0\.0/)
+    expect(summary.failures[0].error).toBe('rolled-back: 3.0.0 did not confirm itself (otadata: invalid): back on 2.0.0')
     const text = board.console().slice(mark)
     expect(text).toMatch(/written to ota_1 .*otadata entry 1: seq 2, state new; restarting/)
     expect(text).toMatch(/App version: 3\.0\.0/)
@@ -196,6 +196,25 @@ describe('virtual board OTA: jobs over its own MQTT connection, idle slot + otad
     // the retained 3.0.0 job came back after the rollback: answered from NVS, never installed again
     expect(board.console().match(/esp_https_ota: 3\.0\.0/g)).toHaveLength(1)
     expect(readFileSync(board.flashFile).equals(before)).toBe(true)
+    expect(await deviceStatus()).toMatchObject({current: '2.0.0'})
+  }, 180_000)
+
+  it('a 3.2.0 that panics at boot never confirms: at the next reset the bootloader aborts it and ota_0 boots', async () => {
+    const file = join(ctx.home, 'v3.2.bin')
+    writeFileSync(file, buildSimulationImage({chip: 'esp32', templateType: TYPE, version: '3.2.0', fault: 'crash'}))
+    await release('3.2.0', file)
+    const mark = board.console().length
+    const result = await deploy('3.2.0', ['--on-failure', 'abort'])
+    expect(result.code, result.stderr + result.stdout.slice(-2000)).toBe(6)
+    expect(result.ndjson().find((e) => e.event === 'summary').failures[0].error).toBe('rolled-back: 3.2.0 did not confirm itself (otadata: aborted): back on 2.0.0')
+    const text = board.console().slice(mark)
+    expect(text).toMatch(/written to ota_1 .*otadata entry 1: seq 2, state new; restarting/)
+    expect(text).toMatch(/App version: 3\.2\.0[\s\S]*Guru Meditation Error/)
+    expect(text).toMatch(/ota_1 is still pending verification \(it never confirmed itself\): marked aborted, rolling back[\s\S]*otadata: entry 0, seq 1, state valid → ota_0[\s\S]*App version: 2\.0\.0/)
+    const otadata = oracle()
+    expect(otadata).toMatchObject({active: 0, boot_slot: 0})
+    expect(otadata.entries[0]).toMatchObject({seq: 1, state: 2, crc_ok: true, valid: true})
+    expect(otadata.entries[1]).toMatchObject({seq: 2, state: 4, crc_ok: true, valid: false})
     expect(await deviceStatus()).toMatchObject({current: '2.0.0'})
   }, 180_000)
 

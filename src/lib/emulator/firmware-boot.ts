@@ -26,6 +26,8 @@ export interface FirmwareBootOptions {
 
 const PARTITION_TABLE_OFFSET = 0x8000
 const PARTITION_TABLE_SIZE = 0xc00
+/** how long a crashing build runs before its panic resets the board (a boot loop that does not spin) */
+const CRASH_DELAY_MS = 500
 
 
 /**
@@ -210,6 +212,18 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
         log,
       })
     : undefined
+  if (fault === 'crash') {
+    // a build that panics before it can confirm itself: the reset leaves its otadata entry pending-verify
+    log('E', 'app', 'simulation fault "crash"')
+    console.write("Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled.\r\nRebooting...\r\n")
+    ota?.close()
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, CRASH_DELAY_MS)
+      context.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), {once: true})
+    })
+    if (!context.signal.aborted) context.restart?.('panic')
+    return
+  }
   if (fault === 'offline') {
     // a build whose network stack is broken: it never reaches the backend (an unhealthy OTA image)
     log('E', 'app', 'this build never reaches its backend (simulation fault "offline")')

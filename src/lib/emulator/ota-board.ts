@@ -139,7 +139,7 @@ export class BoardOta {
         record.status = {jobId: record.jobId, state: 'succeeded', version, sequence: record.sequence, previousVersion: record.from.version, ts: Date.now()}
         await this.saveRecord(record)
       } else {
-        const error = `${record.target.version} did not confirm itself (it never reached its backend): marked invalid, back on ${version}`
+        const error = `${record.target.version} did not confirm itself (otadata: ${await this.triedState()}): back on ${version}`
         log('W', 'ota', `job ${record.jobId}: ${error}`)
         record = {...record, phase: 'done', sequence: record.from.sequence}
         record.status = {jobId: record.jobId, state: 'rolled-back', version, sequence: record.from.sequence, previousVersion: record.target.version, error, ts: Date.now()}
@@ -225,6 +225,17 @@ export class BoardOta {
     const written = entry.entries[entry.active as 0 | 1]
     log('I', 'esp_https_ota', `${manifest.version} (${image.length} bytes) written to ${slot.name} at 0x${slot.offset.toString(16)}; otadata entry ${entry.active}: seq ${written.seq}, state ${written.state}; restarting`)
     this.o.context.restart?.(`OTA update to ${manifest.version}`)
+  }
+
+  /** The state of the image that was tried and given up: the newest otadata copy marked invalid or aborted. */
+  private async triedState(): Promise<string> {
+    const {otaLayout, OTADATA_SIZE, readOtadata} = await import('../partitions/otadata.js')
+    const {otadata, slots} = otaLayout(this.o.entries)
+    if (!otadata) return 'none'
+    const given = readOtadata(this.o.flash.subarray(otadata.offset, otadata.offset + OTADATA_SIZE), slots.length)
+      .entries.filter((e) => e.crcOk && (e.state === 'invalid' || e.state === 'aborted'))
+      .sort((a, b) => b.seq - a.seq)[0]
+    return given ? `${given.state}` : 'no entry'
   }
 
   /** Set the state of the otadata copy the bootloader followed. */

@@ -16,8 +16,11 @@ export const SIMULATION_PROJECT_NAME = 'iotctl-sim'
 /** the app version a simulation image carries when neither the template nor the build names one */
 export const DEFAULT_APP_VERSION = '1.0.0'
 
-/** Behaviour a test build can carry for the virtual board: 'offline' never reaches its backend (an unhealthy OTA image). */
-export const SIMULATION_FAULTS = ['offline'] as const
+/**
+ * Behaviour a test build can carry for the virtual board (unhealthy OTA images): 'offline' never
+ * reaches its backend, 'crash' panics right after boot (a boot loop).
+ */
+export const SIMULATION_FAULTS = ['offline', 'crash'] as const
 export type SimulationFault = (typeof SIMULATION_FAULTS)[number]
 
 /** Where each chip maps flash rodata (DROM) and instruction RAM, so the image looks like an IDF app. */

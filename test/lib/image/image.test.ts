@@ -94,6 +94,7 @@ describe('simulation images (byte level)', () => {
     const sick = buildSimulationImage({chip: 'esp32', templateType: 'temp', version: '2.2.0', fault: 'offline', size: 0x10000})
     expect(isSimulationImage(sick)).toBe(true)
     expect(simulationFault(sick)).toBe('offline')
+    expect(simulationFault(buildSimulationImage({chip: 'esp8266', templateType: 'temp', fault: 'crash'}))).toBe('crash')
     expect(() => buildSimulationImage({chip: 'esp32', templateType: 'temp', fault: 'melt' as never})).toThrow(/unknown simulation fault "melt"/)
     expect(() => buildSimulationImage({chip: 'esp32', templateType: 'temp', version: 'v'.repeat(32)})).toThrow(/version .* at most 31/)
     // an image built before versions: project 'iotctl-sim', the type where the version goes
