@@ -16,8 +16,8 @@ const ORACLE = join(import.meta.dirname, '..', 'support', 'oracles', 'otadata.py
 const MAC = '24:0a:c4:0a:0b:01'
 const TYPE = 'otaboard'
 
-/** A device type with ESP-IDF's factory + two OTA slots layout, one reading a second. */
-const TEMPLATE = `import {defineTemplate} from 'iotctl/template'
+/** A device type with one of ESP-IDF's OTA layouts, one reading a second. */
+const template = (layout: string) => `import {defineTemplate} from 'iotctl/template'
 
 export default defineTemplate({
   name: 'OTA board',
@@ -27,7 +27,7 @@ export default defineTemplate({
   settings: {interval: {type: 'int', description: 'seconds between readings', default: 1, min: 1, max: 600, nvsKey: 'interval'}},
   telemetry: {intervalSeconds: 1, fields: {level: {type: 'integer', unit: '%', min: 0, max: 100, model: {kind: 'counter'}}}},
   app: {simulation: true},
-  partitions: 'factory-ota',
+  partitions: '${layout}',
 })
 `
 
@@ -46,22 +46,22 @@ describe('virtual board OTA: jobs over its own MQTT connection, idle slot + otad
   let layout: {otadata: number; factory: number; ota0: number; ota1: number; slotSize: number}
 
   /** otadata.py's reading of the board's otadata (2 OTA slots) */
-  const oracle = () => {
+  const oracle = (flashFile = board.flashFile, offset = layout.otadata) => {
     const file = join(ctx.home, `otadata-${Date.now()}.bin`)
-    writeFileSync(file, readFileSync(board.flashFile).subarray(layout.otadata, layout.otadata + 0x2000))
+    writeFileSync(file, readFileSync(flashFile).subarray(offset, offset + 0x2000))
     return JSON.parse(execFileSync('python3', [ORACLE, 'read', file, '2'], {encoding: 'utf8'}))
   }
-  const waitConsole = async (pattern: RegExp, timeoutMs = 60_000, from = 0) => {
+  const waitConsole = async (pattern: RegExp, timeoutMs = 60_000, which: EmulatorProcess = board) => {
     const deadline = Date.now() + timeoutMs
-    while (!pattern.test(board.console().slice(from))) {
-      if (Date.now() > deadline) throw new Error(`the board never printed ${pattern}:\n${board.console().slice(-4000)}`)
+    while (!pattern.test(which.console())) {
+      if (Date.now() > deadline) throw new Error(`the board never printed ${pattern}:\n${which.console().slice(-4000)}`)
       await new Promise((r) => setTimeout(r, 50))
     }
   }
-  const deploy = (version: string, extra: string[] = []) =>
-    runCli(['ota', 'deploy', version, '--to', `id=${MAC}`, '--waves', '100%', '--gate-timeout', '90s', '--server', serverUrl, '--backend', 'ops', ...extra, '--json'], ctx, {timeoutMs: 150_000})
-  const release = async (version: string, file: string, extra: string[] = []) => {
-    const made = await runCli(['ota', 'release', '--type', TYPE, '--version', version, '--chip', 'esp32', file, ...extra, '--json'], ctx)
+  const deploy = (version: string, extra: string[] = [], id = MAC) =>
+    runCli(['ota', 'deploy', version, '--to', `id=${id}`, '--waves', '100%', '--gate-timeout', '90s', '--server', serverUrl, '--backend', 'ops', ...extra, '--json'], ctx, {timeoutMs: 150_000})
+  const release = async (version: string, file: string, extra: string[] = [], type = TYPE) => {
+    const made = await runCli(['ota', 'release', '--type', type, '--version', version, '--chip', 'esp32', file, ...extra, '--json'], ctx)
     expect(made.code, made.stderr).toBe(0)
     return made.json()
   }
@@ -91,7 +91,7 @@ describe('virtual board OTA: jobs over its own MQTT connection, idle slot + otad
     expect((await runCli(['backends', 'add', 'ops', '--kind', 'mqtt', '--url', url, '--ca', ca, '--identity', 'ota-controller'], ctx)).code).toBe(0)
     expect((await runCli(['ota', 'keys', 'init'], ctx)).code).toBe(0)
     mkdirSync(join(root, 'templates', 'firmware', TYPE), {recursive: true})
-    writeFileSync(join(root, 'templates', 'firmware', TYPE, 'template.ts'), TEMPLATE)
+    writeFileSync(join(root, 'templates', 'firmware', TYPE, 'template.ts'), template('factory-ota'))
 
     const port = await freePort()
     serve = startCli(['ota', 'serve', '--server-cert', 'ota', '--port', String(port), '--json'], ctx)
@@ -250,4 +250,39 @@ describe('virtual board OTA: jobs over its own MQTT connection, idle slot + otad
     await waitConsole(/mqtt: connected to mqtts:/)
     expect(oracle()).toEqual(otadataBefore)
   }, 60_000)
+
+  it("two-ota: the cable-flashed app runs from ota_0 with otadata erased, so the update goes into ota_1 (seq 2)", async () => {
+    const mac = '24:0a:c4:0a:0b:02'
+    mkdirSync(join(ctx.cwd, 'templates', 'firmware', 'otaboard2'), {recursive: true})
+    writeFileSync(join(ctx.cwd, 'templates', 'firmware', 'otaboard2', 'template.ts'), template('two-ota'))
+    const second = await startEmulator(ctx, ['--chip', 'esp32', '--mac', mac, '--ota-confirm-timeout', '10s'])
+    try {
+      const flashed = await runCli(['flash', '--type', 'otaboard2', '--port', second.url, '--json'], ctx, {timeoutMs: 120_000})
+      expect(flashed.code, flashed.stderr).toBe(0)
+      await waitConsole(/Loaded app from partition at offset 0x20000[\s\S]*ota: version 1\.0\.0: taking OTA jobs[\s\S]*mqtt: connected/, 60_000, second)
+      const {entries} = readPartitionTable(readFileSync(second.flashFile).subarray(0x8000, 0x8c00))
+      const at = (name: string) => entries.find((p) => p.name === name)!
+      expect(entries.some((p) => p.name === 'factory')).toBe(false)
+      const ota0Before = readFileSync(second.flashFile).subarray(at('ota_0').offset, at('ota_0').offset + at('ota_0').size)
+
+      const out = join(ctx.home, 'two-ota-v1.1')
+      expect((await runCli(['firmware', 'build', '--device', mac, '--version', '1.1.0', '--out', out, '--json'], ctx)).code).toBe(0)
+      await release('1.1.0', join(out, 'app.bin'), [], 'otaboard2')
+      const result = await deploy('1.1.0', [], mac)
+      expect(result.code, result.stderr + result.stdout.slice(-2000)).toBe(0)
+      expect(second.console()).toMatch(/1\.1\.0 \(\d+ bytes\) written to ota_1 at 0x1d0000; otadata entry 0: seq 2, state new; restarting[\s\S]*otadata: entry 0, seq 2, state pending-verify → ota_1[\s\S]*marked valid/)
+      const flash = readFileSync(second.flashFile)
+      expect(flash.subarray(at('ota_0').offset, at('ota_0').offset + at('ota_0').size).equals(ota0Before)).toBe(true)
+      expect(flash.subarray(at('ota_1').offset, at('ota_1').offset + 16).equals(readFileSync(join(out, 'app.bin')).subarray(0, 16))).toBe(true)
+      const otadata = oracle(second.flashFile, at('otadata').offset)
+      expect(otadata).toMatchObject({active: 0, boot_slot: 1})
+      expect(otadata.entries[0]).toMatchObject({seq: 2, state: 2, crc_ok: true, valid: true})
+      // the sequence and copy otatool would pick for ota_1 from erased otadata (the oracle's reckoning) are the ones written
+      const erased = join(ctx.home, 'otadata-erased.bin')
+      writeFileSync(erased, Buffer.alloc(0x2000, 0xff))
+      expect(JSON.parse(execFileSync('python3', [ORACLE, 'next-seq', erased, '1', '2'], {encoding: 'utf8'}))).toEqual({seq: otadata.entries[0].seq, copy: 0})
+    } finally {
+      await second.stop()
+    }
+  }, 240_000)
 })

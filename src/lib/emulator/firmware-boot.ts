@@ -203,6 +203,7 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
         version,
         flash,
         entries: entries!,
+        running: app!,
         nvs: nvsPart!,
         namespaces: namespaces!,
         boot: {active: otaBoot.active, pendingVerify: otaBoot.pendingVerify},

@@ -14,7 +14,7 @@ import type {EmulatedChipName} from './chips.js'
 export interface BoardOtaTrust {
   /** the release-signing public key */
   publicKey: KeyObject
-  /** PEM CA the download server must chain to when NVS holds none */
+  /** PEM CA the download server may chain to, beside the one in NVS (the fleet CA that issues ota serve's certificate) */
   ca?: string
 }
 
@@ -48,6 +48,8 @@ export interface BoardOtaOptions {
   /** the boot's snapshot of the flash: kept in step with every write */
   flash: Uint8Array
   entries: PartitionEntry[]
+  /** the app partition that boots (factory, or an ota_N slot) */
+  running: PartitionEntry
   nvs: PartitionEntry
   namespaces: NvsReadNamespace[]
   /** the otadata copy the bootloader followed, and its state after the boot (pending-verify: must confirm) */
@@ -165,7 +167,8 @@ export class BoardOta {
       {id: this.o.device.id, type: this.o.device.type, version, sequence, previousVersion},
       {
         publicKey: this.o.trust.publicKey,
-        ca: this.o.device.ca ?? this.o.trust.ca,
+        // the CA in NVS (the backend's) and the fleet CA (ota serve's issuer), one PEM bundle
+        ca: [...new Set([this.o.device.ca, this.o.trust.ca].filter(Boolean))].join('\n') || undefined,
         faults: NO_FAULTS,
         random: Math.random,
         signal: this.o.context.signal,
@@ -208,20 +211,27 @@ export class BoardOta {
   private async install(job: OtaJob, manifest: ReleaseManifest, image: Buffer): Promise<void> {
     const {log, flash, entries, chip, version} = this.o
     if (manifest.kind !== 'esp-app') throw new Error(`a ${manifest.kind} release does not install on ESP-IDF firmware`)
-    const [{parseEspImage}, {installOtaImage, otaLayout, OTADATA_SIZE, readOtadata}] = await Promise.all([import('../image/index.js'), import('../partitions/otadata.js')])
+    const [{parseEspImage}, {otaLayout, OTADATA_SIZE, readOtadata, selectOtaSlot}] = await Promise.all([import('../image/index.js'), import('../partitions/otadata.js')])
     const info = parseEspImage(image, {strict: false})
     if (info.problems.length > 0) throw new Error(`image: ${info.problems[0].message}`)
     if (info.chip !== chip) throw new Error(`the image is built for ${info.chipName}, this board is ${chip}`)
     if (this.confirming) throw new Error(`the running image ${version} has not confirmed itself yet`)
     const {slots, otadata} = otaLayout(entries)
-    const result = installOtaImage(flash, entries, image)
-    const slot = slots[result.slot]
+    // esp_ota_get_next_update_partition: the slot after the one running (factory, or ota_0 run from erased otadata, counts as its own)
+    const running = slots.findIndex((s) => s.offset === this.o.running.offset)
+    const index = running < 0 ? 0 : (running + 1) % slots.length
+    const slot = slots[index]
+    if (!otadata || slot.offset === this.o.running.offset) throw new Error('the partition table has no idle OTA slot and otadata partition')
+    if (image.length > slot.size) throw new Error(`the image (${image.length} bytes) does not fit ${slot.name} (${slot.size} bytes)`)
     const target = {version: manifest.version, sequence: job.operation === 'rollback' ? (this.agent?.sequence ?? 0) : manifest.sequence}
     // the job first: a reset from here on finds it and reports what boots
     await this.saveRecord({jobId: job.jobId, operation: job.operation, phase: 'installed', target, from: {version, sequence: this.agent?.sequence ?? 0}, sequence: this.agent?.sequence ?? 0, ...(this.agent?.previousVersion ? {previousVersion: this.agent.previousVersion} : {})})
-    await this.write(slot.offset, result.flash.subarray(slot.offset, slot.offset + slot.size))
-    await this.write(otadata!.offset, result.flash.subarray(otadata!.offset, otadata!.offset + OTADATA_SIZE))
-    const entry = readOtadata(flash.subarray(otadata!.offset, otadata!.offset + OTADATA_SIZE), slots.length)
+    // esp_ota_begin erases the whole slot, esp_ota_write fills it, esp_ota_set_boot_partition writes otadata
+    const contents = new Uint8Array(slot.size).fill(0xff)
+    contents.set(image)
+    await this.write(slot.offset, contents)
+    await this.write(otadata.offset, selectOtaSlot(flash.subarray(otadata.offset, otadata.offset + OTADATA_SIZE), index, slots.length))
+    const entry = readOtadata(flash.subarray(otadata.offset, otadata.offset + OTADATA_SIZE), slots.length)
     const written = entry.entries[entry.active as 0 | 1]
     log('I', 'esp_https_ota', `${manifest.version} (${image.length} bytes) written to ${slot.name} at 0x${slot.offset.toString(16)}; otadata entry ${entry.active}: seq ${written.seq}, state ${written.state}; restarting`)
     this.o.context.restart?.(`OTA update to ${manifest.version}`)
