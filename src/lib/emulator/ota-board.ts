@@ -106,11 +106,6 @@ export class BoardOta {
     return ota
   }
 
-  /** Whether the running image still has to prove itself (it boots pending-verify). */
-  get pendingVerify(): boolean {
-    return this.confirming
-  }
-
   /** The device runtime's events: the first telemetry after connecting confirms a pending image. */
   onDeviceEvent(event: FleetEvent): void {
     if (event.event === 'connected') this.connected = true
