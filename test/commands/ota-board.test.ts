@@ -98,8 +98,8 @@ describe('virtual board OTA: jobs over its own MQTT connection, idle slot + otad
     await serve.waitForStdout(/"event":"listening"/)
     serverUrl = `https://127.0.0.1:${port}/`
 
-    // the board boots, trusting the workspace's release key; a new image has 10 s to prove itself
-    board = await startEmulator(ctx, ['--chip', 'esp32', '--mac', MAC, '--ota-confirm-timeout', '10s'])
+    // the board boots, trusting the workspace's release key; a new image has 15 s to prove itself (a healthy one needs well under 1 s here)
+    board = await startEmulator(ctx, ['--chip', 'esp32', '--mac', MAC, '--ota-confirm-timeout', '15s'])
     const flashed = await runCli(['flash', '--type', TYPE, '--port', board.url, '--json'], ctx, {timeoutMs: 120_000})
     expect(flashed.code, flashed.stderr).toBe(0)
     expect(flashed.json().parts.map((p: {name: string}) => p.name)).toEqual(['bootloader', 'partition-table', 'nvs', 'otadata', 'app'])
@@ -164,7 +164,7 @@ describe('virtual board OTA: jobs over its own MQTT connection, idle slot + otad
     const text = board.console().slice(mark)
     expect(text).toMatch(/written to ota_1 .*otadata entry 1: seq 2, state new; restarting/)
     expect(text).toMatch(/App version: 3\.0\.0/)
-    expect(text).toMatch(/ota: 3\.0\.0 did not reach its backend and send telemetry within 10 s: marked invalid, rolling back/)
+    expect(text).toMatch(/ota: 3\.0\.0 did not reach its backend and send telemetry within 15 s: marked invalid, rolling back/)
     expect(text).toMatch(/otadata: entry 0, seq 1, state valid → ota_0[\s\S]*App version: 2\.0\.0/)
 
     const otadata = oracle()
@@ -255,7 +255,7 @@ describe('virtual board OTA: jobs over its own MQTT connection, idle slot + otad
     const mac = '24:0a:c4:0a:0b:02'
     mkdirSync(join(ctx.cwd, 'templates', 'firmware', 'otaboard2'), {recursive: true})
     writeFileSync(join(ctx.cwd, 'templates', 'firmware', 'otaboard2', 'template.ts'), template('two-ota'))
-    const second = await startEmulator(ctx, ['--chip', 'esp32', '--mac', mac, '--ota-confirm-timeout', '10s'])
+    const second = await startEmulator(ctx, ['--chip', 'esp32', '--mac', mac, '--ota-confirm-timeout', '15s'])
     try {
       const flashed = await runCli(['flash', '--type', 'otaboard2', '--port', second.url, '--json'], ctx, {timeoutMs: 120_000})
       expect(flashed.code, flashed.stderr).toBe(0)
