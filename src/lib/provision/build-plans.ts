@@ -52,7 +52,7 @@ export function keyAlgorithmFor(template: LoadedTemplate, runtime: PlanBuildRequ
 /** What `firmware build` asks for; the app, runtime, header and output options are those of buildFleet. */
 export interface PlanBuildRequest
   extends AppSourceCallbacks,
-    Pick<FleetBuildOptions, 'profile' | 'scheme' | 'appFile' | 'bootloaderFile' | 'runtimeImageFile' | 'runtime' | 'offline' | 'flash' | 'merged' | 'concurrency' | 'onDevice'> {
+    Pick<FleetBuildOptions, 'profile' | 'scheme' | 'appFile' | 'bootloaderFile' | 'appVersion' | 'runtimeImageFile' | 'runtime' | 'offline' | 'flash' | 'merged' | 'concurrency' | 'onDevice'> {
   ws: Workspace
   devices: DeviceRecord[]
   /** --set name=value pairs */
@@ -98,6 +98,7 @@ export async function buildPlans(request: PlanBuildRequest): Promise<FirmwareBui
       outDir: (device) => planOutDir(device, {out: request.out, single, builds: ws.paths.builds}),
       appFile: request.appFile,
       bootloaderFile: request.bootloaderFile,
+      appVersion: request.appVersion,
       runtimeImageFile: request.runtimeImageFile,
       runtime: request.runtime,
       offline: request.offline,

@@ -91,8 +91,8 @@ export function inspectAppImage(bytes: Uint8Array, chip: Chip, origin: string, o
 }
 
 /** The iotctl simulation image for a template type (valid ESP image; only the virtual board runs it). */
-export function makeSimulationImage(chip: Chip, info: {templateType: string; flashSize: FlashSize}): Uint8Array {
-  return buildSimulationImage({chip, templateType: info.templateType, flashSize: info.flashSize})
+export function makeSimulationImage(chip: Chip, info: {templateType: string; version?: string; flashSize: FlashSize}): Uint8Array {
+  return buildSimulationImage({chip, templateType: info.templateType, version: info.version, flashSize: info.flashSize})
 }
 
 /** One image from offset 0, 0xFF between parts (esptool merge_bin). */
