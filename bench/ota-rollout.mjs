@@ -40,7 +40,7 @@ const {buildSimulationImage} = await import(join(ROOT, 'dist', 'lib', 'image', '
 const {writeFileSync} = await import('node:fs')
 for (const version of ['1.1.0', '1.2.0']) {
   const file = join(ctx.home, `temp-${version}.bin`)
-  writeFileSync(file, buildSimulationImage({chip: 'esp32', templateType: 'temp', size: 256 * 1024}))
+  writeFileSync(file, buildSimulationImage({chip: 'esp32', templateType: 'temp', version, size: 256 * 1024}))
   cli(['ota', 'release', '--type', 'temp', '--version', version, file])
 }
 // register the fleet in one write (the registry module itself; `devices add` per device would time the CLI, not OTA)

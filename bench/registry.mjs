@@ -1,20 +1,37 @@
-// The registry on both stores: `devices list --json` with 10,000 devices, and concurrent
-// `devices add` processes per second, each beside a raw psql COPY of the same rows (the floor:
-// what PostgreSQL itself takes to move them).
-// Usage: npm run build && node bench/registry.mjs [ADDS=1000] [CONCURRENCY=16]
+// The registry on both stores, as issue 15 asks: `devices list --json` with 10,000 devices from the
+// JSON file and from PostgreSQL, and concurrent `devices add` processes per second on each, beside a
+// raw psql COPY of the same rows (the floor: what PostgreSQL itself takes to move them).
+// Usage: npm run build && node bench/registry.mjs [--adds 1000] [--concurrency 16] [--devices 10000] [--runs 7]
+// (a smoke run: node bench/registry.mjs --adds 20 --devices 500 --runs 1)
 import {spawn} from 'node:child_process'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
+import {parseArgs} from 'node:util'
 import {BIN, ROOT, fmt, isolatedEnv, medianTimes, timeOnce} from './lib.mjs'
 import {startPostgres} from './support/postgres.mjs'
 
-const ADDS = Number(process.argv[2] ?? 1000)
-const CONCURRENCY = Number(process.argv[3] ?? 16)
+const {values: args} = parseArgs({
+  options: {
+    adds: {type: 'string', default: '1000'},
+    concurrency: {type: 'string', default: '16'},
+    devices: {type: 'string', default: '10000'},
+    runs: {type: 'string', default: '7'},
+  },
+})
+const count = (name) => {
+  const value = Number(args[name])
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number ≥ 1 (got ${args[name]})`)
+  return value
+}
+const ADDS = count('adds')
+const CONCURRENCY = count('concurrency')
+const DEVICES = count('devices')
+const RUNS = count('runs')
 const node = process.execPath
 const now = new Date().toISOString()
 const hex = (n) => n.toString(16).padStart(2, '0')
-const devices = Array.from({length: 10_000}, (_, i) => ({
+const devices = Array.from({length: DEVICES}, (_, i) => ({
   id: `dev-${String(i).padStart(5, '0')}`,
   type: i % 2 ? 'temp' : 'light',
   chip: 'esp32',
@@ -26,7 +43,7 @@ const devices = Array.from({length: 10_000}, (_, i) => ({
 
 const pg = await startPostgres()
 try {
-  // ---- devices list --json, 10,000 devices
+  // ---- devices list --json, DEVICES (10,000) devices
   const fileWs = isolatedEnv()
   const root = join(fileWs.env.IOTCTL_DATA_DIR, 'workspace')
   mkdirSync(join(root, 'registry'), {recursive: true})
@@ -48,13 +65,13 @@ try {
       {command: node, args: [BIN, 'devices', 'list', '--json'], options: {env: pgWs.env}},
       {command: 'psql', args: ['-d', 'list', '-qAt', '-c', copyOut], options: {env: psqlEnv}},
     ],
-    7,
+    RUNS,
   )
-  console.log('devices list --json, 10,000 devices (median of 7 runs, process start included)')
+  console.log(`devices list --json, ${DEVICES.toLocaleString('en')} devices (median of ${RUNS} runs, process start included)`)
   console.log(`  JSON file             ${fmt(fromFile)}`)
   console.log(`  PostgreSQL            ${fmt(fromPg)}  (${(fromPg / fromFile).toFixed(2)}× the JSON file)`)
   console.log(`  floor: psql COPY TO   ${fmt(rawCopy)}  (the same rows, no iotctl)`)
-  console.log(`  (registry migrate --to postgres of these 10,000 devices: ${fmt(moved)})`)
+  console.log(`  (registry migrate --to postgres of these ${DEVICES.toLocaleString('en')} devices: ${fmt(moved)})`)
 
   // ---- concurrent devices add
   const addRate = async (env, label) => {
@@ -82,8 +99,8 @@ try {
   const addPg = isolatedEnv({...pg.env, IOTCTL_REGISTRY_URL: pg.url('adds')})
   timeOnce(node, [BIN, 'registry', 'migrate'], {env: addPg.env})
   await addRate(addPg.env, 'PostgreSQL')
-  const count = pg.psql('adds', 'SELECT count(*) FROM iotctl.devices').trim()
-  console.log(`  rows in PostgreSQL afterwards: ${count} (expected ${ADDS})`)
+  const rowsAfter = pg.psql('adds', 'SELECT count(*) FROM iotctl.devices').trim()
+  console.log(`  rows in PostgreSQL afterwards: ${rowsAfter} (expected ${ADDS})`)
 
   // the same adds without process start: the store itself, 16 in flight
   const {PostgresRegistryStore} = await import(pathToFileURL(join(ROOT, 'dist', 'lib', 'registry', 'postgres', 'store.js')).href)

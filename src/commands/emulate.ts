@@ -2,7 +2,7 @@ import * as Flags from '@oclif/core/flags'
 import {join, resolve} from 'node:path'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {listenFlag} from '../cli/flags.js'
+import {durationFlag, listenFlag} from '../cli/flags.js'
 import {parseListen} from '../lib/console/listen.js'
 import {usageError} from '../lib/console/errors.js'
 import type {VirtualBoard} from '../lib/emulator/board.js'
@@ -26,7 +26,10 @@ export default class Emulate extends BaseCommand<typeof Emulate> {
     'keeps its flash in a file, and after flashing boots what it holds, printing its console on the same connection. A TCP line ' +
     'has no DTR/RTS: the board boots on RUN_USER_CODE (sent by iotctl flash), on FLASH_END, or when the flashing host ' +
     'disconnects; a SYNC while the app runs resets it into download mode. --pace makes its UART as slow as a real one at the ' +
-    'negotiated baud rate. Stop it with Ctrl-C. With --json the first line is the address, then one NDJSON event per line.'
+    'negotiated baud rate. Stop it with Ctrl-C. With --json the first line is the address, then one NDJSON event per line. ' +
+    'An app flashed with an OTA layout (factory-ota, two-ota) takes `iotctl ota deploy` jobs over its own MQTT connection when the ' +
+    'workspace has a release key (iotctl ota keys init): it writes the image into the idle ota_N slot and otadata, resets, then ' +
+    'confirms the new image once it reaches its backend or rolls back (--ota-confirm-timeout).'
 
   static examples = [
     '<%= config.bin %> <%= command.id %> --chip esp32',
@@ -44,6 +47,7 @@ export default class Emulate extends BaseCommand<typeof Emulate> {
     listen: listenFlag('HOST:PORT to listen on; port 0 picks a free one', '127.0.0.1:0'),
     boot: Flags.boolean({summary: 'boot from flash at start instead of waiting in the bootloader'}),
     pace: Flags.boolean({summary: 'pace the UART at the negotiated baud rate (115200, then what CHANGE_BAUDRATE sets)'}),
+    'ota-confirm-timeout': durationFlag('how long an OTA-updated app has to reach its backend and send telemetry before it marks itself invalid and rolls back (default 60s)'),
     'pose-as-real': Flags.boolean({summary: 'hide that the board is virtual (hosts then refuse simulation images)', hidden: true}),
     'power-cut-after': Flags.integer({summary: 'lose power (exit at once, mid-flash) after this many flash writes (to test hosts)', hidden: true, min: 1}),
     'hang-on-boot': Flags.boolean({summary: 'the app hangs right after the ROM banner and prints nothing (to test boot assertions)', hidden: true}),
@@ -66,7 +70,12 @@ export default class Emulate extends BaseCommand<typeof Emulate> {
     const ws = await this.workspace()
     const flashFile = f['flash-file'] ? resolve(f['flash-file']) : join(ws.paths.boards, `${mac.replaceAll(':', '')}.bin`)
     // booting runs the flashed device type's behaviour from the device runtime (workspace templates first)
-    const runFirmware = firmwareBootHook({chip, loadTemplate: (type) => loadTemplate(type, {workspace: ws, cacheDir: ws.paths.cache})})
+    const runFirmware = firmwareBootHook({
+      chip,
+      loadTemplate: (type) => loadTemplate(type, {workspace: ws, cacheDir: ws.paths.cache}),
+      ota: await this.otaTrust(ws),
+      otaConfirmTimeoutMs: f['ota-confirm-timeout'],
+    })
     const onBoot: typeof runFirmware = f['hang-on-boot'] ? (_flash, _console, {signal}) => new Promise((done) => signal.addEventListener('abort', () => done(), {once: true})) : runFirmware
     const board = await VirtualBoard.start({
       chip: chip.name,
@@ -102,12 +111,17 @@ export default class Emulate extends BaseCommand<typeof Emulate> {
     return undefined
   }
 
-  /**
-   * The board's events carry the `event` key of every stream, and `type` too (the same name): the
-   * virtual-board harnesses of other test suites still read `type`; drop it once none does.
-   */
+  /** The firmware's OTA trust: the workspace's release key and fleet CA, when there are (no key: no OTA jobs). */
+  private async otaTrust(ws: import('../lib/workspace/workspace.js').Workspace): Promise<import('../lib/emulator/ota-board.js').BoardOtaTrust | undefined> {
+    const [{readReleasePublicKey}, {readCaCertificatePem}] = await Promise.all([import('../lib/ota/signing-key.js'), import('../lib/pki/credentials.js')])
+    const publicKey = await readReleasePublicKey(ws.root).catch(() => undefined)
+    if (!publicKey) return undefined
+    return {publicKey, ca: await readCaCertificatePem(ws.paths.pki).catch(() => undefined)}
+  }
+
+  /** The board's events: the one `event` key of every stream (emit adds `time`). */
   private boardEvent<E extends {event: string}>(event: E): void {
-    this.emit({...event, type: event.event})
+    this.emit(event)
   }
 
   private wire(board: VirtualBoard): void {

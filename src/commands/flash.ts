@@ -2,22 +2,15 @@ import * as Flags from '@oclif/core/flags'
 
 import {flashHeaderFlags, flashSettingsOf} from '../cli/flash-header-flags.js'
 import {BaseCommand} from '../cli/base-command.js'
-import {ExitCode, IotctlError, usageError} from '../lib/console/errors.js'
+import {usageError} from '../lib/console/errors.js'
 import {defaultScheme} from '../lib/config/profiles.js'
 import type {ProgressBar} from '../lib/console/progress.js'
+import type {FlashManyResult} from '../lib/flash/boards.js'
 import type {FlashDeviceOptions, FlashStage, FlashSummary} from '../lib/flash/flash-device.js'
 import type {FilesOnlySummary} from '../lib/flash/files-only.js'
 import type {WriteProgress} from '../lib/flash/types.js'
 import type {ResolvedSettings} from '../lib/provision/settings.js'
 import type {LoadedTemplate} from '../lib/templates/loader.js'
-
-export interface FlashManyResult {
-  boards: FlashSummary[]
-  failed: {port: string; code: string; message: string; details?: Record<string, unknown>}[]
-  seconds: number
-  /** image bytes per second over all boards */
-  throughput: number
-}
 
 export default class Flash extends BaseCommand<typeof Flash> {
   static summary = 'Flash a board: detect it, register it by MAC, give it its certificate and configuration, write and verify.'
@@ -64,27 +57,16 @@ export default class Flash extends BaseCommand<typeof Flash> {
     ...flashHeaderFlags,
   }
 
-  async run(): Promise<FlashSummary | FlashManyResult | FilesOnlySummary> {
+  async run(): Promise<FlashSummary | FlashManyResult<FlashSummary> | FilesOnlySummary> {
     const f = this.flags
     const started = performance.now()
-    const [{flashDevice, newFlashCache}, {pickPort, espPorts}, {parseSets}] = await Promise.all([
+    const [{flashDevice, newFlashCache}, boards, {parseSets}] = await Promise.all([
       import('../lib/flash/flash-device.js'),
-      import('../lib/serial/pick-port.js'),
+      import('../lib/flash/boards.js'),
       import('../lib/provision/settings.js'),
     ])
-    let ports: string[]
-    if (f['all-ports']) {
-      const explicit = (f.port ?? []).filter((p) => p !== 'auto')
-      // where ports cannot be enumerated (no udev: containers, CI), the ports given still count
-      const found = explicit.length > 0 ? await espPorts().catch(() => []) : await espPorts()
-      ports = [...new Set([...found.map((p) => p.path), ...explicit])]
-      if (ports.length === 0) throw usageError('No ESP boards found on any port', ['Check the cables, or list ports: iotctl ports'])
-    } else {
-      const configured = await this.setting('flash.port')
-      ports = f.port?.length ? [...new Set(f.port)] : configured ? [String(configured)] : []
-      if (ports.length === 0 || ports.includes('auto')) ports = [...ports.filter((p) => p !== 'auto'), await pickPort('auto')]
-    }
-    if (f.device && ports.length > 1) throw usageError('--device names one board; give one --port')
+    const configured = f['all-ports'] ? undefined : await this.setting('flash.port')
+    const ports = await boards.choosePorts({allPorts: f['all-ports'], ports: f.port, configured: configured ? String(configured) : undefined, device: f.device})
     const ws = await this.workspace()
     const profile = await this.backendProfile(f.backend, {startEmbedded: false})
     const scheme = defaultScheme(profile)
@@ -158,32 +140,15 @@ export default class Flash extends BaseCommand<typeof Flash> {
     }
 
     this.info(`Flashing ${ports.length} boards in parallel: ${ports.join(', ')}`)
-    const outcomes = await Promise.allSettled(
-      ports.map((port) =>
-        flashDevice({...common, port, onStage: (stage, detail) => this.stage(stage, detail, port, false), onWarning: (w) => this.warning(`${port}: ${w}`)}),
-      ),
+    const result = await boards.flashBoards(
+      ports,
+      (port) => flashDevice({...common, port, onStage: (stage, detail) => this.stage(stage, detail, port, false), onWarning: (w) => this.warning(`${port}: ${w}`)}),
+      started,
     )
-    const result: FlashManyResult = {boards: [], failed: [], seconds: (performance.now() - started) / 1000, throughput: 0}
-    outcomes.forEach((outcome, i) => {
-      if (outcome.status === 'fulfilled') result.boards.push(outcome.value)
-      else {
-        const error = outcome.reason as Error
-        const typed = error instanceof IotctlError ? error : undefined
-        result.failed.push({port: ports[i], code: typed?.code ?? 'FLASH_FAILED', message: error.message, ...(typed?.details ? {details: typed.details} : {})})
-      }
-    })
-    result.throughput = result.boards.reduce((n, b) => n + b.bytes, 0) / Math.max(result.seconds, 1e-6)
     for (const board of result.boards) this.render(board)
     for (const failure of result.failed) this.warning(`${failure.port}: ${failure.message}`)
     if (!this.jsonEnabled()) this.info(`${result.boards.length} of ${ports.length} boards flashed in ${result.seconds.toFixed(1)} s (${(result.throughput / 1024).toFixed(0)} KiB/s in all)`)
-    if (result.failed.length > 0) {
-      throw new IotctlError(`${result.failed.length} of ${ports.length} boards failed (first: ${result.failed[0].port}: ${result.failed[0].message})`, {
-        code: 'FLASH_FAILED',
-        exit: ExitCode.DEVICE,
-        details: {...result},
-        suggestions: ['Run the same command again for the failed ports: --port PORT'],
-      })
-    }
+    if (result.failed.length > 0) throw boards.boardsFailedError(result)
     return result
   }
 

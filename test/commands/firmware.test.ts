@@ -125,10 +125,23 @@ describe('iotctl firmware build and inspect (subprocess, no TTY)', () => {
     expect(entries.cert.value.text).toContain('BEGIN CERTIFICATE')
     expect(inspect.stdout).not.toContain('PRIVATE KEY')
     expect(report.partitions.map((p: {name: string}) => p.name)).toEqual(['nvs', 'phy_init', 'factory'])
-    expect(report.app).toMatchObject({simulation: true, projectName: 'iotctl-sim'})
+    // the app descriptor: project = the template type, version = the template's version
+    expect(report.app).toMatchObject({simulation: true, projectName: 'temp', version: '1.0.0', idfVersion: 'iotctl-sim'})
     const shown = await runCli(['firmware', 'inspect', join(ws, 'builds', 't1', 'merged.bin'), '--show-secrets', '--json'], ctx)
     expect(shown.json().kind).toBe('merged')
     expect(shown.stdout).toContain('PRIVATE KEY')
+  })
+
+  it('--version sets the simulation app version; inspect shows it', async () => {
+    const out = join(ctx.home, 'versioned')
+    const built = await runCli(['firmware', 'build', '--device', 't1', '--version', '2.3.4', '--out', out, '--json'], withPassphrase())
+    expect(built.code, built.stderr).toBe(0)
+    const inspect = await runCli(['firmware', 'inspect', out], ctx)
+    expect(inspect.code).toBe(0)
+    expect(inspect.stdout).toMatch(/project temp.*version 2\.3\.4/)
+    const tooLong = await runCli(['firmware', 'build', '--device', 't1', '--version', '1.0.0-'.padEnd(40, 'x'), '--out', join(ctx.home, 'bad'), '--json'], withPassphrase())
+    expect(tooLong.code).toBe(2)
+    expect(tooLong.json().error.message).toMatch(/app descriptor version .* at most 31/)
   })
 
   it('names the flags and env vars of missing Wi-Fi settings for a real image, and writes nothing', async () => {

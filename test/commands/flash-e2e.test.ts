@@ -1,13 +1,14 @@
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
-import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
+import {runCli, type CliEnv} from '../support/cli.js'
 import {startCli} from '../support/cli-process.js'
 import {startEmulator, type EmulatorProcess} from '../support/emulator-process.js'
-import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
+import type {Mosquitto} from '../support/mosquitto.js'
 import {startPtyBridge, type PtyBridge} from '../support/pty-bridge.js'
 import {bootloaderImage} from '../support/esp-image.js'
+import {startMtlsFleet} from '../support/mtls-fleet.js'
 
 const PASSPHRASE = 'flash e2e passphrase'
 
@@ -22,24 +23,7 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
   const bridges: PtyBridge[] = []
 
   beforeAll(async () => {
-    ctx = isolatedEnv({IOTCTL_CA_PASSPHRASE: PASSPHRASE})
-    const root = join(ctx.home, 'fleet')
-    mkdirSync(root)
-    expect((await runCli(['init', root], ctx)).code).toBe(0)
-    ctx.cwd = root
-    expect((await runCli(['certs', 'init', '--subject', 'CN=Flash E2E CA'], ctx)).code).toBe(0)
-    const server = await runCli(['certs', 'issue-server', 'broker', '--dns', 'localhost', '--ip', '127.0.0.1', '--json'], ctx)
-    expect(server.code, server.stderr).toBe(0)
-    const {certFile, keyFile, caFile} = server.json()
-    broker = await startMosquitto({
-      listenerLines: [`cafile ${caFile}`, `certfile ${certFile}`, `keyfile ${keyFile}`, 'require_certificate true', 'use_identity_as_username true', 'allow_anonymous false'],
-    })
-    const url = `mqtts://127.0.0.1:${broker.port}`
-    const ca = join(root, 'pki', 'ca.pem')
-    expect((await runCli(['backends', 'add', 'secure', '--kind', 'mqtt', '--url', url, '--ca', ca, '--use'], ctx)).code).toBe(0)
-    expect((await runCli(['devices', 'add', 'watcher', '--type', 'temp'], ctx)).code).toBe(0)
-    expect((await runCli(['certs', 'issue', 'watcher'], ctx)).code).toBe(0)
-    expect((await runCli(['backends', 'add', 'watch', '--kind', 'mqtt', '--url', url, '--ca', ca, '--identity', 'watcher'], ctx)).code).toBe(0)
+    ;({ctx, broker} = await startMtlsFleet({env: {IOTCTL_CA_PASSPHRASE: PASSPHRASE}, caSubject: 'CN=Flash E2E CA', backend: 'secure', client: {id: 'watcher', type: 'temp', backend: 'watch'}}))
   })
   afterEach(async () => {
     for (const bridge of bridges.splice(0)) await bridge.stop()
@@ -144,7 +128,7 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
     const result = await runCli(['flash', '--type', 'temp', '--port', board.url, '--app', big, '--json'], ctx)
     expect(result.code).toBe(2)
     expect(result.json().error).toMatchObject({code: 'APP_PARTITION_TOO_SMALL', message: expect.stringMatching(/does not fit app partition "factory"/)})
-    expect(board.events.some((e) => e.type === 'flashWritten')).toBe(false)
+    expect(board.events.some((e) => e.event === 'flashWritten')).toBe(false)
     expect(readFileSync(board.flashFile).every((byte) => byte === 0xff)).toBe(true)
   }, 60_000)
 
@@ -154,7 +138,7 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
     const dry = await runCli(['flash', '--type', 'temp', '--port', one.url, '--dry-run', '--json'], ctx)
     expect(dry.code, dry.stderr).toBe(0)
     expect(dry.json()).toMatchObject({device: '24:0a:c4:e2:e0:11', dryRun: true, registered: false, wireBytes: 0})
-    expect(one.events.some((e) => e.type === 'flashWritten')).toBe(false)
+    expect(one.events.some((e) => e.event === 'flashWritten')).toBe(false)
     expect((await runCli(['devices', 'list', '--json'], ctx)).json().some((d: {id: string}) => d.id === '24:0a:c4:e2:e0:11')).toBe(false)
 
     const noType = await runCli(['flash', '--port', two.url], ctx)
@@ -185,7 +169,7 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
     const refused = await runCli(['flash', '--type', 'temp', '--runtime', 'simulation', '--port', real.url, '--json'], ctx)
     expect(refused.code).toBe(2)
     expect(refused.json().error).toMatchObject({code: 'SIMULATION_IMAGE_ON_REAL_BOARD', message: expect.stringMatching(/only a virtual board runs/)})
-    expect(real.events.some((e) => e.type === 'flashWritten')).toBe(false)
+    expect(real.events.some((e) => e.event === 'flashWritten')).toBe(false)
     const listed = (await runCli(['devices', 'list', '--json'], ctx)).json()
     expect(listed.some((d: {mac?: string}) => d.mac === real.mac)).toBe(false)
   }, 60_000)
@@ -199,7 +183,7 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
     expect(blank.code).toBe(2)
     expect(blank.json().error).toMatchObject({code: 'BOOTLOADER_REQUIRED', message: expect.stringMatching(/no second-stage bootloader at 0x1000 .*Nothing was written/)})
     expect(blank.json().error.suggestions.join(' ')).toMatch(/--bootloader/)
-    expect(board.events.some((e) => e.type === 'flashWritten')).toBe(false)
+    expect(board.events.some((e) => e.event === 'flashWritten')).toBe(false)
     expect(readFileSync(board.flashFile).every((byte) => byte === 0xff)).toBe(true)
     expect((await runCli(['devices', 'show', board.mac], ctx)).code).toBe(3)
 
@@ -232,7 +216,7 @@ describe('iotctl flash → virtual boards → telemetry over mutual TLS', () => 
       ['nvs', false],
       ['app', false],
     ])
-    expect(board.events.some((e) => e.type === 'stubStarted')).toBe(false)
+    expect(board.events.some((e) => e.event === 'stubStarted')).toBe(false)
   }, 60_000)
 
   it('a simulation-only type (phone) goes onto a virtual ESP8266, laid out for that board', async () => {

@@ -1,10 +1,11 @@
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
-import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
+import {runCli, type CliEnv} from '../support/cli.js'
 import {startEmulator, type EmulatorProcess} from '../support/emulator-process.js'
 import {standInRuntimeImage} from '../support/micropython-image.js'
-import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
+import type {Mosquitto} from '../support/mosquitto.js'
+import {startMtlsFleet} from '../support/mtls-fleet.js'
 
 const PASSPHRASE = 'micropython headline e2e'
 
@@ -22,24 +23,8 @@ describe('flash → emulate → tail: the shipped MicroPython device app on a vi
   const boards: EmulatorProcess[] = []
 
   beforeAll(async () => {
-    ctx = isolatedEnv({IOTCTL_CA_PASSPHRASE: PASSPHRASE})
-    const root = join(ctx.home, 'fleet')
-    mkdirSync(root)
-    expect((await runCli(['init', root], ctx)).code).toBe(0)
-    ctx.cwd = root
-    expect((await runCli(['certs', 'init', '--subject', 'CN=MicroPython Fleet CA'], ctx)).code).toBe(0)
-    const server = await runCli(['certs', 'issue-server', 'broker', '--dns', 'localhost', '--ip', '127.0.0.1', '--json'], ctx)
-    expect(server.code, server.stderr).toBe(0)
-    const {certFile, keyFile, caFile} = server.json()
-    broker = await startMosquitto({
-      listenerLines: [`cafile ${caFile}`, `certfile ${certFile}`, `keyfile ${keyFile}`, 'require_certificate true', 'use_identity_as_username true', 'allow_anonymous false'],
-    })
-    const url = `mqtts://127.0.0.1:${broker.port}`
-    expect((await runCli(['backends', 'add', 'secure', '--kind', 'mqtt', '--url', url, '--ca', caFile, '--use'], ctx)).code).toBe(0)
     // tail and send authenticate as a registered device of their own
-    expect((await runCli(['devices', 'add', 'watcher', '--type', 'temp'], ctx)).code).toBe(0)
-    expect((await runCli(['certs', 'issue', 'watcher'], ctx)).code).toBe(0)
-    expect((await runCli(['backends', 'add', 'watch', '--kind', 'mqtt', '--url', url, '--ca', caFile, '--identity', 'watcher'], ctx)).code).toBe(0)
+    ;({ctx, broker} = await startMtlsFleet({env: {IOTCTL_CA_PASSPHRASE: PASSPHRASE}, caSubject: 'CN=MicroPython Fleet CA', backend: 'secure', client: {id: 'watcher', type: 'temp', backend: 'watch'}}))
     for (const chip of ['esp32', 'esp8266'] as const) {
       images[chip] = join(ctx.home, `${chip}-micropython.bin`)
       writeFileSync(images[chip], standInRuntimeImage(chip))

@@ -1,12 +1,11 @@
-import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
+import {runCli, type CliEnv} from '../support/cli.js'
 import {startCli, type CliProcess} from '../support/cli-process.js'
-import {appImage} from '../support/esp-image.js'
-import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
-import {freePort} from '../support/net.js'
+import type {Mosquitto} from '../support/mosquitto.js'
 import {startPostgres, type PostgresServer} from '../support/postgres.js'
+import {startMtlsFleet, publishReleases, startOtaServe} from '../support/mtls-fleet.js'
 
 const N = 8
 const ENV = {IOTCTL_CA_PASSPHRASE: 'ota pg ca passphrase', IOTCTL_OTA_PASSPHRASE: 'ota pg release passphrase'}
@@ -28,35 +27,15 @@ describe(`fleet OTA on a PostgreSQL registry: ${N} simulated devices`, () => {
   beforeAll(async () => {
     pg = await startPostgres()
     pg.createDatabase(database)
-    ctx = isolatedEnv({...ENV, ...pg.env})
-    const root = join(ctx.home, 'fleet')
-    mkdirSync(root)
-    const init = await runCli(['init', root, '--registry', pg.url(database), '--json'], ctx)
-    expect(init.code, init.stderr).toBe(0)
-    ctx.cwd = root
-    expect((await runCli(['certs', 'init'], ctx)).code).toBe(0)
-    const brokerCert = (await runCli(['certs', 'issue-server', 'broker', '--ip', '127.0.0.1', '--json'], ctx)).json()
-    expect((await runCli(['certs', 'issue-server', 'ota', '--ip', '127.0.0.1'], ctx)).code).toBe(0)
-    broker = await startMosquitto({
-      listenerLines: [`cafile ${brokerCert.caFile}`, `certfile ${brokerCert.certFile}`, `keyfile ${brokerCert.keyFile}`, 'require_certificate true', 'use_identity_as_username true', 'allow_anonymous false'],
-    })
-    const url = `mqtts://127.0.0.1:${broker.port}`
-    const ca = join(root, 'pki', 'ca.pem')
-    expect((await runCli(['backends', 'add', 'fleet', '--kind', 'mqtt', '--url', url, '--ca', ca, '--use'], ctx)).code).toBe(0)
-    expect((await runCli(['devices', 'add', 'ota-controller', '--type', 'light'], ctx)).code).toBe(0)
-    expect((await runCli(['certs', 'issue', 'ota-controller'], ctx)).code).toBe(0)
-    expect((await runCli(['backends', 'add', 'ops', '--kind', 'mqtt', '--url', url, '--ca', ca, '--identity', 'ota-controller'], ctx)).code).toBe(0)
-    expect((await runCli(['ota', 'keys', 'init'], ctx)).code).toBe(0)
-    for (const version of ['1.0.0', '1.1.0']) {
-      const file = join(ctx.home, `temp-${version}.bin`)
-      writeFileSync(file, appImage({chip: 'esp32', version, projectName: 'temp-fw', size: 16 * 1024}))
-      const made = await runCli(['ota', 'release', '--type', 'temp', '--version', version, '--chip', 'esp32', file, '--json'], ctx)
-      expect(made.code, made.stderr).toBe(0)
-    }
-    const port = await freePort()
-    serve = startCli(['ota', 'serve', '--server-cert', 'ota', '--port', String(port), '--json'], ctx)
-    await serve.waitForStdout(/"event":"listening"/)
-    serverUrl = `https://127.0.0.1:${port}/`
+    ;({ctx, broker} = await startMtlsFleet({
+      env: {...ENV, ...pg.env},
+      initArgs: ['--registry', pg.url(database), '--json'],
+      backend: 'fleet',
+      client: {id: 'ota-controller', type: 'light', backend: 'ops'},
+      serverCerts: ['ota'],
+    }))
+    await publishReleases(ctx, {type: 'temp', versions: ['1.0.0', '1.1.0'], size: 16 * 1024})
+    ;({serve, url: serverUrl} = await startOtaServe(ctx))
     const register = await runCli(['simulate', '--tls-identities', '--count', String(N), '--type', 'temp', '--id-prefix', 't-', '--messages', '1', '--json'], ctx, {timeoutMs: 120_000})
     expect(register.code, register.stderr).toBe(0)
   }, 240_000)

@@ -1,13 +1,12 @@
 import {execFile} from 'node:child_process'
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
+import {runCli, type CliEnv} from '../support/cli.js'
 import {startCli, type CliProcess} from '../support/cli-process.js'
-import {appImage} from '../support/esp-image.js'
-import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
-import {freePort} from '../support/net.js'
+import type {Mosquitto} from '../support/mosquitto.js'
+import {startMtlsFleet, publishReleases, startOtaServe} from '../support/mtls-fleet.js'
 
 /**
  * The rehearsal's fleet size: 200 by default, so the test stays well inside its timeouts on a
@@ -47,38 +46,13 @@ describe(`fleet OTA rehearsal: ${N} simulated devices, waves, gates, Ctrl-C and 
   const served = () => serve.ndjson().filter((e) => e.event === 'request' && /firmware\.bin$/.test(e.path))
 
   beforeAll(async () => {
-    ctx = isolatedEnv(ENV)
-    const root = join(ctx.home, 'fleet')
-    mkdirSync(root)
-    expect((await runCli(['init', root], ctx)).code).toBe(0)
-    ctx.cwd = root
-    expect((await runCli(['certs', 'init'], ctx)).code).toBe(0)
-    const brokerCert = (await runCli(['certs', 'issue-server', 'broker', '--ip', '127.0.0.1', '--json'], ctx)).json()
-    expect((await runCli(['certs', 'issue-server', 'ota', '--ip', '127.0.0.1'], ctx)).code).toBe(0)
-    broker = await startMosquitto({
-      listenerLines: [`cafile ${brokerCert.caFile}`, `certfile ${brokerCert.certFile}`, `keyfile ${brokerCert.keyFile}`, 'require_certificate true', 'use_identity_as_username true', 'allow_anonymous false'],
-      globalLines: ['max_connections -1'],
-    })
-    const url = `mqtts://127.0.0.1:${broker.port}`
-    const ca = join(root, 'pki', 'ca.pem')
-    expect((await runCli(['backends', 'add', 'fleet', '--kind', 'mqtt', '--url', url, '--ca', ca, '--use'], ctx)).code).toBe(0)
     // the rollout controller is a client of its own (another type, so no rollout selects it)
-    expect((await runCli(['devices', 'add', 'ota-controller', '--type', 'light'], ctx)).code).toBe(0)
-    expect((await runCli(['certs', 'issue', 'ota-controller'], ctx)).code).toBe(0)
-    expect((await runCli(['backends', 'add', 'ops', '--kind', 'mqtt', '--url', url, '--ca', ca, '--identity', 'ota-controller'], ctx)).code).toBe(0)
-    tlsFiles = {ca, cert: join(root, 'pki', 'devices', 'ota-controller', 'cert.pem'), key: join(root, 'pki', 'devices', 'ota-controller', 'key.pem')}
+    const fleet = await startMtlsFleet({env: ENV, backend: 'fleet', client: {id: 'ota-controller', type: 'light', backend: 'ops'}, serverCerts: ['ota'], brokerGlobalLines: ['max_connections -1']})
+    ;({ctx, broker} = fleet)
+    tlsFiles = {ca: fleet.ca, cert: join(fleet.root, 'pki', 'devices', 'ota-controller', 'cert.pem'), key: join(fleet.root, 'pki', 'devices', 'ota-controller', 'key.pem')}
 
-    expect((await runCli(['ota', 'keys', 'init'], ctx)).code).toBe(0)
-    for (const version of ['1.0.0', '1.1.0', '1.2.0']) {
-      const file = join(ctx.home, `temp-${version}.bin`)
-      writeFileSync(file, appImage({chip: 'esp32', version, projectName: 'temp-fw', size: 48 * 1024}))
-      const made = await runCli(['ota', 'release', '--type', 'temp', '--version', version, '--chip', 'esp32', file, '--json'], ctx)
-      expect(made.code, made.stderr).toBe(0)
-    }
-    const port = await freePort()
-    serve = startCli(['ota', 'serve', '--server-cert', 'ota', '--port', String(port), '--json'], ctx)
-    await serve.waitForStdout(/"event":"listening"/)
-    serverUrl = `https://127.0.0.1:${port}/`
+    await publishReleases(ctx, {type: 'temp', versions: ['1.0.0', '1.1.0', '1.2.0'], size: 48 * 1024})
+    ;({serve, url: serverUrl} = await startOtaServe(ctx))
     // register N simulated devices with their certificates (one batch), running 1.0.0
     const register = await runCli(['simulate', '--tls-identities', '--count', String(N), '--type', 'temp', '--id-prefix', 't-', '--messages', '1', '--json'], ctx, {timeoutMs: 120_000})
     expect(register.code, register.stderr).toBe(0)

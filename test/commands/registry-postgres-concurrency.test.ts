@@ -1,3 +1,6 @@
+import {execFileSync} from 'node:child_process'
+import {cpSync} from 'node:fs'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
 import {startPostgres, type PostgresServer} from '../support/postgres.js'
@@ -82,6 +85,59 @@ describe('a team on one PostgreSQL registry', () => {
     // every worker's own device survives with its label; every "-b" is gone
     expect(server.psql('team', "SELECT count(*) FROM iotctl.devices WHERE id LIKE 'w%-a' AND labels ? 'n'").trim()).toBe('16')
     expect(server.psql('team', "SELECT count(*) FROM iotctl.devices WHERE id LIKE 'w%-b'").trim()).toBe('0')
+  }, 600_000)
+
+  it('two workspaces sharing the fleet CA certify, label, add and remove at once: every certificate and label kept, the catalogue complete', async () => {
+    server.createDatabase('certify')
+    const workspaces = [await teamWorkspace('certify', 'bench-a'), await teamWorkspace('certify', 'bench-b')].map((ws) => ({
+      ...ws,
+      env: {...ws.env, IOTCTL_CA_PASSPHRASE: 'correct horse battery staple'},
+    }))
+    expect((await runCli(['certs', 'init', '--json'], workspaces[0]!)).code).toBe(0)
+    // the team shares one fleet CA: the second machine gets a copy of the first one's PKI folder
+    cpSync(join(workspaces[0]!.cwd!, 'pki'), join(workspaces[1]!.cwd!, 'pki'), {recursive: true})
+    const WORKERS = 6
+    for (let w = 0; w < WORKERS; w++) {
+      for (const args of [['devices', 'add', `c-${w}`, '--type', 'temp', '--mac', mac(3000 + w)], ['devices', 'add', `r-${w}`, '--type', 'light']]) {
+        expect((await runCli([...args, '--json'], workspaces[w % 2]!)).code).toBe(0)
+      }
+    }
+    const issuedBy = new Map<string, number>()
+    const run = async (ws: number, args: string[]) => {
+      const result = await runCli([...args, '--json'], workspaces[ws]!, {timeoutMs: 180_000})
+      expect(result.code, `${args.join(' ')} (workspace ${ws}): ${result.stderr}${result.stdout}`).toBe(0)
+      if (args[0] === 'certs') issuedBy.set(args[2]!, ws)
+    }
+    await Promise.all(
+      Array.from({length: WORKERS}, (_, w) => {
+        const mine = w % 2
+        const other = 1 - mine
+        return Promise.all([
+          // a certificate and a label for the same device, from the two machines at once
+          run(mine, ['certs', 'issue', `c-${w}`]),
+          run(other, ['devices', 'label', `c-${w}`, `bench=${w}`]),
+          (async () => {
+            await run(mine, ['devices', 'add', `n-${w}`, '--type', 'temp'])
+            await run(mine, ['certs', 'issue', `n-${w}`])
+            await run(other, ['devices', 'remove', `r-${w}`, '--yes'])
+          })(),
+        ])
+      }),
+    )
+    const serialOf = (ws: number, id: string) =>
+      execFileSync('openssl', ['x509', '-noout', '-serial', '-in', join(workspaces[ws]!.cwd!, 'pki', 'devices', id, 'cert.pem')], {encoding: 'utf8'}).trim().replace(/^serial=/, '').toUpperCase()
+    for (const ws of workspaces) {
+      const list = (await runCli(['devices', 'list', '--json'], ws)).json() as {id: string; labels: Record<string, string>; cert?: {serial: string}}[]
+      const byId = new Map(list.map((d) => [d.id, d]))
+      expect([...byId.keys()].sort()).toEqual(Array.from({length: WORKERS}, (_, w) => [`c-${w}`, `n-${w}`]).flat().sort())
+      for (let w = 0; w < WORKERS; w++) {
+        expect(byId.get(`c-${w}`)!.labels).toEqual({bench: String(w)})
+        // the registry names the certificate the issuing machine wrote (checked with openssl, not iotctl)
+        for (const id of [`c-${w}`, `n-${w}`]) expect(byId.get(id)!.cert?.serial.toUpperCase(), id).toBe(serialOf(issuedBy.get(id)!, id))
+      }
+    }
+    const catalogue = server.psql('certify', 'SELECT device_id, upper(serial) FROM iotctl.certificates ORDER BY device_id').trim().split('\n')
+    expect(catalogue).toEqual([...issuedBy.keys()].sort().map((id) => `${id}|${serialOf(issuedBy.get(id)!, id)}`))
   }, 600_000)
 
   it('the database stopped mid-run: clear errors naming host and port, nothing acknowledged is lost, the next run continues', async () => {

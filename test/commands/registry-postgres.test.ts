@@ -1,8 +1,11 @@
-import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {OtaStateWriter, saveRollout, type RolloutRecord} from '../../src/lib/ota/rollout-store.js'
 import {closeRegistries} from '../../src/lib/registry/index.js'
+import {JsonLinesRecordStore, travelerFiles} from '../../src/lib/station/jsonl-store.js'
+import {loadStationKey} from '../../src/lib/station/station-key.js'
+import {input} from '../lib/station/record-suite.js'
 import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
 import {freePort} from '../support/net.js'
 import {startPostgres, type PostgresServer} from '../support/postgres.js'
@@ -98,6 +101,28 @@ describe('iotctl on a PostgreSQL registry', () => {
     expect(down.stdout + down.stderr).not.toContain(server.password)
   })
 
+  it('takes what the URL leaves out from PGHOST, PGPORT, PGUSER and PGDATABASE, as psql does', async () => {
+    const {name, ctx} = freshDatabase()
+    const pgEnv = {...ctx, env: {...ctx.env, PGHOST: '127.0.0.1', PGPORT: String(server.port), PGUSER: server.user, PGDATABASE: name}}
+    const init = await runCli(['init', 'fleet', '--registry', 'postgres://', '--json'], pgEnv)
+    expect(init.code, init.stderr + init.stdout).toBe(0)
+    const ws = {...pgEnv, cwd: init.json().root}
+    expect((await runCli(['devices', 'add', 'env-1', '--type', 'temp', '--json'], ws)).code).toBe(0)
+    expect(server.psql(name, 'SELECT id FROM iotctl.devices').trim()).toBe('env-1')
+    // the password from ~/.pgpass (0600) when PGPASSWORD is not set
+    const noPassword = {...ws, env: {...ws.env, PGPASSWORD: undefined}}
+    const refused = await runCli(['devices', 'list', '--json'], noPassword)
+    expect(refused.code, refused.stdout + refused.stderr).toBe(9)
+    expect(refused.json().error).toMatchObject({code: 'REGISTRY_AUTH', message: expect.stringContaining('none was given')})
+    writeFileSync(join(ctx.home, '.pgpass'), `127.0.0.1:${server.port}:${name}:${server.user}:${server.password}\n`, {mode: 0o600})
+    expect((await runCli(['devices', 'list', '--json'], noPassword)).json().map((d: {id: string}) => d.id)).toEqual(['env-1'])
+    // errors name the server the variables chose
+    const port = await freePort()
+    const down = await runCli(['devices', 'list', '--json'], {...ws, env: {...ws.env, PGPORT: String(port)}})
+    expect([down.code, down.json().error.code]).toEqual([5, 'REGISTRY_UNREACHABLE'])
+    expect(down.json().error.message).toContain(`127.0.0.1:${port}/${name}`)
+  })
+
   it('a database that is down exits 5 naming host and port, and nothing is written', async () => {
     const ctx = isolatedEnv({...server.env})
     const port = await freePort()
@@ -129,6 +154,9 @@ describe('iotctl on a PostgreSQL registry', () => {
     expect([newer.code, newer.json().error.code]).toEqual([8, 'REGISTRY_SCHEMA_NEWER'])
     expect(newer.json().error.message).toMatch(/schema version 99, newer than this iotctl knows \(3\)/)
     expect(server.psql(name, 'SELECT count(*) FROM iotctl.devices').trim()).toBe('0')
+    // the traveler records on the same database are refused alike, before anything is read
+    const newerRecords = await runCli(['records', 'list', '--json'], env)
+    expect([newerRecords.code, newerRecords.json().error.code]).toEqual([8, 'REGISTRY_SCHEMA_NEWER'])
     server.psql(name, 'DELETE FROM iotctl.schema_migrations WHERE version = 99')
     // a database an older iotctl made (schema 1, no rollouts or traveler tables): named, then upgraded in place
     server.psql(name, 'DROP TABLE iotctl.rollouts, iotctl.travelers, iotctl.traveler_heads; DELETE FROM iotctl.schema_migrations WHERE version IN (2, 3)')
@@ -145,7 +173,7 @@ describe('iotctl on a PostgreSQL registry', () => {
     expect((await runCli(['records', 'verify', '--json'], env)).code).toBe(0)
   })
 
-  it('moves a JSON registry to PostgreSQL and back without loss (devices and OTA rollouts byte-equal)', async () => {
+  it('moves a JSON registry to PostgreSQL and back without loss (devices and OTA rollouts byte-equal, traveler records and heads equal)', async () => {
     const {url, name, ctx} = freshDatabase()
     const init = await runCli(['init', 'fleet', '--json'], ctx)
     const ws = {...ctx, cwd: init.json().root, env: {...ctx.env, IOTCTL_CA_PASSPHRASE: 'correct horse battery staple'}}
@@ -173,6 +201,27 @@ describe('iotctl on a PostgreSQL registry', () => {
     writer.update('gh-01', (ota) => ({...ota, current: '1.1.0', previous: '1.0.0', target: '1.1.0', job: {rollout: first.id, operation: 'update', state: 'healthy', wave: 1, updatedAt: '2026-03-01T09:01:00.000Z'}}))
     await writer.flush({...first, wave: 2, state: 'completed'})
     await saveRollout(file, {...rolloutOf('temp-1.2.0-20260302T0900', '1.2.0', ['gh-01']), state: 'paused', reason: 'wave 1: 1 of 1 devices failed, over --max-failures 0', rollback: {startedAt: '2026-03-02T10:00:00.000Z', state: 'incomplete', devices: 1}})
+    // a production line's traveler records, appended as station run appends them, under its recipe's key
+    for (const args of [
+      ['backends', 'add', 'prod', '--kind', 'mqtt', '--url', 'mqtt://127.0.0.1:1'],
+      ['station', 'init', 'line-1', '--type', 'temp', '--backend', 'prod', '--chip', 'esp32', '--until', 'mqtt: connected'],
+    ]) {
+      const result = await runCli([...args, '--json'], ws)
+      expect(result.code, `${args.join(' ')}: ${result.stderr}${result.stdout}`).toBe(0)
+    }
+    const stationKey = await loadStationKey(join(ws.cwd, 'stations', 'line-1', 'station-key.pem'))
+    const travelers = new JsonLinesRecordStore(file)
+    await travelers.append(input('line-1', '24:6f:28:00:00:01'), stationKey)
+    await travelers.append(input('line-1', '24:6f:28:00:00:02', {result: 'fail', reason: 'BOOT_ASSERTION_TIMEOUT'}), stationKey)
+    await travelers.append(input('line-1', '24-6F-28-00-00-02', {device: {id: 'hub', type: 'phone'}}), stationKey)
+    const {records: travelersFile, heads: headsFile} = travelerFiles(file)
+    const originalTravelers = readFileSync(travelersFile, 'utf8')
+    const originalHeads = JSON.parse(readFileSync(headsFile, 'utf8'))
+    const recordsBefore = (await runCli(['records', 'list', '--json'], ws)).json()
+    expect(recordsBefore.map((r: {id: string}) => r.id)).toEqual(['line-1#1', 'line-1#2', 'line-1#3'])
+    expect(recordsBefore[2].reworkOf).toBe('line-1#2')
+    const verifiedBefore = await runCli(['records', 'verify', '--json'], ws)
+    expect(verifiedBefore.code, verifiedBefore.stdout).toBe(0)
     await closeRegistries()
     const original = readFileSync(file)
     expect(JSON.parse(original.toString()).rollouts).toHaveLength(2)
@@ -183,7 +232,18 @@ describe('iotctl on a PostgreSQL registry', () => {
 
     const toPg = await runCli(['registry', 'migrate', '--to', url, '--json'], ws)
     expect(toPg.code, toPg.stderr + toPg.stdout).toBe(0)
-    expect(toPg.json()).toMatchObject({devices: 3, rollouts: 2, certificates: 3, from: {kind: 'file'}, to: {kind: 'postgres'}})
+    expect(toPg.json()).toMatchObject({devices: 3, rollouts: 2, certificates: 3, records: {travelers: 3}, from: {kind: 'file'}, to: {kind: 'postgres'}})
+    expect(server.psql(name, 'SELECT id, mac, result FROM iotctl.travelers ORDER BY line').trim().split('\n')).toEqual([
+      'line-1#1|24:6f:28:00:00:01|pass',
+      'line-1#2|24:6f:28:00:00:02|fail',
+      'line-1#3|24:6f:28:00:00:02|pass',
+    ])
+    // the records and their signed chain, read from PostgreSQL: equal, and they still verify
+    expect((await runCli(['records', 'list', '--json'], ws)).json()).toEqual(recordsBefore)
+    expect((await runCli(['records', 'verify', '--json'], ws)).json()).toEqual(verifiedBefore.json())
+    expect(readFileSync(`${travelersFile}.migrated-${toPg.json().backup.split('.migrated-')[1]}`, 'utf8')).toBe(originalTravelers)
+    expect(existsSync(travelersFile)).toBe(false)
+    expect(JSON.parse(readFileSync(headsFile, 'utf8'))).toEqual({version: 1, heads: {}, movedTo: url})
     expect(server.psql(name, 'SELECT id, state FROM iotctl.rollouts ORDER BY seq').trim().split('\n')).toEqual(['temp-1.1.0-20260301T0900|completed', 'temp-1.2.0-20260302T0900|paused'])
     // the OTA commands read the same rollouts and device state from PostgreSQL
     expect((await runCli(['ota', 'status', 'temp-1.1.0-20260301T0900', '--devices', '--json'], ws)).json()).toEqual(statusBefore)
@@ -198,7 +258,14 @@ describe('iotctl on a PostgreSQL registry', () => {
 
     const toFile = await runCli(['registry', 'migrate', '--to', 'file', '--json'], ws)
     expect(toFile.code, toFile.stderr + toFile.stdout).toBe(0)
+    expect(toFile.json()).toMatchObject({devices: 3, rollouts: 2, records: {travelers: 3}})
     expect(readFileSync(file)).toEqual(original)
+    // traveler records come back equal (jsonb keeps no key order, and the chain hashes canonical JSON), the heads too
+    expect(readFileSync(travelersFile, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line))).toEqual(originalTravelers.trimEnd().split('\n').map((line) => JSON.parse(line)))
+    expect(JSON.parse(readFileSync(headsFile, 'utf8'))).toEqual(originalHeads)
+    expect((await runCli(['records', 'list', '--json'], ws)).json()).toEqual(recordsBefore)
+    expect((await runCli(['records', 'verify', '--json'], ws)).json()).toEqual(verifiedBefore.json())
+    expect((await runCli(['ota', 'status', '--all', '--json'], ws)).json()).toEqual(allBefore)
     expect(JSON.parse(readFileSync(join(ws.cwd, 'iotctl.json'), 'utf8')).settings ?? {}).toEqual({})
     expect((await runCli(['devices', 'list', '--json'], ws)).json()).toEqual(before)
   })

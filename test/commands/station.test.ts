@@ -146,7 +146,7 @@ describe('iotctl station + records', () => {
     const run = await runCli(['station', 'run', 'line-2', '--ports', join(dir, '*'), '--json'], ctx)
     expect(run.code).toBe(6)
     expect(run.json().error).toMatchObject({code: 'RECIPE_IMAGE_CHANGED', message: expect.stringMatching(/app image changed since the recipe was made/)})
-    expect(board.events.some((e) => e.type === 'stubStarted' || e.type === 'flashWritten')).toBe(false)
+    expect(board.events.some((e) => e.event === 'stubStarted' || e.event === 'flashWritten')).toBe(false)
     // a recipe edited by hand is refused too
     const recipeFile = join(ctx.cwd, 'stations', 'line-2', 'recipe.json')
     writeFileSync(recipeFile, readFileSync(recipeFile, 'utf8').replace('"timeoutSeconds": 30', '"timeoutSeconds": 3'))
@@ -179,8 +179,8 @@ describe('iotctl station + records', () => {
     expect(passed).toMatchObject({port: first.path, rework: false})
     expect(await waitEvent((e) => e.event === 'failed' && e.port === join(dir, 'ttyB'), 'refusal of the ESP8266')).toMatchObject({reason: 'WRONG_CHIP', mac: '18:fe:34:16:01:02'})
     expect(await waitEvent((e) => e.event === 'failed' && e.port === join(dir, 'ttyC'), 'refusal of the 2 MB board')).toMatchObject({reason: 'FLASH_TOO_SMALL'})
-    expect(wrongChip.events.some((e) => e.type === 'flashWritten')).toBe(false)
-    expect(small.events.some((e) => e.type === 'flashWritten')).toBe(false)
+    expect(wrongChip.events.some((e) => e.event === 'flashWritten')).toBe(false)
+    expect(small.events.some((e) => e.event === 'flashWritten')).toBe(false)
 
     // rework: the same board unplugged, then plugged in again on another port
     await first.unplug()
@@ -244,7 +244,7 @@ describe('iotctl station + records', () => {
     expect(await station.exited).toBe(130)
     const failed = station.ndjson().find((e) => e.event === 'failed')
     expect(failed).toMatchObject({port: join(dir, 'ttyB'), reason: 'IMAGE_CHANGED', message: expect.stringMatching(/changed since station line-3 was set up/)})
-    expect(second.events.some((e) => e.type === 'stubStarted' || e.type === 'flashWritten')).toBe(false)
+    expect(second.events.some((e) => e.event === 'stubStarted' || e.event === 'flashWritten')).toBe(false)
     const passed = (await runCli(['records', 'list', '--station', 'line-3', '--result', 'pass', '--json'], ctx)).json()
     expect(passed).toHaveLength(1)
     expect(passed[0].app.version).toBe('2.0.0')

@@ -1,10 +1,10 @@
 import {statSync} from 'node:fs'
-import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
+import {runCli, type CliEnv} from '../support/cli.js'
 import {startCli} from '../support/cli-process.js'
-import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
+import type {Mosquitto} from '../support/mosquitto.js'
+import {startMtlsFleet} from '../support/mtls-fleet.js'
 
 const PASSPHRASE = 'telemetry tls passphrase'
 
@@ -14,26 +14,10 @@ describe('mutual TLS: simulate with iotctl-issued identities against a Mosquitto
   let pki: string
 
   beforeAll(async () => {
-    ctx = isolatedEnv({IOTCTL_CA_PASSPHRASE: PASSPHRASE})
-    const root = join(ctx.home, 'fleet')
-    mkdirSync(root)
-    expect((await runCli(['init', root], ctx)).code).toBe(0)
-    ctx.cwd = root
-    pki = join(root, 'pki')
-    expect((await runCli(['certs', 'init', '--subject', 'CN=Telemetry Fleet CA'], ctx)).code).toBe(0)
-    const server = await runCli(['certs', 'issue-server', 'broker', '--dns', 'localhost', '--ip', '127.0.0.1', '--json'], ctx)
-    expect(server.code, server.stderr).toBe(0)
-    const {certFile, keyFile, caFile} = server.json()
-    broker = await startMosquitto({
-      listenerLines: [`cafile ${caFile}`, `certfile ${certFile}`, `keyfile ${keyFile}`, 'require_certificate true', 'use_identity_as_username true', 'allow_anonymous false'],
-    })
-    const url = `mqtts://127.0.0.1:${broker.port}`
-    const ca = join(pki, 'ca.pem')
-    expect((await runCli(['backends', 'add', 'secure', '--kind', 'mqtt', '--url', url, '--ca', ca, '--use'], ctx)).code).toBe(0)
     // tail authenticates as a registered device of its own
-    expect((await runCli(['devices', 'add', 'watcher', '--type', 'temp'], ctx)).code).toBe(0)
-    expect((await runCli(['certs', 'issue', 'watcher'], ctx)).code).toBe(0)
-    expect((await runCli(['backends', 'add', 'watch', '--kind', 'mqtt', '--url', url, '--ca', ca, '--identity', 'watcher'], ctx)).code).toBe(0)
+    const fleet = await startMtlsFleet({env: {IOTCTL_CA_PASSPHRASE: PASSPHRASE}, caSubject: 'CN=Telemetry Fleet CA', backend: 'secure', client: {id: 'watcher', type: 'temp', backend: 'watch'}})
+    ;({ctx, broker} = fleet)
+    pki = join(fleet.root, 'pki')
   })
   afterAll(async () => broker?.stop())
 

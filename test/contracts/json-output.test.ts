@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process'
-import {mkdirSync, readdirSync, readFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {Ajv2020, type ValidateFunction} from 'ajv/dist/2020.js'
@@ -7,8 +7,11 @@ import addFormats from 'ajv-formats'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {isolatedEnv, runCli, type CliEnv, type CliResult} from '../support/cli.js'
 import {startCli} from '../support/cli-process.js'
+import {startEmulator} from '../support/emulator-process.js'
+import {appImage} from '../support/esp-image.js'
 import {pathWithUdev} from '../support/fake-udev.js'
 import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
+import {freePort} from '../support/net.js'
 
 /**
  * The --json contract of every command: test/contracts/schemas/<command>.json (JSON Schema 2020-12,
@@ -22,9 +25,6 @@ import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const SCHEMAS = fileURLToPath(new URL('schemas', import.meta.url))
 const PASSPHRASE = 'correct horse battery staple'
-
-/** Commands being added on other branches: their schemas come with them (or right after). */
-const AWAITING_SCHEMA = [/^ota\b/, /^station\b/, /^records\b/, /^registry\b/]
 
 const schemaFile = (command: string) => `${command.replaceAll(/[: ]/g, '-')}.json`
 
@@ -80,7 +80,7 @@ describe('JSON schemas of --json results', () => {
   it('every schema is valid JSON Schema 2020-12, and every command with --json has one', () => {
     const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {enableJsonFlag?: boolean}>}
     const missing = Object.entries(manifest.commands)
-      .filter(([id, c]) => c.enableJsonFlag && !AWAITING_SCHEMA.some((r) => r.test(id.replaceAll(':', ' '))))
+      .filter(([, c]) => c.enableJsonFlag)
       .map(([id]) => schemaFile(id))
       .filter((file) => !byFile.has(file))
     expect(missing, 'add test/contracts/schemas/<command>.json for these').toEqual([])
@@ -91,6 +91,11 @@ describe('JSON schemas of --json results', () => {
     expect(byFile.get('devices-show.json')!({...device, id: undefined})).toBe(false)
     expect(byFile.get('backends-show.json')!({name: 'b', kind: 'mqtt', url: 'mqtt://127.0.0.1', secret: 'none', password: 'x'})).toBe(false)
     expect(byFile.get('broker.json')!({event: 'stopped', url: 'mqtt://127.0.0.1:1883', published: 0})).toBe(false)
+    const job = {event: 'device', time: '2026-01-01T00:00:00.000Z', rollout: 'r', device: 'd', state: 'healthy', operation: 'update'}
+    expect(byFile.get('ota-deploy.json')!(job)).toBe(true)
+    expect(byFile.get('ota-deploy.json')!({...job, state: 'fine'})).toBe(false)
+    expect(byFile.get('emulate.json')!({event: 'reset', time: '2026-01-01T00:00:00.000Z', to: 'app', reason: 'rts'})).toBe(true)
+    expect(byFile.get('records-verify.json')!({ok: true, records: 0, stations: [], problems: [{kind: 'lost', message: 'm'}]})).toBe(false)
   })
 
   it('a failing command prints the error object of common.json', async () => {
@@ -150,6 +155,63 @@ describe('JSON schemas of --json results', () => {
     await run('firmware inspect', [manifest])
     expect(built.json()).toBeDefined()
   }, 180_000)
+
+  it('the OTA commands print what their schemas say: keys, releases, a rollout to simulated devices and its rollback', async () => {
+    const ota = {env: {IOTCTL_OTA_PASSPHRASE: 'ota release passphrase'}}
+    await run('ota keys init', [], ota)
+    for (const version of ['1.0.0', '1.1.0']) {
+      const file = join(ctx.home, `light-${version}.bin`)
+      writeFileSync(file, appImage({chip: 'esp32', version, projectName: 'light-fw', size: 16 * 1024}))
+      await run('ota release', ['--type', 'light', '--version', version, '--chip', 'esp32', file], ota)
+    }
+    await run('ota releases', [])
+    expect((await runCli(['certs', 'issue-server', 'ota', '--ip', '127.0.0.1'], ctx)).code).toBe(0)
+    for (const id of ['lamp-1', 'lamp-2']) expect((await runCli(['devices', 'add', id, '--type', 'light'], ctx)).code).toBe(0)
+    const port = await freePort()
+    const serve = startCli(['ota', 'serve', '--server-cert', 'ota', '--port', String(port), '--json'], ctx)
+    const fleet = startCli(['simulate', '--from-registry', '--type', 'light', '--ota', '--interval', '500ms', '--seed', '7', '--json'], ctx)
+    try {
+      await serve.waitForStdout(/"event":"listening"/)
+      await fleet.waitForStdout(/"event":"connected"/, 60_000)
+      const deployed = await run('ota deploy', ['1.1.0', '--to', 'lamp-1,lamp-2', '--waves', '1,100%', '--gate-timeout', '60s', '--server', `https://127.0.0.1:${port}/`], {stream: true})
+      expect(deployed.ndjson().at(-1)).toMatchObject({event: 'summary', state: 'completed', healthy: 2})
+      await run('ota status', [])
+      await run('ota status', ['--devices'])
+      await run('ota status', ['--all'])
+      const rolledBack = await run('ota rollback', ['--gate-timeout', '60s'], {stream: true})
+      expect(rolledBack.ndjson().at(-1)).toMatchObject({event: 'summary', state: 'rolled-back'})
+    } finally {
+      fleet.child.kill('SIGINT')
+      serve.child.kill('SIGINT')
+      await Promise.all([fleet.exited, serve.exited])
+    }
+    const served = serve.ndjson()
+    expect(served[0].event).toBe('listening')
+    expect(served.at(-1).event).toBe('summary')
+    expect(served.filter((e) => e.event === 'request').length).toBeGreaterThanOrEqual(4)
+    for (const event of served) expectValid('ota serve', event)
+    ran.add(schemaFile('ota serve'))
+  }, 240_000)
+
+  it('the station, records and registry commands print what their schemas say: a line that flashes one virtual board', async () => {
+    await run('station init', ['line-1', '--type', 'temp', '--backend', 'lab', '--chip', 'esp32', '--until', 'mqtt: connected', '--boot-timeout', '45s'])
+    await run('station show', ['line-1'])
+    const mac = '24:0a:c4:16:00:01'
+    const board = await startEmulator(ctx, ['--chip', 'esp32', '--mac', mac])
+    try {
+      const line = await run('station run', ['line-1', '--ports', board.url, '--boards', '1', '--operator', 'alice'], {stream: true})
+      expect(line.ndjson().at(-1)).toMatchObject({event: 'summary', boards: 1, passed: 1})
+    } finally {
+      await board.stop()
+    }
+    await run('records list', [])
+    await run('records show', ['line-1#1'])
+    await run('records show', [mac])
+    await run('records export', [])
+    await run('records verify', [])
+    await run('registry check', [])
+    await run('registry migrate', [])
+  }, 240_000)
 
   it('streams: every NDJSON event of simulate, tail, replay and broker matches, first to last', async () => {
     const tail = startCli(['tail', '--json', '--count', '2', '--timeout', '30s', '--qos', '1', '--record', join(ctx.home, 'rec.ndjson')], ctx)

@@ -1,5 +1,5 @@
 import {execFileSync, spawnSync} from 'node:child_process'
-import {chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {freePort} from './net.js'
@@ -38,10 +38,18 @@ const isRoot = () => process.getuid?.() === 0
 
 /**
  * A real PostgreSQL for one test file: initdb in a temp dir, listening only on 127.0.0.1 at a
- * free port (and a unix socket in the temp dir), password authentication over TCP. PostgreSQL
+ * free port (and a unix socket in the temp dir), password authentication over TCP; with `tls`,
+ * ssl = on with the given certificate, and with `tlsOnly` TCP only over TLS (hostssl). PostgreSQL
  * refuses to run as root, so as root it runs as the `postgres` user.
  */
-export async function startPostgres(): Promise<PostgresServer> {
+export interface PostgresOptions {
+  /** serve TLS (ssl = on) with this certificate and key (PEM files, copied into the server's folder) */
+  tls?: {certFile: string; keyFile: string}
+  /** accept TCP connections only over TLS (pg_hba.conf hostssl) */
+  tlsOnly?: boolean
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const bin = postgresBinDir()
   if (!bin) throw new Error('PostgreSQL is not installed: apt-get install -y postgresql (the tests need /usr/lib/postgresql/*/bin)')
   const dir = mkdtempSync(join(tmpdir(), 'iotctl-pg-'))
@@ -64,10 +72,24 @@ export async function startPostgres(): Promise<PostgresServer> {
     return result.stdout
   }
   run('initdb', ['-D', data, '-U', user, `--pwfile=${join(dir, 'pwfile')}`, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-sync', '--locale=C'])
+  let tlsOptions = ''
+  if (options.tls) {
+    // the server reads its key only when it is private to the server's user
+    for (const [from, to, mode] of [[options.tls.certFile, 'server.crt', 0o644], [options.tls.keyFile, 'server.key', 0o600]] as const) {
+      writeFileSync(join(dir, to), readFileSync(from), {mode})
+      chmodSync(join(dir, to), mode)
+      if (isRoot()) chownSync(join(dir, to), statSync(dir).uid, statSync(dir).gid)
+    }
+    tlsOptions = ` -c ssl=on -c ssl_cert_file=${join(dir, 'server.crt')} -c ssl_key_file=${join(dir, 'server.key')}`
+  }
+  if (options.tlsOnly) {
+    const hba = join(data, 'pg_hba.conf')
+    writeFileSync(hba, readFileSync(hba, 'utf8').replaceAll(/^host(\s)/gm, 'hostssl$1'))
+  }
   const port = await freePort()
-  const options = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c max_connections=100 -c shared_buffers=32MB`
+  const serverOptions = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c max_connections=100 -c shared_buffers=32MB${tlsOptions}`
   const start = () => {
-    run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', '-t', '60', 'start'])
+    run('pg_ctl', ['-D', data, '-o', serverOptions, '-l', join(dir, 'log'), '-w', '-t', '60', 'start'])
   }
   const stop = (mode: 'fast' | 'immediate' = 'fast') => {
     run('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop'])

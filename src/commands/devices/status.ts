@@ -1,10 +1,8 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import {randomBytes} from 'node:crypto'
 import {BaseCommand} from '../../cli/base-command.js'
 import {backendFlag} from '../../cli/flags.js'
 import {parseDuration} from '../../lib/console/duration.js'
-import {defaultScheme} from '../../lib/config/profiles.js'
 import type {DeviceStatus} from '../../lib/telemetry/device-status.js'
 
 export default class DevicesStatus extends BaseCommand<typeof DevicesStatus> {
@@ -33,30 +31,18 @@ export default class DevicesStatus extends BaseCommand<typeof DevicesStatus> {
   async run(): Promise<DeviceStatus[]> {
     const {argv} = await this.parse(DevicesStatus)
     const f = this.flags
-    const [{getScheme}, {resolveMqttSettings}, {deviceStatuses}, {Registry}, {canonicalDeviceId}] = await Promise.all([
-      import('../../lib/schemes/index.js'),
-      import('../../lib/mqtt/settings.js'),
-      import('../../lib/telemetry/device-status.js'),
-      import('../../lib/registry/registry.js'),
-      import('../../lib/registry/ids.js'),
-    ])
+    const [{fleetStatuses}, {Registry}] = await Promise.all([import('../../lib/telemetry/fleet-status.js'), import('../../lib/registry/registry.js')])
     const profile = await this.backendProfile(f.backend)
-    const scheme = getScheme(f.scheme ?? defaultScheme(profile))
     const ws = await this.workspace()
-    const registry = await Registry.load(ws)
-    const named = (argv as string[]).map((id) => canonicalDeviceId(id))
-    const registered = registry.list({type: f.type}).map((d) => d.id)
-    const settings = await resolveMqttSettings(profile, {
-      clientId: `iotctl-status-${randomBytes(4).toString('hex')}`,
+    const statuses = await fleetStatuses({
+      profile,
       secret: await this.profileSecret(profile),
       pkiDir: ws.paths.pki,
-    })
-    const statuses = await deviceStatuses(settings, scheme, {
-      named,
-      registered,
+      scheme: f.scheme,
+      registry: await Registry.load(ws),
+      ids: argv as string[],
       type: f.type,
       heartbeatTimeoutMs: () => parseDuration(f.timeout, '--timeout'),
-      typeOf: (id) => registry.find(id)?.type,
       signal: this.signal,
     })
     const p = this.stdoutPalette

@@ -1,23 +1,10 @@
 import * as Flags from '@oclif/core/flags'
-import {join, resolve} from 'node:path'
 import {flashHeaderFlags, flashSettingsOf} from '../../cli/flash-header-flags.js'
 import {BaseCommand} from '../../cli/base-command.js'
-import {ExitCode, IotctlError, usageError} from '../../lib/console/errors.js'
 import {defaultScheme} from '../../lib/config/profiles.js'
 import type {ProgressBar} from '../../lib/console/progress.js'
 import type {AppSourceCallbacks} from '../../lib/provision/app-source.js'
-import type {FleetBuildResult} from '../../lib/provision/fleet.js'
-import type {FlashManifest} from '../../lib/provision/plan-types.js'
-import {completeSettings, type ResolvedSettings} from '../../lib/provision/settings.js'
-import {Registry, type DeviceRecord} from '../../lib/registry/index.js'
-import type {LoadedTemplate} from '../../lib/templates/loader.js'
-
-export interface FirmwareBuildResult {
-  built: {id: string; type: string; dir: string; chip: string; simulation: boolean; parts: FlashManifest['parts']; merged?: FlashManifest['merged']}[]
-  failed: {id: string; code: string; message: string}[]
-  apps: FleetBuildResult['apps']
-  seconds: number
-}
+import type {FirmwareBuildResult} from '../../lib/provision/build-plans.js'
 
 export default class FirmwareBuild extends BaseCommand<typeof FirmwareBuild> {
   static summary = "Write devices' flash plans: partition table, NVS configuration, app image, manifest."
@@ -40,6 +27,7 @@ export default class FirmwareBuild extends BaseCommand<typeof FirmwareBuild> {
     bootloader: Flags.string({summary: 'second-stage bootloader image to include'}),
     'runtime-image': Flags.string({summary: "MicroPython firmware file for the template's device part: builds the MicroPython bundle"}),
     runtime: Flags.option({options: ['auto', 'micropython', 'simulation'] as const, summary: 'what a template with a device part gets: auto = MicroPython when the image is at hand (--runtime-image or cached); micropython downloads it', default: 'auto'})(),
+    version: Flags.string({summary: "app version written into a simulation image's app descriptor (default: the template's version, else 1.0.0)"}),
     out: Flags.string({char: 'o', summary: 'output directory (one device: the plan itself; several: one folder per device)'}),
     merged: Flags.boolean({summary: 'also write merged.bin: one image from offset 0 with 0xFF gaps (esptool merge_bin)'}),
     backend: Flags.string({char: 'b', summary: 'backend profile whose URL, scheme and topics devices get (default: the backend setting)'}),
@@ -49,104 +37,56 @@ export default class FirmwareBuild extends BaseCommand<typeof FirmwareBuild> {
   }
 
   async run(): Promise<FirmwareBuildResult> {
-    const started = performance.now()
     const {flags} = this
-    if (!flags.all && !flags.device?.length) throw usageError('Name the devices: --device ID (repeatable) or --all [--type T]', ['iotctl firmware build --device greenhouse-01', 'iotctl firmware build --all --type temp'])
-    const ws = await this.workspace()
-    const registry = await Registry.load(ws)
-    const devices = flags.all ? registry.list({type: flags.type}) : flags.device!.map((id) => registry.get(id))
-    if (devices.length === 0) throw new IotctlError(`No registered devices${flags.type ? ` of type ${flags.type}` : ''}`, {code: 'NO_DEVICES', exit: ExitCode.NOT_FOUND, suggestions: ['Register one: iotctl devices add ID --type temp']})
-    if (flags.type && !flags.all) {
-      const other = devices.find((d) => d.type !== flags.type)
-      if (other) throw usageError(`Device ${other.id} is of type ${other.type}, not ${flags.type}`, [`Drop --type, or build it as its own type: iotctl firmware build --device ${other.id}`])
-    }
-
-    const [{loadTemplate}, {parseSets, resolveBuildSettings}, {appSourceFor}, {deviceChip}, {buildFleet, planDirName}, {resolveCredentials}] = await Promise.all([
-      import('../../lib/templates/loader.js'),
+    const [{devicesToBuild, buildPlans, plansFailedError}, {parseSets, completeSettings}, {Registry}] = await Promise.all([
+      import('../../lib/provision/build-plans.js'),
       import('../../lib/provision/settings.js'),
-      import('../../lib/provision/app-source.js'),
-      import('../../lib/provision/plan.js'),
-      import('../../lib/provision/fleet.js'),
-      import('../../lib/provision/credentials.js'),
+      import('../../lib/registry/index.js'),
     ])
-    const sets = parseSets(flags.set)
+    const ws = await this.workspace()
+    const devices = devicesToBuild(await Registry.load(ws), {all: flags.all, ids: flags.device, type: flags.type})
     const profile = await this.backendProfile(flags.backend, {startEmbedded: false})
-    const scheme = defaultScheme(profile)
-    const user = await this.userConfig()
-
-    // group by type: one template, one settings resolution and one app image per type and chip
-    const groups = new Map<string, DeviceRecord[]>()
-    for (const device of devices) groups.set(device.type, [...(groups.get(device.type) ?? []), device])
-    const prepared: {template: LoadedTemplate; devices: DeviceRecord[]; settings: ResolvedSettings}[] = []
-    for (const [type, members] of groups) {
-      const template = await loadTemplate(type, {workspace: ws, cacheDir: ws.paths.cache})
-      const micropython = template.device !== undefined && !flags.app && (flags['runtime-image'] !== undefined || flags.runtime === 'micropython')
-      const needWifi = micropython || members.some((d) => !('simulation' in appSourceFor(template, deviceChip(d, template), flags.app)))
-      const settings = await resolveBuildSettings({template, sets, workspace: ws, user, needWifi})
-      prepared.push({template, devices: members, settings: await completeSettings(settings, this.prompter)})
-    }
-
-    const single = devices.length === 1
-    const outDir = (device: DeviceRecord) => (flags.out ? (single ? resolve(flags.out) : join(resolve(flags.out), planDirName(device.id))) : join(ws.paths.builds, planDirName(device.id)))
     // created at the first written plan, after any passphrase prompt
     const showBar = devices.length > 1 && !this.jsonEnabled()
     let bar: Promise<ProgressBar> | undefined
     let done = 0
-    const result: FirmwareBuildResult = {built: [], failed: [], apps: [], seconds: 0}
+    let result: FirmwareBuildResult
     try {
-      for (const group of prepared) {
-        const fleet = await buildFleet({
-          template: group.template,
-          devices: group.devices,
-          profile,
-          scheme,
-          settings: group.settings,
-          credentials: (members) =>
-            resolveCredentials(ws, members, {
-              passphrase: () => this.caPassphrase(),
-              // MicroPython's TLS on ESP8266 (axTLS) takes RSA keys only
-              algo: group.template.device && flags.runtime !== 'simulation' && members.some((d) => d.chip === 'esp8266') ? 'rsa-2048' : undefined,
-              onIssue: (ids) => this.info(`Issuing certificates for ${ids.length} device${ids.length === 1 ? '' : 's'} without one…`),
-            }),
-          cacheDir: ws.paths.cache,
-          outDir,
-          appFile: flags.app,
-          bootloaderFile: flags.bootloader,
-          runtimeImageFile: flags['runtime-image'],
-          runtime: flags.runtime,
-          offline: Boolean(process.env.IOTCTL_OFFLINE),
-          flash: flashSettingsOf(flags),
-          merged: flags.merged,
-          concurrency: flags.concurrency,
-          ...(await this.appCallbacks()),
-          onDevice: (r) => {
-            const count = ++done
-            if (showBar) {
-              bar ??= import('../../lib/console/progress.js').then(({createProgressBar}) => createProgressBar({label: 'Building plans', total: devices.length}))
-              void bar.then((b) => b.update(count))
-            }
-            if (!r.ok) this.warning(`${r.id}: ${r.error.message}`)
-          },
-        })
-        result.apps.push(...fleet.apps)
-        for (const b of fleet.built) {
-          const m = b.manifest
-          result.built.push({id: b.id, type: m.device.type, dir: b.dir, chip: m.chip, simulation: m.simulation, parts: m.parts, ...(m.merged ? {merged: m.merged} : {})})
-        }
-        for (const f of fleet.failed) result.failed.push({id: f.id, code: f.error instanceof IotctlError ? f.error.code : 'BUILD_FAILED', message: f.error.message})
-      }
+      result = await buildPlans({
+        ws,
+        devices,
+        profile,
+        scheme: defaultScheme(profile),
+        sets: parseSets(flags.set),
+        user: await this.userConfig(),
+        completeSettings: (settings) => completeSettings(settings, this.prompter),
+        passphrase: () => this.caPassphrase(),
+        onIssue: (ids) => this.info(`Issuing certificates for ${ids.length} device${ids.length === 1 ? '' : 's'} without one…`),
+        out: flags.out,
+        appFile: flags.app,
+        bootloaderFile: flags.bootloader,
+        appVersion: flags.version,
+        runtimeImageFile: flags['runtime-image'],
+        runtime: flags.runtime,
+        offline: Boolean(process.env.IOTCTL_OFFLINE),
+        flash: flashSettingsOf(flags),
+        merged: flags.merged,
+        concurrency: flags.concurrency,
+        ...(await this.appCallbacks()),
+        onDevice: (r) => {
+          const count = ++done
+          if (showBar) {
+            bar ??= import('../../lib/console/progress.js').then(({createProgressBar}) => createProgressBar({label: 'Building plans', total: devices.length}))
+            void bar.then((b) => b.update(count))
+          }
+          if (!r.ok) this.warning(`${r.id}: ${r.error.message}`)
+        },
+      })
     } finally {
       if (bar) (await bar).stop()
     }
-    result.seconds = Math.round(performance.now() - started) / 1000
     this.render(result)
-    if (result.failed.length > 0) {
-      throw new IotctlError(`${result.failed.length} of ${devices.length} plans failed (first: ${result.failed[0].id}: ${result.failed[0].message})`, {
-        code: 'BUILD_FAILED',
-        exit: ExitCode.GENERAL,
-        details: {built: result.built.length, failed: result.failed},
-      })
-    }
+    if (result.failed.length > 0) throw plansFailedError(result, devices.length)
     return result
   }
 

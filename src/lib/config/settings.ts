@@ -57,7 +57,7 @@ export const REDACTED = '********'
 
 /** A URL with its password (user:PASSWORD@ or ?password=) replaced by ********. */
 export function redactUrlPassword(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*):[^@/?#]*@/i, `$1:${REDACTED}@`).replace(/([?&]password=)[^&#]*/gi, `$1${REDACTED}`)
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*):[^@/?#]*@/i, `$1:${REDACTED}@`).replace(/([?&](?:ssl)?password=)[^&#]*/gi, `$1${REDACTED}`)
 }
 
 /** A setting's value as it may be shown (config list/get, --json): secrets redacted, URL passwords too. */

@@ -4,6 +4,7 @@ import {getScheme} from '../schemes/index.js'
 import type {DeviceTopics} from '../schemes/types.js'
 import type {TemplateDefinition} from '../templates/types.js'
 import {Fleet, type FleetEvent, type FleetSnapshot} from './fleet.js'
+import type {FleetExtension} from './fleet-extension.js'
 import type {RunSummary} from './stats.js'
 import {openTransport} from '../transport/registry.js'
 
@@ -37,6 +38,8 @@ export interface StartDeviceOptions {
   signal?: AbortSignal
   /** connected, disconnected, published (every message), command — for a board's console */
   onEvent?: (event: FleetEvent) => void
+  /** more topics and behaviour over the device's own connection (a board's OTA jobs) */
+  extension?: FleetExtension
 }
 
 export interface RunningDevice {
@@ -102,6 +105,7 @@ export async function startDevice(options: StartDeviceOptions): Promise<RunningD
     retryFirstConnect: true,
     signal: options.signal,
     onEvent: options.onEvent,
+    extension: options.extension,
   })
   const done = fleet.run()
   done.catch(() => {})

@@ -183,7 +183,10 @@ export class VirtualBoard extends EventEmitter<VirtualBoardEvents> {
           this.flash.write(offset, bytes)
           await this.flash.flush()
         }
-        await hook(snapshot, console, {signal: abort.signal, chip: this.chip.name, mac: this.mac, writeFlash})
+        const restart = (why: string) => {
+          if (generation === this.generation) setImmediate(() => void this.boot(why))
+        }
+        await hook(snapshot, console, {signal: abort.signal, chip: this.chip.name, mac: this.mac, writeFlash, restart})
       } catch (error) {
         if (abort.signal.aborted || generation !== this.generation) return
         const message = error instanceof Error ? error.message : String(error)

@@ -16,6 +16,8 @@ export interface BootContext {
    * otadata and an app with esp_partition_write; without it the boot only reads the flash.
    */
   writeFlash?: (offset: number, bytes: Uint8Array) => Promise<void>
+  /** Reset the board from the app (esp_restart): it boots again from what the flash holds. */
+  restart?: (reason: string) => void
 }
 
 /**

@@ -2,7 +2,9 @@ import type {FleetEvent} from '../device/fleet.js'
 import type {TemplateDefinition} from '../templates/types.js'
 import {BootFailure, bootloaderProblem, type BootConsole, type BootContext, type BootHook} from './boot.js'
 import type {EmulatedChip} from './chips.js'
+import type {FlashImageLayout} from '../partitions/flash-image.js'
 import type {PartitionEntry} from '../partitions/types.js'
+import type {BoardOtaTrust} from './ota-board.js'
 
 /** What the boot needs of a device type's template. */
 export type BootTemplate = Pick<TemplateDefinition, 'telemetry' | 'commands' | 'nvs' | 'settings'>
@@ -17,11 +19,14 @@ export interface FirmwareBootOptions {
   tracePublishes?: boolean
   /** the running device's events, for whoever drives the board */
   onDeviceEvent?: (event: FleetEvent) => void
+  /** the release key (and download CA) the firmware trusts: with it, an app in an OTA layout takes OTA jobs */
+  ota?: BoardOtaTrust
+  /** how long an updated image has to reach its backend and send telemetry before it marks itself invalid (default 60 s) */
+  otaConfirmTimeoutMs?: number
 }
 
-const PARTITION_TABLE_OFFSET = 0x8000
-const PARTITION_TABLE_SIZE = 0xc00
-
+/** how long a crashing build runs before its panic resets the board (a boot loop that does not spin) */
+const CRASH_DELAY_MS = 500
 
 /**
  * Booting what a flashed board holds, as its firmware would: the partition table at 0x8000, the app image
@@ -60,12 +65,12 @@ type Log = (level: 'I' | 'W' | 'E', tag: string, message: string) => void
  * boots, one still 'pending-verify' (it never confirmed itself) becomes 'aborted' and the previous
  * slot boots. The changed otadata is written back to the flash. Undefined: boot factory / ota_0.
  */
-async function selectOtaSlotAtBoot(flash: Uint8Array, entries: PartitionEntry[], context: BootContext, log: Log): Promise<PartitionEntry | undefined> {
-  const {otaLayout, bootOtadata, readOtadata, OTADATA_SIZE} = await import('../partitions/otadata.js')
-  const {slots, otadata} = otaLayout(entries)
-  if (!otadata || slots.length === 0 || otadata.offset + OTADATA_SIZE > flash.length) return undefined
-  const region = flash.subarray(otadata.offset, otadata.offset + OTADATA_SIZE)
-  const before = readOtadata(region, slots.length)
+async function selectOtaSlotAtBoot(layout: FlashImageLayout, context: BootContext, log: Log): Promise<{slot?: PartitionEntry; active: number; pendingVerify: boolean} | undefined> {
+  const {slots, otadata} = layout
+  if (!otadata || slots.length === 0) return undefined
+  const {bootOtadata, readOtadata} = await import('../partitions/otadata.js')
+  const region = otadata.bytes
+  const before = otadata.info
   const after = bootOtadata(region, slots.length)
   if (after.rolledBack) {
     const tried = before.bootSlot === undefined ? 'the new app' : slots[before.bootSlot].name
@@ -73,17 +78,17 @@ async function selectOtaSlotAtBoot(flash: Uint8Array, entries: PartitionEntry[],
   }
   if (!Buffer.from(after.otadata).equals(Buffer.from(region))) {
     region.set(after.otadata)
-    await context.writeFlash?.(otadata.offset, after.otadata)
+    await context.writeFlash?.(otadata.entry.offset, after.otadata)
   }
   const info = readOtadata(region, slots.length)
-  if (info.active < 0) return undefined
+  if (info.active < 0) return {active: -1, pendingVerify: false}
   const entry = info.entries[info.active as 0 | 1]
   log('I', 'boot', `otadata: entry ${info.active}, seq ${entry.seq}, state ${entry.state} → ${slots[after.bootSlot!].name}`)
-  return slots[after.bootSlot!]
+  return {slot: slots[after.bootSlot!], active: info.active, pendingVerify: entry.state === 'pending-verify'}
 }
 
 async function boot(flash: Uint8Array, console: BootConsole, context: BootContext, options: FirmwareBootOptions, log: Log): Promise<void> {
-  const [{readPartitionTable, findAppPartition, findPartition, partitionTypeName, partitionSubtypeName}, {readNvs}, image, provision, {startDevice, usesTls}] =
+  const [{readFlashImage, partitionTableAt, partitionBytes, partitionFits, findAppPartition, partitionTypeName, partitionSubtypeName, PARTITION_TABLE_OFFSET}, {readNvs}, image, provision, {startDevice, usesTls}] =
     await Promise.all([
       import('../partitions/index.js'),
       import('../nvs/index.js'),
@@ -106,7 +111,8 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
   log('I', 'boot', `2nd stage bootloader at 0x${chip.bootloaderOffset.toString(16)}`)
 
   // ESP8266_GENERIC (a NONOS SDK build) has no partition table: firmware at 0x0, its filesystem at the port's fixed offset
-  if (chip.name === 'esp8266' && !(flash[PARTITION_TABLE_OFFSET] === 0xaa && flash[PARTITION_TABLE_OFFSET + 1] === 0x50)) {
+  const tableState = partitionTableAt(flash)
+  if (chip.name === 'esp8266' && tableState !== 'table') {
     const [{looksLikeFat}, {ESP8266_FS_START}] = await Promise.all([import('./micropython-boot.js'), import('../provision/runtime-image.js')])
     if (looksLikeFat(flash.subarray(ESP8266_FS_START))) {
       log('I', 'boot', `no partition table, a FAT volume at 0x${ESP8266_FS_START.toString(16)}: MicroPython (ESP8266_GENERIC layout), running it in the MicroPython interpreter`)
@@ -115,25 +121,26 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
   }
 
   // partition table
-  if (flash[PARTITION_TABLE_OFFSET] === 0xff) fail('boot', `No partition table found at 0x${PARTITION_TABLE_OFFSET.toString(16)} (erased flash)`)
-  let entries
+  if (tableState === 'erased') fail('boot', `No partition table found at 0x${PARTITION_TABLE_OFFSET.toString(16)} (erased flash)`)
+  let layout: FlashImageLayout
   try {
-    entries = readPartitionTable(flash.subarray(PARTITION_TABLE_OFFSET, PARTITION_TABLE_OFFSET + PARTITION_TABLE_SIZE)).entries
+    layout = readFlashImage(flash)
   } catch (error) {
     fail('boot', `Partition table at 0x8000 is invalid: ${error instanceof Error ? error.message : error}`)
   }
+  const entries = layout!.entries
   log('I', 'boot', 'Partition Table:')
-  for (const e of entries!) {
+  for (const e of entries) {
     log('I', 'boot', `  ${e.name.padEnd(16)} ${String(partitionTypeName(e.type)).padEnd(4)} ${String(partitionSubtypeName(e.type, e.subtype)).padEnd(8)} 0x${e.offset.toString(16).padStart(6, '0')} 0x${e.size.toString(16)}`)
   }
 
   // app: factory (else ota_0), unless otadata selects an OTA slot
-  let app = findAppPartition(entries!)
-  const otaSlot = await selectOtaSlotAtBoot(flash, entries!, context, log)
-  if (otaSlot) app = otaSlot
+  // (otadata is read as the bootloader changes it at reset, not as it was before)
+  const otaBoot = await selectOtaSlotAtBoot(layout!, context, log)
+  const app = otaBoot?.slot ?? findAppPartition(entries)
   if (!app) fail('boot', 'No bootable app partitions in the partition table')
-  if (app!.offset + app!.size > flash.length) fail('boot', `app partition ${app!.name} lies beyond the ${flash.length / 1024 / 1024} MB flash`)
-  const appBytes = flash.subarray(app!.offset, app!.offset + app!.size)
+  if (!partitionFits(flash, app!)) fail('boot', `app partition ${app!.name} lies beyond the ${flash.length / 1024 / 1024} MB flash`)
+  const appBytes = partitionBytes(flash, app!)
   if (appBytes[0] !== 0xe9) fail('esp_image', `image at 0x${app!.offset.toString(16)} has invalid magic byte (0x${appBytes[0].toString(16)}): no app flashed`)
   const info = image.parseEspImage(appBytes, {strict: false})
   const problem = info.problems[0]
@@ -142,21 +149,23 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
   log('I', 'boot', `Loaded app from partition at offset 0x${app!.offset.toString(16)}`)
   const desc = info.appDescriptor
   if (desc) log('I', 'cpu_start', `Project name:     ${desc.projectName}, App version: ${desc.version}`)
-  if (desc?.projectName === 'micropython') {
+  if (desc?.projectName === 'micropython' && !image.isSimulationImage(info)) {
     // MicroPython (v1.26+) mounts "/" from the end of the last partition to the end of flash
-    const fsOffset = Math.max(...entries!.map((e) => e.offset + e.size))
+    const fsOffset = layout!.end
     log('I', 'boot', `MicroPython ${desc.version}: running the filesystem at 0x${fsOffset.toString(16)} in the MicroPython interpreter`)
     return runBundle(flash, fsOffset, console, context)
   }
   const simulatedType = image.simulationTemplateType(info)
+  const version = image.simulationAppVersion(info) ?? (simulatedType ? image.DEFAULT_APP_VERSION : desc?.version || '0.0.0')
+  const fault = simulatedType ? image.simulationFault(appBytes) : undefined
   if (!simulatedType) log('W', 'boot', 'this app is native firmware, which a virtual board cannot execute: running its device type from the device runtime')
 
   // device configuration
-  const nvsPart = findPartition(entries!, 'data', 'nvs')
+  const nvsPart = layout!.nvs
   if (!nvsPart) fail('nvs', 'no nvs partition in the partition table')
   let namespaces
   try {
-    namespaces = readNvs(flash.subarray(nvsPart!.offset, nvsPart!.offset + nvsPart!.size)).namespaces
+    namespaces = readNvs(partitionBytes(flash, nvsPart!)).namespaces
   } catch (error) {
     fail('nvs', `nvs_flash_init failed: ${error instanceof Error ? error.message : error}`)
   }
@@ -182,9 +191,47 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
   } catch (error) {
     fail('app', `NVS namespace "${namespace}": ${error instanceof Error ? error.message : error}`)
   }
-  log('I', 'app', `device ${config!.id} (type ${config!.type}), MAC ${context.mac}`)
+  log('I', 'app', `device ${config!.id} (type ${config!.type}), MAC ${context.mac}, version ${version}`)
   const certificate = !config!.cert ? '' : usesTls(config!.backendUrl) ? ', client certificate from NVS' : ', not TLS: the certificate in NVS is not used'
   log('I', 'app', `backend ${config!.backendUrl} (scheme ${config!.scheme})${certificate}`)
+
+  // an OTA layout: the update client (confirms a pending image, takes jobs when the firmware trusts a release key)
+  const ota = otaBoot
+    ? await (await import('./ota-board.js')).BoardOta.open({
+        chip: chip.name,
+        device: {id: config!.id, type: config!.type, ca: config!.ca || undefined},
+        version,
+        flash,
+        entries: entries!,
+        running: app!,
+        nvs: nvsPart!,
+        namespaces: namespaces!,
+        boot: {active: otaBoot.active, pendingVerify: otaBoot.pendingVerify},
+        trust: options.ota,
+        confirmTimeoutMs: options.otaConfirmTimeoutMs,
+        context,
+        log,
+      })
+    : undefined
+  if (fault === 'crash') {
+    // a build that panics before it can confirm itself: the reset leaves its otadata entry pending-verify
+    log('E', 'app', 'simulation fault "crash"')
+    console.write("Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled.\r\nRebooting...\r\n")
+    ota?.close()
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, CRASH_DELAY_MS)
+      context.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), {once: true})
+    })
+    if (!context.signal.aborted) context.restart?.('panic')
+    return
+  }
+  if (fault === 'offline') {
+    // a build whose network stack is broken: it never reaches the backend (an unhealthy OTA image)
+    log('E', 'app', 'this build never reaches its backend (simulation fault "offline")')
+    await new Promise<void>((resolve) => (context.signal.aborted ? resolve() : context.signal.addEventListener('abort', () => resolve(), {once: true})))
+    ota?.close()
+    return
+  }
 
   // run until reset
   const device = await startDevice({
@@ -192,8 +239,10 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
     template: template!,
     seed: options.seed,
     signal: context.signal,
+    extension: ota?.extension,
     onEvent: (event) => {
       options.onDeviceEvent?.(event)
+      ota?.onDeviceEvent(event)
       if (event.event === 'connected') log('I', 'mqtt', `${event.reconnect ? 'reconnected' : 'connected'} to ${config!.backendUrl} as ${event.device}`)
       else if (event.event === 'disconnected') log('W', 'mqtt', `disconnected${event.error ? `: ${event.error}` : ''}`)
       else if (event.event === 'command') log(event.ok ? 'I' : 'W', 'app', `command ${event.command}: ${event.ok ? 'ok' : (event.error ?? 'failed')}`)
@@ -201,5 +250,6 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
     },
   })
   const summary = await device.done
+  ota?.close()
   if (!context.signal.aborted) log('W', 'app', `device runtime stopped (${JSON.stringify(summary).slice(0, 200)})`)
 }

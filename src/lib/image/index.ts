@@ -12,6 +12,11 @@ export {
   buildSimulationImage,
   isSimulationImage,
   simulationTemplateType,
+  simulationAppVersion,
+  simulationFault,
+  DEFAULT_APP_VERSION,
+  SIMULATION_FAULTS,
+  type SimulationFault,
   type SimulationImageOptions,
 } from './simulation.js'
 export {mergeImages, type FlashPart, type MergeOptions} from './merge.js'

@@ -7,8 +7,21 @@ import {CHIP_IDS, EXTENDED_HEADER_SIZE, HEADER_SIZE, IMAGE_MAGIC, SEGMENT_HEADER
 import {parseEspImage} from './parse.js'
 import type {EspImageInfo} from './types.js'
 
-/** project_name of every simulation image; its version field holds the template type. */
+/**
+ * idf_ver of every simulation image (what marks it as one); its project_name is the template type and its
+ * version the app version, as in any ESP-IDF app. Images from before versions held the type in `version`
+ * with project_name 'iotctl-sim' (still read).
+ */
 export const SIMULATION_PROJECT_NAME = 'iotctl-sim'
+/** the app version a simulation image carries when neither the template nor the build names one */
+export const DEFAULT_APP_VERSION = '1.0.0'
+
+/**
+ * Behaviour a test build can carry for the virtual board (unhealthy OTA images): 'offline' never
+ * reaches its backend, 'crash' panics right after boot (a boot loop).
+ */
+export const SIMULATION_FAULTS = ['offline', 'crash'] as const
+export type SimulationFault = (typeof SIMULATION_FAULTS)[number]
 
 /** Where each chip maps flash rodata (DROM) and instruction RAM, so the image looks like an IDF app. */
 const ADDRESSES: Record<Chip, {drom: number; iram: number}> = {
@@ -35,8 +48,12 @@ export const SIMULATION_BOOTLOADER_NAME = 'iotctl-sim-bootloader'
 
 export interface SimulationImageOptions {
   chip: Chip
-  /** the template type (e.g. 'temp'), stored as the app descriptor's version */
+  /** the template type (e.g. 'temp'), stored as the app descriptor's project_name */
   templateType: string
+  /** the app version (esp_app_desc_t.version, ≤ 31 characters); default DEFAULT_APP_VERSION */
+  version?: string
+  /** a fault the virtual board acts out when it runs the image */
+  fault?: SimulationFault
   /** total image size in bytes (a multiple of 16); the rodata segment is padded to reach it */
   size?: number
   /** flash size written in the header (default '4MB') */
@@ -102,16 +119,19 @@ export function buildSimulationImage(options: SimulationImageOptions): Uint8Arra
   const {chip, templateType} = options
   const addresses = ADDRESSES[chip]
   if (!addresses) throw usageError(`no simulation image for chip "${chip}"`)
+  const version = options.version ?? DEFAULT_APP_VERSION
+  if (options.fault !== undefined && !SIMULATION_FAULTS.includes(options.fault)) throw usageError(`unknown simulation fault "${options.fault}" (known: ${SIMULATION_FAULTS.join(', ')})`)
   const descriptor = encodeAppDescriptor({
-    version: templateType,
-    projectName: SIMULATION_PROJECT_NAME,
+    version,
+    projectName: templateType,
     time: '00:00:00',
     date: 'Jan  1 2000',
     idfVersion: SIMULATION_PROJECT_NAME,
-    elfSha256: sha256(encoder.encode(`${SIMULATION_PROJECT_NAME}:${chip}:${templateType}`)),
+    elfSha256: sha256(encoder.encode(`${SIMULATION_PROJECT_NAME}:${chip}:${templateType}:${version}${options.fault ? `:${options.fault}` : ''}`)),
     mmuPageSize: chip === 'esp8266' ? undefined : 0x10000,
   })
-  const note = encoder.encode(`iotctl simulation image for template "${templateType}" on ${chip}: runs only on the iotctl virtual board\0`)
+  const faultNote = options.fault ? `; ${FAULT_MARK}${options.fault}` : ''
+  const note = encoder.encode(`iotctl simulation image for template "${templateType}" on ${chip}: runs only on the iotctl virtual board${faultNote}\0`)
   const rodata = (padding: number) => {
     const data = new Uint8Array(descriptor.length + Math.ceil(note.length / 4) * 4 + padding)
     data.set(descriptor)
@@ -133,6 +153,8 @@ export function buildSimulationImage(options: SimulationImageOptions): Uint8Arra
   return build(options.size - base.length)
 }
 
+const FAULT_MARK = 'iotctl-fault='
+
 /** Whether an image (bytes or parsed) is a valid iotctl simulation image. */
 export function isSimulationImage(image: Uint8Array | EspImageInfo): boolean {
   if (image instanceof Uint8Array) {
@@ -142,13 +164,39 @@ export function isSimulationImage(image: Uint8Array | EspImageInfo): boolean {
       return false
     }
   }
-  return image.problems.length === 0 && image.appDescriptor?.projectName === SIMULATION_PROJECT_NAME
+  const d = image.appDescriptor
+  return image.problems.length === 0 && (d?.idfVersion === SIMULATION_PROJECT_NAME || d?.projectName === SIMULATION_PROJECT_NAME)
 }
+
+function simulationInfo(image: Uint8Array | EspImageInfo): EspImageInfo | undefined {
+  const info = image instanceof Uint8Array ? (isSimulationImage(image) ? parseEspImage(image) : undefined) : image
+  return info && isSimulationImage(info) ? info : undefined
+}
+
+/** An image from before simulation images carried a version: project 'iotctl-sim', the type in `version`. */
+const legacy = (info: EspImageInfo) => info.appDescriptor!.projectName === SIMULATION_PROJECT_NAME
 
 /** The template type a simulation image was built for, or undefined for other images. */
 export function simulationTemplateType(image: Uint8Array | EspImageInfo): string | undefined {
-  const info = image instanceof Uint8Array ? (isSimulationImage(image) ? parseEspImage(image) : undefined) : image
-  return info && isSimulationImage(info) ? info.appDescriptor!.version : undefined
+  const info = simulationInfo(image)
+  if (!info) return undefined
+  return legacy(info) ? info.appDescriptor!.version : info.appDescriptor!.projectName
+}
+
+/** The app version of a simulation image (undefined for other images and for ones built before versions). */
+export function simulationAppVersion(image: Uint8Array | EspImageInfo): string | undefined {
+  const info = simulationInfo(image)
+  return info && !legacy(info) ? info.appDescriptor!.version : undefined
+}
+
+/** The fault a simulation image was built to act out (read from its note in the rodata segment). */
+export function simulationFault(bytes: Uint8Array): SimulationFault | undefined {
+  const info = simulationInfo(bytes)
+  const rodata = info?.segments[0]
+  if (!rodata) return undefined
+  const text = Buffer.from(bytes.subarray(rodata.dataOffset, rodata.dataOffset + Math.min(rodata.length, 1024))).toString('latin1')
+  const found = new RegExp(`${FAULT_MARK}([a-z-]+)`).exec(text)?.[1]
+  return SIMULATION_FAULTS.find((f) => f === found)
 }
 
 

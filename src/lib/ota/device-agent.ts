@@ -1,6 +1,6 @@
 import type {KeyObject} from 'node:crypto'
 import type {Agent} from 'node:https'
-import {encodeStatus, jobTopic, parseJob, statusTopic, TERMINAL_STATES, type OtaJob, type OtaStatus} from './contract.js'
+import {encodeJob, encodeStatus, jobTopic, parseJob, statusTopic, TERMINAL_STATES, type OtaJob, type OtaStatus} from './contract.js'
 import {downloadWithResume} from './download.js'
 import type {OtaFaults} from './faults.js'
 import {imageProblem, verifyManifest, type ReleaseManifest} from './manifest.js'
@@ -19,6 +19,20 @@ export interface OtaAgentOptions {
   /** how long installing + rebooting takes, ms */
   rebootMs?: number
   signal?: AbortSignal
+  /**
+   * A device with real flash (the virtual board): write the verified image into the idle slot,
+   * point otadata at it, keep the job in flash and reset. The agent reports `installing`, then
+   * `rebooting`, and ends there: the app that boots next reports the outcome.
+   */
+  install?: (job: OtaJob, manifest: ReleaseManifest, image: Buffer) => Promise<void>
+}
+
+/** What a device that rebooted into (or out of) an update knows from its flash. */
+export interface OtaAgentResume {
+  /** the last job's final report, answered again if that job is delivered again */
+  last?: OtaStatus
+  /** a job whose outcome is not known yet (the new image is proving itself): deliveries wait */
+  holding?: string
 }
 
 export interface OtaDeviceInfo {
@@ -57,14 +71,31 @@ export class OtaDeviceAgent {
   private last?: OtaStatus
   private busy?: string
   private queued?: {job: OtaJob; publish: Publish}
+  private publisher?: Publish
+  /** an installed image is resetting the device: nothing else starts */
+  private halted = false
 
   constructor(
-    readonly device: OtaDeviceInfo,
+    readonly device: OtaDeviceInfo & {previousVersion?: string},
     private readonly options: OtaAgentOptions,
     private readonly stats: OtaAgentStats,
+    resume: OtaAgentResume = {},
   ) {
     this.version = device.version
     this.sequence = device.sequence ?? 0
+    this.previousVersion = device.previousVersion
+    this.last = resume.last
+    this.busy = resume.holding
+  }
+
+  /** End a held job (see OtaAgentResume.holding) with its report, and run what waited meanwhile. */
+  settle(status: OtaStatus): void {
+    this.busy = undefined
+    if (this.publisher) this.report(this.publisher, status)
+    else this.last = status
+    const next = this.queued
+    this.queued = undefined
+    if (next && !this.options.signal?.aborted) this.onMessage(Buffer.from(encodeJob(next.job)), next.publish)
   }
 
   get jobTopic(): string {
@@ -73,11 +104,13 @@ export class OtaDeviceAgent {
 
   /** After every (re)connect: say what runs (the last job's outcome, or idle). */
   onConnected(publish: Publish): void {
+    this.publisher = publish
     this.report(publish, this.last ?? {state: 'idle', version: this.version, sequence: this.sequence, ts: Date.now()})
   }
 
   onMessage(payload: Buffer, publish: Publish): void {
-    if (payload.length === 0) return // a cleared retained job
+    this.publisher = publish
+    if (payload.length === 0 || this.halted) return // a cleared retained job
     const job = parseJob(payload)
     if (!job) return
     if (job.jobId === this.busy) return
@@ -97,6 +130,7 @@ export class OtaDeviceAgent {
     this.busy = job.jobId
     void this.run(job, publish).finally(() => {
       this.busy = undefined
+      if (this.halted) return
       const next = this.queued
       this.queued = undefined
       if (next && !this.options.signal?.aborted) this.start(next.job, next.publish)
@@ -150,6 +184,19 @@ export class OtaDeviceAgent {
     if (random() < faults['bad-image']) data[Math.floor(random() * data.length)] ^= 0xff
     const problem = imageProblem(manifest, data)
     if (problem) return end('failed', `image refused: ${problem}`)
+    if (this.options.install) {
+      this.report(publish, {...base, state: 'installing', version: this.version, ts: Date.now()})
+      try {
+        this.halted = true
+        await this.options.install(job, manifest, data)
+      } catch (error) {
+        this.halted = false
+        if (this.options.signal?.aborted) return
+        return end('failed', `install: ${(error as Error).message}`)
+      }
+      this.report(publish, {...base, state: 'rebooting', version: this.version, ts: Date.now()})
+      return
+    }
     this.report(publish, {...base, state: 'rebooting', version: this.version, ts: Date.now()})
     await new Promise((resolve) => setTimeout(resolve, this.options.rebootMs ?? 200))
     if (this.options.signal?.aborted) return

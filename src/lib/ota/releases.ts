@@ -4,6 +4,7 @@ import {mkdir, readdir, readFile, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 import {conflict, ExitCode, IotctlError, notFound, usageError} from '../console/errors.js'
 import {parseEspImage} from '../image/parse.js'
+import {simulationAppVersion, simulationTemplateType} from '../image/simulation.js'
 import type {Chip} from '../templates/types.js'
 import {writeFilesAtomic} from '../workspace/atomic.js'
 import {withFileLock} from '../workspace/lock.js'
@@ -68,6 +69,13 @@ export async function createRelease(workspaceRoot: string, options: CreateReleas
     chip = info.chip
     project = info.appDescriptor.projectName
     appVersion = info.appDescriptor.version
+    // a simulation image reports its own descriptor: under another version or type it could never pass a gate
+    const simType = simulationTemplateType(info)
+    const simVersion = simulationAppVersion(info)
+    if (simType !== undefined && simType !== options.type) throw usageError(`${options.source} is a simulation image of type ${simType}, not ${options.type}`, [`Build it for ${options.type}: iotctl firmware build --device ID (of type ${options.type})`])
+    if (simVersion !== undefined && simVersion !== version) {
+      throw usageError(`${options.source} is a simulation image of version ${simVersion}: released as ${version}, devices would report ${simVersion}`, [`Build it as ${version}: iotctl firmware build --device ID --version ${version}`])
+    }
   } else {
     const {readBundle} = await import('./bundle-archive.js')
     readBundle(image) // a tar of the app package, or OTA_BUNDLE_INVALID

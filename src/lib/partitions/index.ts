@@ -27,4 +27,5 @@ export {
   partitionSubtypeName,
   partitionTypeName,
 } from './format.js'
+export {partitionTableAt, partitionBytes, partitionFits, readFlashImage, type FlashImageLayout} from './flash-image.js'
 export type {PartitionEntry, PartitionTableRead} from './types.js'

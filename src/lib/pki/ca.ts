@@ -1,4 +1,4 @@
-import {createHash, createPrivateKey, webcrypto, X509Certificate, type KeyObject} from 'node:crypto'
+import {createHash, createPrivateKey, webcrypto, type KeyObject} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {conflict, ExitCode, IotctlError, usageError} from '../console/errors.js'
 import {writeFilesAtomic} from '../workspace/atomic.js'

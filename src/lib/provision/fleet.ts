@@ -31,6 +31,8 @@ export interface FleetBuildOptions extends AppSourceCallbacks {
   bootloaderFile?: string
   /** --runtime-image / --runtime (see PrepareOptions) */
   runtimeImageFile?: string
+  /** the simulation image's app version (default: the template's) */
+  appVersion?: string
   runtime?: 'auto' | 'micropython' | 'simulation'
   offline?: boolean
   flash?: FlashSettings
@@ -82,7 +84,7 @@ export async function buildFleet(options: FleetBuildOptions): Promise<FleetBuild
 
   const artifacts = new Map<TargetChip, ChipArtifacts>()
   for (const chip of new Set(chips.values())) {
-    artifacts.set(chip, await prepareChip({template, chip, cacheDir: options.cacheDir, appFile: options.appFile, bootloaderFile: options.bootloaderFile, runtimeImageFile: options.runtimeImageFile, runtime: options.runtime, offline: options.offline, flash: options.flash, onDownload: options.onDownload, onBuildOutput: options.onBuildOutput, signal: options.signal}))
+    artifacts.set(chip, await prepareChip({template, chip, cacheDir: options.cacheDir, appFile: options.appFile, bootloaderFile: options.bootloaderFile, runtimeImageFile: options.runtimeImageFile, appVersion: options.appVersion, runtime: options.runtime, offline: options.offline, flash: options.flash, onDownload: options.onDownload, onBuildOutput: options.onBuildOutput, signal: options.signal}))
   }
 
   const credentials = await options.credentials(options.devices)

@@ -91,8 +91,8 @@ export function inspectAppImage(bytes: Uint8Array, chip: Chip, origin: string, o
 }
 
 /** The iotctl simulation image for a template type (valid ESP image; only the virtual board runs it). */
-export function makeSimulationImage(chip: Chip, info: {templateType: string; flashSize: FlashSize}): Uint8Array {
-  return buildSimulationImage({chip, templateType: info.templateType, flashSize: info.flashSize})
+export function makeSimulationImage(chip: Chip, info: {templateType: string; version?: string; flashSize: FlashSize}): Uint8Array {
+  return buildSimulationImage({chip, templateType: info.templateType, version: info.version, flashSize: info.flashSize})
 }
 
 /** One image from offset 0, 0xFF between parts (esptool merge_bin). */
@@ -146,7 +146,12 @@ export function isAppImage(bytes: Uint8Array): boolean {
 }
 
 export function readPartitionTable(bytes: Uint8Array): PartitionRow[] {
-  return readTable(bytes).entries.map((e) => ({
+  return partitionRows(readTable(bytes).entries)
+}
+
+/** Table entries with their type and subtype by name, as `firmware inspect` shows them. */
+export function partitionRows(entries: readonly PartitionEntry[]): PartitionRow[] {
+  return entries.map((e) => ({
     name: e.name,
     type: partitionTypeName(e.type),
     subtype: partitionSubtypeName(e.type, e.subtype),

@@ -3,12 +3,14 @@ import {ExitCode, IotctlError, explainSystemError} from '../console/errors.js'
 import {sha256Hex} from '../templates/hash.js'
 import {STANDARD_NVS_KEYS} from './nvs-keys.js'
 import {PARTITION_TABLE_OFFSET} from './chips.js'
-import {describeApp, describeBootloader, isAppImage, isBootloaderImage, isNvsPartition, isPartitionTable, readNvsPartition, readPartitionTable, type AppDescription, type BootloaderDescription, type NvsRow, type PartitionRow} from './formats.js'
+import {describeApp, describeBootloader, isAppImage, isBootloaderImage, isNvsPartition, isPartitionTable, partitionRows, readNvsPartition, readPartitionTable, type AppDescription, type BootloaderDescription, type NvsRow, type PartitionRow} from './formats.js'
 import {CHIP_LAYOUTS} from './chips.js'
 import type {Chip} from '../templates/types.js'
 import {readFatImage} from '../fs/index.js'
 import {readFlashPlan} from './plan-files.js'
-import {OTADATA_SIZE, readOtadata, type OtaSelectEntry} from '../partitions/otadata.js'
+import {otaLayout, readOtadata, type OtaSelectEntry} from '../partitions/otadata.js'
+import {partitionBytes, partitionFits, partitionTableAt, readFlashImage, type FlashImageLayout} from '../partitions/flash-image.js'
+import {readPartitionTable as readTableEntries} from '../partitions/table.js'
 import type {FlashManifest} from './plan-types.js'
 
 export const REDACTED = '********'
@@ -73,9 +75,16 @@ async function inspectPlan(dir: string, showSecrets: boolean): Promise<InspectRe
   const {manifest, data} = plan
   const secrets = new Set([...DEFAULT_SECRETS, ...(manifest.nvs?.secretKeys ?? [])])
   const report: InspectReport = {path: dir, kind: 'plan', manifest}
-  if (data['partition-table']) report.partitions = readPartitionTable(data['partition-table'])
+  const table = data['partition-table'] ? readTableEntries(data['partition-table']).entries : undefined
+  if (table) report.partitions = partitionRows(table)
   const otadataPart = manifest.parts.find((p) => p.name === 'otadata')
-  if (data.otadata && otadataPart && report.partitions) report.otadata = describeOtadata(data.otadata, otadataPart.offset, report.partitions)
+  if (data.otadata && otadataPart && table) {
+    const {slots, factory} = otaLayout(table)
+    const info = readOtadata(data.otadata, slots.length)
+    // no valid entry: the bootloader starts factory, else ota_0
+    const boots = info.bootSlot === undefined ? (factory ?? slots[0]) : slots[info.bootSlot]
+    report.otadata = describeOtadata(info, otadataPart.offset, boots)
+  }
   if (data.nvs) report.nvs = {offset: manifest.nvs!.offset, size: data.nvs.length, entries: nvsEntries(data.nvs, secrets, showSecrets)}
   const app = manifest.parts.find((p) => p.name === 'app')
   if (data.app && app) report.app = {...describeApp(data.app), offset: app.offset, sha256: app.sha256}
@@ -116,34 +125,23 @@ function mergedBootloader(bytes: Uint8Array, appChip: string | undefined): {offs
   return undefined
 }
 
-/** Both otadata copies and the app partition the bootloader starts, given the table. */
-function describeOtadata(region: Uint8Array, offset: number, partitions: PartitionRow[]): NonNullable<InspectReport['otadata']> {
-  const slots = partitions.filter((p) => p.type === 'app' && /^ota_\d+$/.test(String(p.subtype))).sort((a, b) => Number(String(a.subtype).slice(4)) - Number(String(b.subtype).slice(4)))
-  const info = readOtadata(region, slots.length)
-  // no valid entry: the bootloader starts factory, else ota_0
-  const boots = info.bootSlot === undefined ? (partitions.find((p) => p.type === 'app' && p.subtype === 'factory') ?? slots[0]) : slots[info.bootSlot]
+/** Both otadata copies and the app partition the bootloader starts. */
+function describeOtadata(info: {entries: OtaSelectEntry[]; active: number}, offset: number, boots: {name: string} | undefined): NonNullable<InspectReport['otadata']> {
   return {offset, entries: info.entries, active: info.active, boots: boots?.name ?? 'none'}
 }
 
-/** A merged image: the partition table at 0x8000 says where the NVS and app partitions are. */
+/** A merged image: the partition table at 0x8000 says where the NVS, otadata and app partitions are. */
 function inspectMerged(path: string, bytes: Uint8Array, showSecrets: boolean): InspectReport {
-  const table = bytes.subarray(PARTITION_TABLE_OFFSET, PARTITION_TABLE_OFFSET + 0xc00)
-  const partitions = readPartitionTable(table)
-  const report: InspectReport = {path, kind: 'merged', size: bytes.length, sha256: sha256Hex(bytes), partitions}
-  const nvs = partitions.find((p) => p.type === 'data' && p.subtype === 'nvs')
-  if (nvs && nvs.offset + nvs.size <= bytes.length) {
-    const region = bytes.subarray(nvs.offset, nvs.offset + nvs.size)
+  const layout: FlashImageLayout = readFlashImage(bytes)
+  const report: InspectReport = {path, kind: 'merged', size: bytes.length, sha256: sha256Hex(bytes), partitions: partitionRows(layout.entries)}
+  const {nvs, otadata, boot: app} = layout
+  if (nvs && partitionFits(bytes, nvs)) {
+    const region = partitionBytes(bytes, nvs)
     report.nvs = {offset: nvs.offset, size: nvs.size, entries: region.every((b) => b === 0xff) ? [] : nvsEntries(region, DEFAULT_SECRETS, showSecrets)}
   }
-  let app = partitions.find((p) => p.type === 'app')
-  const otadata = partitions.find((p) => p.type === 'data' && p.subtype === 'ota')
-  if (otadata && otadata.offset + OTADATA_SIZE <= bytes.length) {
-    report.otadata = describeOtadata(bytes.subarray(otadata.offset, otadata.offset + OTADATA_SIZE), otadata.offset, partitions)
-    const boots = partitions.find((p) => p.name === report.otadata!.boots)
-    if (boots) app = boots
-  }
+  if (otadata) report.otadata = describeOtadata(otadata.info, otadata.entry.offset, app)
   if (app && app.offset < bytes.length && isAppImage(bytes.subarray(app.offset))) {
-    const region = bytes.subarray(app.offset, Math.min(bytes.length, app.offset + app.size))
+    const region = partitionBytes(bytes, app)
     const described = describeApp(region)
     report.app = {...described, offset: app.offset, sha256: sha256Hex(region.subarray(0, described.size))}
   }
@@ -176,7 +174,7 @@ export async function inspectFlash(path: string, options: {showSecrets?: boolean
   const base = {path, size: bytes.length, sha256: sha256Hex(bytes)}
   if (isPartitionTable(bytes)) return {...base, kind: 'partition-table', partitions: readPartitionTable(bytes)}
   if (isNvsPartition(bytes)) return {...base, kind: 'nvs', nvs: {size: bytes.length, entries: nvsEntries(bytes, DEFAULT_SECRETS, showSecrets)}}
-  if (bytes.length > PARTITION_TABLE_OFFSET + 32 && isPartitionTable(bytes.subarray(PARTITION_TABLE_OFFSET))) return inspectMerged(path, bytes, showSecrets)
+  if (partitionTableAt(bytes) === 'table') return inspectMerged(path, bytes, showSecrets)
   if (isAppImage(bytes) && isBootloaderImage(bytes)) return {...base, kind: 'bootloader', bootloader: {...describeBootloader(bytes), sha256: base.sha256}}
   if (isAppImage(bytes)) return {...base, kind: 'app', app: {...describeApp(bytes), sha256: base.sha256}}
   throw new IotctlError(`${path} is not a flash plan, merged image, partition table, NVS partition or ESP app image`, {

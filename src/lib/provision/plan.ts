@@ -54,6 +54,8 @@ export interface PrepareOptions extends AppSourceCallbacks {
   board?: Chip
   /** --runtime-image FILE: the MicroPython firmware, no download */
   runtimeImageFile?: string
+  /** --version: the simulation image's app version (default: the template's version, else 1.0.0) */
+  appVersion?: string
   /**
    * For a template with a MicroPython device part: 'micropython' always builds the bundle (downloading
    * the pinned image if needed), 'simulation' never does; 'auto' (default) builds it when the image is
@@ -110,7 +112,7 @@ export async function prepareChip(options: PrepareOptions): Promise<ChipArtifact
     inspectAppImage(acquired.bytes, board, acquired.origin)
     checkImageKind(acquired.bytes, board, acquired.origin, 'app')
   }
-  const bytes = simulationApp ? patch(makeSimulationImage(board, {templateType: template.type, flashSize})) : patch(acquired.bytes)
+  const bytes = simulationApp ? patch(makeSimulationImage(board, {templateType: template.type, version: options.appVersion ?? template.version, flashSize})) : patch(acquired.bytes)
   const {simulation, ...described} = inspectAppImage(bytes, board, acquired.origin)
   const info: AppInfo = {origin: acquired.origin, kind: acquired.kind, size: bytes.length, sha256: sha256Hex(bytes), ...described}
   const layout = buildPartitionTable(partitionSpecs(template.partitions), {flashSize, appSize: bytes.length, template: template.file})

@@ -22,7 +22,9 @@ export interface UpdateResult {
  * postgres/schema.ts (a table), methods here, both implementations (the file keeps a list
  * beside "devices"), a list in RegistryContent (so `registry migrate --to` moves them), and
  * cases in the shared registry test suite (test/lib/registry/store-suite.ts), which runs
- * against both stores.
+ * against both stores. Records a higher layer owns (the production line's traveler records, in
+ * src/lib/station, which this layer may not import) keep their own store on the same database and
+ * reach `registry migrate --to` as a RegistryPart (parts.ts) that the command hands in.
  */
 export interface RegistryStore {
   readonly kind: 'file' | 'postgres'

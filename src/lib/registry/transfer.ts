@@ -1,12 +1,13 @@
 import {existsSync} from 'node:fs'
 import {copyFile, readFile, rename, rm} from 'node:fs/promises'
 import {writeFileAtomic} from '../workspace/atomic.js'
-import {IotctlError, ExitCode, usageError} from '../console/errors.js'
+import {IotctlError, ExitCode, conflict, usageError} from '../console/errors.js'
 import {withFileLock} from '../workspace/lock.js'
 import {setWorkspaceSetting, type Workspace} from '../workspace/workspace.js'
 import {canonicalDevice} from './canonical.js'
 import {REGISTRY_URL_ENV, parseRegistryLocation, redactUrl, urlHasPassword, type RegistryLocation} from './location.js'
 import {openLocation, registryLocation, type OpenOptions} from './open.js'
+import type {PartMove, RegistryPart} from './parts.js'
 import type {SchemaMigration} from './postgres/store.js'
 import type {RegistryStore} from './store.js'
 import type {RegistryContent} from './types.js'
@@ -60,15 +61,25 @@ export interface TransferResult {
   backup?: string
   /** IOTCTL_REGISTRY_URL overrides the manifest in this shell */
   envOverride?: boolean
+  /** the parts' records moved with the registry, by part name (travelers: 12) */
+  records: Record<string, number>
+}
+
+export interface TransferOptions extends OpenOptions {
+  /** records higher layers keep where the registry is (traveler records): moved too, copied before the devices */
+  parts?: RegistryPart[]
 }
 
 /**
  * Move the workspace's registry to another store without loss: copy every device (labels,
- * certificate summaries, flash records, extension fields) and OTA rollout, check the copy reads back equal,
- * then point the workspace at it. A JSON source is locked for the whole move (no add slips
- * between copy and switch) and kept as devices.json.migrated-<time>.
+ * certificate summaries, flash records, extension fields), OTA rollout and the parts' records
+ * (traveler records), check each copy reads back equal, then point the workspace at it. A JSON
+ * source is locked for the whole move (no add or append slips between copy and switch) and kept
+ * as devices.json.migrated-<time>. The parts are copied first and accept a target that already
+ * holds exactly their records, so a run stopped part-way can simply be run again; the devices and
+ * rollouts go in last, in one change, and only then does the workspace switch.
  */
-export async function transferRegistry(ws: Workspace, toValue: string, options: OpenOptions = {}): Promise<TransferResult> {
+export async function transferRegistry(ws: Workspace, toValue: string, options: TransferOptions = {}): Promise<TransferResult> {
   const target = shareableRegistryUrl(toValue)
   const source = registryLocation(ws, options.env)
   if (source.kind === target.kind && (target.kind === 'file' || (source as {url: string}).url === (target as {url: string}).url)) {
@@ -76,6 +87,9 @@ export async function transferRegistry(ws: Workspace, toValue: string, options: 
   }
   let schema: SchemaResult | undefined
   if (target.kind === 'postgres') schema = await migratePostgres(target.url, options)
+  const parts = options.parts ?? []
+  const moved = stamp()
+  const partMove: PartMove = {registryFile: ws.paths.registry, from: source, to: target, options, toLocation: target.kind === 'file' ? ws.paths.registry : redactUrl(target.url), stamp: moved}
   const move = async (): Promise<TransferResult> => {
     const from = await openLocation(source, ws.paths.registry, options)
     const to = await openLocation(target, ws.paths.registry, options)
@@ -83,15 +97,25 @@ export async function transferRegistry(ws: Workspace, toValue: string, options: 
     const content: RegistryContent = {...read, devices: read.devices.map(canonicalDevice)}
     const {devices} = content
     if (target.kind === 'file' && existsSync(ws.paths.registry)) {
-      // the marker an earlier move left (or an empty file) gives way; a file with devices or rollouts is refused by the import
+      // the marker an earlier move left (or an empty file) gives way; a file with devices or rollouts is refused below
       if (await isMovedMarker(ws.paths.registry)) await rm(ws.paths.registry)
       else if (isEmpty(await to.readContent())) await rename(ws.paths.registry, `${ws.paths.registry}.empty-${stamp()}`)
     }
+    // refused before any part is copied (the import checks again, inside its change)
+    const already = await to.readContent()
+    if (!isEmpty(already)) {
+      throw conflict('REGISTRY_NOT_EMPTY', `The registry at ${to.location} already holds ${already.devices.length} devices and ${already.rollouts.length} rollouts; nothing was copied`, [
+        target.kind === 'file' ? `Move it aside first: mv ${ws.paths.registry} ${ws.paths.registry}.old` : 'Point --to at an empty database (or drop schema iotctl there first)',
+      ])
+    }
+    const counts: Record<string, number> = {}
+    for (const part of parts) counts[part.name] = await part.copy(partMove)
     await to.importContent(content)
     await verifyCopy(content, to)
+    for (const part of parts) await part.retire(partMove)
     let backup: string | undefined
     if (source.kind === 'file' && existsSync(ws.paths.registry)) {
-      backup = `${ws.paths.registry}.migrated-${stamp()}`
+      backup = `${ws.paths.registry}.migrated-${moved}`
       await copyFile(ws.paths.registry, backup)
       // a run that read the old setting and waits for the file lock must not start a new JSON
       // registry beside the moved one: it finds this marker and stops (exit 4, "run it again")
@@ -108,10 +132,12 @@ export async function transferRegistry(ws: Workspace, toValue: string, options: 
       ...(schema ? {schema} : {}),
       ...(backup ? {backup} : {}),
       ...((options.env ?? process.env)[REGISTRY_URL_ENV] ? {envOverride: true} : {}),
+      records: counts,
     }
   }
-  // a JSON source stays locked from the copy to the switch, so no change slips in between
-  return source.kind === 'file' ? withFileLock(ws.paths.registry, move) : move()
+  // a JSON source stays locked from the copy to the switch (the parts hold theirs), so no change slips in between
+  const held = parts.reduceRight<() => Promise<TransferResult>>((inner, part) => () => part.hold(partMove, inner), move)
+  return source.kind === 'file' ? withFileLock(ws.paths.registry, held) : held()
 }
 
 async function verifyCopy(content: RegistryContent, to: RegistryStore): Promise<void> {

@@ -67,8 +67,8 @@ export interface RolloutEntry {
 }
 
 /**
- * Everything a registry holds, as `registry migrate --to` moves it between stores. Records a
- * later issue adds (stations, …) get a list here, beside the devices and rollouts.
+ * What the registry store itself holds, as `registry migrate --to` moves it between stores; records
+ * a higher layer keeps beside it (traveler records) move as a RegistryPart (parts.ts).
  */
 export interface RegistryContent {
   devices: DeviceRecord[]

@@ -1,12 +1,12 @@
-import {mkdir, open, readFile} from 'node:fs/promises'
+import {mkdir, open, readFile, rm} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 
 import {ExitCode, IotctlError, explainSystemError} from '../console/errors.js'
-import {writeFileAtomic} from '../workspace/atomic.js'
+import {writeFileAtomic, writeFilesAtomic} from '../workspace/atomic.js'
 import {withFileLock} from '../workspace/lock.js'
 import type {ChainSnapshot} from './chain.js'
 import {RECORD_FORMAT, sealRecord, type TravelerInput, type TravelerRecord} from './record.js'
-import {matchesFilter, normalizeMac, type RecordFilter, type RecordStore} from './record-store.js'
+import {matchesFilter, normalizeMac, recordsNotEmpty, sameRecords, type RecordFilter, type RecordStore} from './record-store.js'
 import {signHead, type ChainHead, type StationKey} from './station-key.js'
 
 /** The workspace's traveler records: `registry/travelers.jsonl` beside the device registry, heads beside it. */
@@ -18,6 +18,8 @@ export function travelerFiles(registryFile: string): {records: string; heads: st
 interface HeadsFile {
   version: 1
   heads: Record<string, ChainHead>
+  /** set when `registry migrate --to` moved the records away: this file is only a marker */
+  movedTo?: string
 }
 
 /**
@@ -38,7 +40,9 @@ export class JsonLinesRecordStore implements RecordStore {
     await mkdir(dirname(this.location), {recursive: true})
     return withFileLock(this.location, async () => {
       const text = (await readOptional(this.location)) ?? ''
-      const snapshot = this.parse(text, await readOptional(this.headsFile))
+      const headsText = await readOptional(this.headsFile)
+      this.refuseMoved(headsText)
+      const snapshot = this.parse(text, headsText)
       const mine = snapshot.records.filter((r) => r.record.station === input.station).map((r) => r.record)
       const last = mine.at(-1)
       const head = snapshot.heads[input.station]
@@ -52,6 +56,58 @@ export class JsonLinesRecordStore implements RecordStore {
       const heads: HeadsFile = {version: 1, heads: {...snapshot.heads, [input.station]: signHead(key, {station: input.station, seq: record.seq, hash: record.hash, at: record.endedAt})}}
       await writeFileAtomic(this.headsFile, JSON.stringify(heads, null, 2) + '\n')
       return record
+    })
+  }
+
+  async importRecords(records: TravelerRecord[], heads: Record<string, ChainHead>): Promise<boolean> {
+    await mkdir(dirname(this.location), {recursive: true})
+    return withFileLock(this.location, async () => {
+      const current = await this.snapshot()
+      const held = {records: current.records.map((r) => r.record), heads: current.heads}
+      if (held.records.length > 0 || current.malformed.length > 0 || Object.keys(held.heads).length > 0) {
+        if (current.malformed.length === 0 && sameRecords(held, {records, heads})) return false
+        throw recordsNotEmpty(this.location, held.records.length + current.malformed.length, Object.keys(held.heads).length)
+      }
+      await writeFilesAtomic([
+        {path: this.location, data: records.map((record) => JSON.stringify(record) + '\n').join(''), mode: 0o644},
+        {path: this.headsFile, data: JSON.stringify({version: 1, heads} satisfies HeadsFile, null, 2) + '\n'},
+      ])
+      return true
+    })
+  }
+
+  /**
+   * After `registry migrate --to` took the records elsewhere: keep them as <file>.migrated-<time> and leave
+   * a heads file that only names where they went, so a station still running on the old setting stops
+   * (REGISTRY_MOVED) instead of starting new chains nobody reads. Call it under the records' lock.
+   */
+  async retire(movedTo: string, stamp: string): Promise<void> {
+    for (const file of [this.location, this.headsFile]) {
+      const text = await readOptional(file)
+      if (text !== undefined) await writeFileAtomic(`${file}.migrated-${stamp}`, text, {mode: 0o644})
+    }
+    await writeFileAtomic(this.headsFile, JSON.stringify({version: 1, heads: {}, movedTo} satisfies HeadsFile, null, 2) + '\n')
+    await rm(this.location, {force: true})
+  }
+
+  /** Hold the records still (the cross-process lock appends take) while fn runs. */
+  hold<T>(fn: () => Promise<T>): Promise<T> {
+    return withFileLock(this.location, fn)
+  }
+
+  private refuseMoved(headsText: string | undefined): void {
+    if (headsText === undefined) return
+    let movedTo: unknown
+    try {
+      movedTo = (JSON.parse(headsText) as HeadsFile).movedTo
+    } catch {
+      return // parse() names the broken file
+    }
+    if (typeof movedTo !== 'string') return
+    throw new IotctlError(`The traveler records of this workspace moved to ${movedTo} (${this.headsFile} is only a marker); nothing was written`, {
+      code: 'REGISTRY_MOVED',
+      exit: ExitCode.CONFLICT,
+      suggestions: ['Start the station again: it will use the moved registry'],
     })
   }
 

@@ -1,16 +1,14 @@
-import type {Pool, PoolClient} from 'pg'
+import type {PoolClient} from 'pg'
 
-import {ExitCode, IotctlError} from '../console/errors.js'
-import {explainPostgresError, inTransaction} from '../registry/postgres/errors.js'
-import {describeTarget, driverUrl, targetName, type PostgresTarget} from '../registry/postgres/target.js'
+import {explainPostgresError, inTransaction, readWithRetry} from '../registry/postgres/errors.js'
+import {checkSchema} from '../registry/postgres/schema-check.js'
+import {RegistryPool} from '../registry/postgres/pool.js'
+import type {PostgresTarget} from '../registry/postgres/target.js'
 import type {ChainSnapshot} from './chain.js'
 import {checkSealed} from './jsonl-store.js'
 import {RECORD_FORMAT, sealRecord, type TravelerInput, type TravelerRecord} from './record.js'
-import {matchesFilter, normalizeMac, type RecordFilter, type RecordStore} from './record-store.js'
+import {matchesFilter, normalizeMac, recordsNotEmpty, sameRecords, type RecordFilter, type RecordStore} from './record-store.js'
 import {signHead, type ChainHead, type StationKey} from './station-key.js'
-
-/** the registry schema migration that made iotctl.travelers and iotctl.traveler_heads */
-export const TRAVELERS_SCHEMA_VERSION = 3
 
 /**
  * Traveler records in the PostgreSQL registry. An append is one transaction holding the station's head row
@@ -21,7 +19,7 @@ export class PostgresRecordStore implements RecordStore {
   private schemaChecked?: Promise<void>
 
   private constructor(
-    private readonly pool: Pool,
+    private readonly pool: RegistryPool,
     private readonly target: PostgresTarget,
   ) {}
 
@@ -30,12 +28,8 @@ export class PostgresRecordStore implements RecordStore {
   }
 
   static async open(url: string, options: {password?: string; env?: NodeJS.ProcessEnv} = {}): Promise<PostgresRecordStore> {
-    const env = options.env ?? process.env
-    const {default: pg} = await import('pg')
-    const pool = new pg.Pool({connectionString: driverUrl(url, env, options.password), max: 2, connectionTimeoutMillis: 10_000, allowExitOnIdle: true, application_name: 'iotctl station'})
-    // an idle client whose server went away must not crash the process
-    pool.on('error', () => {})
-    return new PostgresRecordStore(pool, describeTarget(url, env))
+    const pool = await RegistryPool.open(url, {env: options.env, password: options.password, max: 2, applicationName: 'iotctl station'})
+    return new PostgresRecordStore(pool, pool.target)
   }
 
   async append(input: TravelerInput, key: StationKey): Promise<TravelerRecord> {
@@ -59,6 +53,47 @@ export class PostgresRecordStore implements RecordStore {
       const signed = signHead(key, {station: input.station, seq: record.seq, hash: record.hash, at: record.endedAt})
       await client.query('UPDATE iotctl.traveler_heads SET head = $2 WHERE station = $1', [input.station, JSON.stringify(signed)])
       return record
+    })
+  }
+
+  async importRecords(records: TravelerRecord[], heads: Record<string, ChainHead>): Promise<boolean> {
+    return this.transaction(`copying ${records.length} traveler records`, async (client) => {
+      // no station appends while the copy checks and fills the tables
+      await client.query('LOCK TABLE iotctl.traveler_heads, iotctl.travelers IN EXCLUSIVE MODE')
+      const held = (await client.query<{record: TravelerRecord}>('SELECT record FROM iotctl.travelers ORDER BY line')).rows.map((r) => r.record)
+      const heldHeads = Object.fromEntries(
+        (await client.query<{station: string; head: ChainHead | null}>('SELECT station, head FROM iotctl.traveler_heads WHERE head IS NOT NULL')).rows.map((r) => [r.station, r.head!]),
+      )
+      if (held.length > 0 || Object.keys(heldHeads).length > 0) {
+        if (sameRecords({records: held, heads: heldHeads}, {records, heads})) return false
+        throw recordsNotEmpty(this.location, held.length, Object.keys(heldHeads).length)
+      }
+      // one statement, rows in the given order: line (storage order) follows it
+      const rows = records.map((record) => ({
+        id: record.id,
+        station: record.station,
+        seq: record.seq,
+        mac: record.board?.mac ? normalizeMac(record.board.mac) : null,
+        result: record.result,
+        ended_at: record.endedAt,
+        record,
+      }))
+      await client.query(
+        `INSERT INTO iotctl.travelers (id, station, seq, mac, result, ended_at, record)
+         SELECT r.id, r.station, r.seq, r.mac, r.result, r.ended_at, r.record
+         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(value, n),
+              jsonb_to_record(x.value) AS r(id text, station text, seq integer, mac text, result text, ended_at timestamptz, record jsonb)
+         ORDER BY x.n`,
+        [JSON.stringify(rows)],
+      )
+      const stations = [...new Set([...records.map((r) => r.station), ...Object.keys(heads)])]
+      await client.query(
+        `INSERT INTO iotctl.traveler_heads (station, head)
+         SELECT s.station, $2::jsonb -> s.station FROM unnest($1::text[]) AS s(station)
+         ON CONFLICT (station) DO UPDATE SET head = excluded.head`,
+        [stations, JSON.stringify(heads)],
+      )
+      return true
     })
   }
 
@@ -101,7 +136,7 @@ export class PostgresRecordStore implements RecordStore {
     } catch (error) {
       throw explainPostgresError(error, this.target, doing)
     }
-    this.schemaChecked ??= this.checkSchema(client)
+    this.schemaChecked ??= checkSchema(client, this.target)
     try {
       await this.schemaChecked
     } catch (error) {
@@ -112,32 +147,9 @@ export class PostgresRecordStore implements RecordStore {
     return client
   }
 
-  /** A registry migrated before the travelers tables existed names the fix instead of failing on a missing table. */
-  private async checkSchema(client: PoolClient): Promise<void> {
-    let version: number
-    try {
-      const table = await client.query<{t: string | null}>("SELECT to_regclass('iotctl.schema_migrations')::text AS t")
-      version = table.rows[0]?.t ? ((await client.query<{v: number | null}>('SELECT max(version) AS v FROM iotctl.schema_migrations')).rows[0]?.v ?? 0) : 0
-    } catch (error) {
-      throw explainPostgresError(error, this.target, 'checking the registry schema')
-    }
-    if (version >= TRAVELERS_SCHEMA_VERSION) return
-    throw new IotctlError(`The registry at ${targetName(this.target)} has schema version ${version}; traveler records need ${TRAVELERS_SCHEMA_VERSION}`, {
-      code: version === 0 ? 'REGISTRY_SCHEMA_MISSING' : 'REGISTRY_SCHEMA_OLD',
-      exit: ExitCode.USAGE,
-      suggestions: ['Create or upgrade it: iotctl registry migrate'],
-    })
-  }
-
-  private async read<T>(doing: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.connect(doing)
-    try {
-      return await fn(client)
-    } catch (error) {
-      throw explainPostgresError(error, this.target, doing)
-    } finally {
-      client.release()
-    }
+  /** A read: on a broken connection it is tried once more on a fresh one. */
+  private read<T>(doing: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    return readWithRetry(() => this.connect(doing), this.target, doing, fn)
   }
 
   /** A write: one transaction, never retried behind the user's back. */

@@ -1,7 +1,8 @@
-import {usageError} from '../console/errors.js'
+import {conflict, usageError, type IotctlError} from '../console/errors.js'
+import {canonicalJson} from './canonical.js'
 import type {ChainSnapshot} from './chain.js'
 import type {TravelerInput, TravelerRecord, TravelerResult} from './record.js'
-import type {StationKey} from './station-key.js'
+import type {ChainHead, StationKey} from './station-key.js'
 
 export interface RecordFilter {
   station?: string
@@ -27,6 +28,25 @@ export interface RecordStore {
   get(id: string): Promise<TravelerRecord | undefined>
   /** records, heads and unreadable entries in storage order, for `records verify` */
   snapshot(): Promise<ChainSnapshot>
+  /**
+   * Fill an empty store with exactly these records (in this order) and signed heads, all or none
+   * (`registry migrate --to`). A store already holding exactly them is left alone (false); one holding
+   * others is refused (exit 4).
+   */
+  importRecords(records: TravelerRecord[], heads: Record<string, ChainHead>): Promise<boolean>
+  /** release connections, where the store has any */
+  close?(): Promise<void>
+}
+
+/** Whether a store holds exactly these records (in order) and heads, whatever its key order. */
+export function sameRecords(a: {records: TravelerRecord[]; heads: Record<string, ChainHead>}, b: {records: TravelerRecord[]; heads: Record<string, ChainHead>}): boolean {
+  return canonicalJson(a.records) === canonicalJson(b.records) && canonicalJson(a.heads) === canonicalJson(b.heads)
+}
+
+export function recordsNotEmpty(location: string, records: number, heads: number): IotctlError {
+  return conflict('RECORDS_NOT_EMPTY', `${location} already holds ${records} other traveler records (${heads} station heads); nothing was copied`, [
+    'Point --to at an empty registry, or move those records aside first',
+  ])
 }
 
 export const normalizeMac = (mac: string) => {

@@ -94,7 +94,7 @@ describe('virtual board boots what was flashed', () => {
         expect(loaded).toEqual(['boot-test'])
         const text = consoleText()
         expect(text).toMatch(/I \(\d+\) boot: Partition Table:/)
-        expect(text).toMatch(/Project name: +iotctl-sim/)
+        expect(text).toMatch(/Project name: +boot-test, App version: 1\.0\.0/)
         expect(text).toMatch(new RegExp(`device ${id} \\(type boot-test\\), MAC ${board.mac}`))
         expect(text).toMatch(/mqtt: connected to mqtt:\/\/127\.0\.0\.1:\d+/)
         // a SYNC (the next flashing host) stops the app

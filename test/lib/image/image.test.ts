@@ -6,6 +6,8 @@ import {
   parseEspImage,
   patchImageHeader,
   simulationTemplateType,
+  simulationAppVersion,
+  simulationFault,
 } from '../../../src/lib/image/index.js'
 import type {Chip} from '../../../src/lib/templates/types.js'
 import {checksum, layout, le16, le32, reseal, sha256} from './helpers.js'
@@ -32,8 +34,10 @@ describe('simulation images (byte level)', () => {
     expect(le16(esp32, 12)).toBe(0) // chip id
     expect(esp32[23]).toBe(1) // hash appended
     expect(le32(esp32, 0x20)).toBe(0xabcd5432)
-    expect(Buffer.from(esp32.subarray(0x20 + 48, 0x20 + 58)).toString()).toBe('iotctl-sim')
-    expect(Buffer.from(esp32.subarray(0x20 + 16, 0x20 + 20)).toString()).toBe('temp')
+    // esp_app_desc_t: version[32] at 16, project_name[32] at 48, idf_ver[32] at 112
+    expect(Buffer.from(esp32.subarray(0x20 + 16, 0x20 + 22)).toString()).toBe('1.0.0\0')
+    expect(Buffer.from(esp32.subarray(0x20 + 48, 0x20 + 53)).toString()).toBe('temp\0')
+    expect(Buffer.from(esp32.subarray(0x20 + 112, 0x20 + 122)).toString()).toBe('iotctl-sim')
     const {checksumAt, end} = layout(esp32, true)
     expect(esp32.subarray(end, checksumAt).every((b) => b === 0)).toBe(true)
     expect(esp32[checksumAt]).toBe(checksum(esp32, true))
@@ -56,7 +60,7 @@ describe('simulation images (byte level)', () => {
       const image = buildSimulationImage({chip, templateType: 'temp'})
       const info = parseEspImage(image, {chip})
       expect(info).toMatchObject({chip, flashMode: 'dio', flashFreq: chip === 'esp32c6' ? '80m' : '40m', flashSize: '4MB', problems: []})
-      expect(info.appDescriptor).toMatchObject({projectName: 'iotctl-sim', version: 'temp', idfVersion: 'iotctl-sim', date: 'Jan  1 2000'})
+      expect(info.appDescriptor).toMatchObject({projectName: 'temp', version: '1.0.0', idfVersion: 'iotctl-sim', date: 'Jan  1 2000'})
       expect(info.appDescriptor!.elfSha256).toMatch(/^[0-9a-f]{64}$/)
       expect(info.length).toBe(image.length)
       expect(info.sha256 === undefined).toBe(chip === 'esp8266')
@@ -82,11 +86,32 @@ describe('simulation images (byte level)', () => {
     expect(() => buildSimulationImage({chip: 'esp32', templateType: 'temp', size: 100})).toThrow(/simulation image can be/)
   })
 
-  it('is not a simulation image when the project name differs', () => {
+  it('carries the app version and a fault flag; reads images from before versions (type in the version field)', () => {
+    const v2 = buildSimulationImage({chip: 'esp32', templateType: 'temp', version: '2.1.0'})
+    expect(parseEspImage(v2).appDescriptor).toMatchObject({version: '2.1.0', projectName: 'temp'})
+    expect(simulationAppVersion(v2)).toBe('2.1.0')
+    expect(simulationFault(v2)).toBeUndefined()
+    const sick = buildSimulationImage({chip: 'esp32', templateType: 'temp', version: '2.2.0', fault: 'offline', size: 0x10000})
+    expect(isSimulationImage(sick)).toBe(true)
+    expect(simulationFault(sick)).toBe('offline')
+    expect(simulationFault(buildSimulationImage({chip: 'esp8266', templateType: 'temp', fault: 'crash'}))).toBe('crash')
+    expect(() => buildSimulationImage({chip: 'esp32', templateType: 'temp', fault: 'melt' as never})).toThrow(/unknown simulation fault "melt"/)
+    expect(() => buildSimulationImage({chip: 'esp32', templateType: 'temp', version: 'v'.repeat(32)})).toThrow(/version .* at most 31/)
+    // an image built before versions: project 'iotctl-sim', the type where the version goes
+    const old = esp32.slice()
+    old.set(Buffer.from('temp\0\0\0\0\0\0'), 0x20 + 16)
+    old.set(Buffer.from('iotctl-sim\0'), 0x20 + 48)
+    const legacy = reseal(old, true)
+    expect(isSimulationImage(legacy)).toBe(true)
+    expect(simulationTemplateType(legacy)).toBe('temp')
+    expect(simulationAppVersion(legacy)).toBeUndefined()
+  })
+
+  it('is not a simulation image when idf_ver does not name iotctl-sim', () => {
     const other = esp32.slice()
-    other.set(Buffer.from('blinky\0\0\0\0'), 0x20 + 48)
+    other.set(Buffer.from('v5.2.1\0\0\0\0'), 0x20 + 112)
     const sealed = reseal(other, true)
-    expect(parseEspImage(sealed).appDescriptor?.projectName).toBe('blinky')
+    expect(parseEspImage(sealed).appDescriptor?.idfVersion).toBe('v5.2.1')
     expect(isSimulationImage(sealed)).toBe(false)
     expect(simulationTemplateType(sealed)).toBeUndefined()
     expect(isSimulationImage(other)).toBe(false) // checksum no longer matches

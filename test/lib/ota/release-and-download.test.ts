@@ -16,6 +16,7 @@ import {jobFor} from '../../../src/lib/ota/rollout.js'
 import {compareSemver} from '../../../src/lib/ota/semver.js'
 import {createReleaseKey, openReleaseKey, readReleasePublicKey} from '../../../src/lib/ota/signing-key.js'
 import {overBudget, parseFailureBudget, planWaves} from '../../../src/lib/ota/waves.js'
+import {buildSimulationImage} from '../../../src/lib/image/index.js'
 import {appImage} from '../../support/esp-image.js'
 import {serverTls, type ServerTls} from '../../support/tls.js'
 
@@ -85,6 +86,10 @@ describe('releases: signed manifests, checked images, a tamper-evident store', (
     await expect(createRelease(root, {type: 'temp', version: '2.0.0', image: appImage({chip: 'esp32c3'}), source: 'c3.bin', passphrase: PASS, chip: 'esp32'})).rejects.toMatchObject({code: 'IMAGE_CHIP_MISMATCH', exit: 6})
     await expect(createRelease(root, {type: 'temp', version: '0.9.0', image: appImage({chip: 'esp32'}), source: 'x.bin', passphrase: PASS})).rejects.toMatchObject({code: 'OTA_VERSION_NOT_NEWER'})
     await expect(createRelease(root, {type: 'temp', version: '1.1.0', image: appImage({chip: 'esp32'}), source: 'x.bin', passphrase: PASS})).rejects.toMatchObject({code: 'OTA_RELEASE_EXISTS'})
+    // a simulation image reports its own type and version: released under others it could never pass a gate
+    const sim = buildSimulationImage({chip: 'esp32', templateType: 'temp', version: '2.0.0'})
+    await expect(createRelease(root, {type: 'temp', version: '2.1.0', image: sim, source: 'sim.bin', passphrase: PASS})).rejects.toThrow(/simulation image of version 2\.0\.0: released as 2\.1\.0/)
+    await expect(createRelease(root, {type: 'light', version: '2.0.0', image: sim, source: 'sim.bin', passphrase: PASS})).rejects.toThrow(/simulation image of type temp, not light/)
     const broken = appImage({chip: 'esp32'})
     broken[40] ^= 0x55
     await expect(createRelease(root, {type: 'temp', version: '3.0.0', image: broken, source: 'broken.bin', passphrase: PASS})).rejects.toMatchObject({exit: 6})
@@ -176,6 +181,49 @@ describe('releases: signed manifests, checked images, a tamper-evident store', (
       agent.onMessage(Buffer.from(encodeJob(job)), publish)
       expect(stats.jobs).toBe(2)
       expect(states().at(-1)!.state).toBe('succeeded')
+    })
+
+    it('with an install hook (a board with flash): installing, rebooting, then nothing until the next boot settles the held job', async () => {
+      const published: string[] = []
+      const publish = (_t: string, p: string) => (published.push(p), true)
+      const states = () => published.map((p) => parseStatus(p)!)
+      const release = await findRelease(root, 'temp', '1.1.0')
+      const job = jobFor(release, 'update', 'r3', server.url)
+      const installed: {version: string; bytes: number}[] = []
+      const options = {publicKey: await readReleasePublicKey(root), ca: tls.ca, faults: NO_FAULTS, random: Math.random}
+      const before = new OtaDeviceAgent({id: 'd3', type: 'temp', version: '1.0.0'}, {...options, install: async (_job, manifest, image) => void installed.push({version: manifest.version, bytes: image.length})}, newAgentStats())
+      before.onMessage(Buffer.from(encodeJob(job)), publish)
+      await expect.poll(() => states().at(-1)?.state).toBe('rebooting')
+      expect(states().map((s) => s.state)).toEqual(['downloading', 'installing', 'rebooting'])
+      expect(installed).toEqual([{version: '1.1.0', bytes: release.manifest.size}])
+      // the same job redelivered while the board resets: not installed twice
+      before.onMessage(Buffer.from(encodeJob(job)), publish)
+      expect(installed).toHaveLength(1)
+
+      // after the reset: the new image holds the job until it has proven itself, then settles it
+      published.length = 0
+      const after = new OtaDeviceAgent({id: 'd3', type: 'temp', version: '1.1.0', sequence: 1}, {...options, install: async () => void installed.push({version: 'again', bytes: 0})}, newAgentStats(), {holding: job.jobId, last: {jobId: job.jobId, state: 'verifying', version: '1.1.0', ts: 1}})
+      after.onConnected(publish)
+      after.onMessage(Buffer.from(encodeJob(job)), publish)
+      // another job arriving meanwhile waits for the hold to end
+      const older = jobFor(await findRelease(root, 'temp', '1.0.0'), 'update', 'r4', server.url)
+      after.onMessage(Buffer.from(encodeJob(older)), publish)
+      expect(states().map((s) => s.state)).toEqual(['verifying'])
+      after.sequence = 2
+      after.settle({jobId: job.jobId, state: 'succeeded', version: '1.1.0', sequence: 2, previousVersion: '1.0.0', ts: 2})
+      expect(states()[1]).toMatchObject({jobId: 'r3/update', state: 'succeeded', version: '1.1.0'})
+      // …then runs: 1.0.0's sequence 1 is below the running 2
+      await expect.poll(() => states().at(-1)?.jobId).toBe('r4/update')
+      expect(states().at(-1)).toMatchObject({state: 'rejected', error: expect.stringMatching(/anti-rollback/)})
+      expect(installed).toHaveLength(1)
+
+      // an install that fails (the image does not fit its slot) is a failed job, and the next job may run
+      published.length = 0
+      const full = new OtaDeviceAgent({id: 'd4', type: 'temp', version: '1.0.0'}, {...options, install: async () => Promise.reject(new Error('the image does not fit ota_0'))}, newAgentStats())
+      full.onMessage(Buffer.from(encodeJob(job)), publish)
+      await expect.poll(() => states().at(-1)?.state).toBe('failed')
+      expect(states().at(-1)!.error).toBe('install: the image does not fit ota_0')
+      expect(full.version).toBe('1.0.0')
     })
 
     it('a corrupted download fails the SHA-256 check and the device stays on its version', async () => {

@@ -146,7 +146,8 @@ describe('flash plans', () => {
     expect(appInfo).toMatch(/Flash size: 4MB/)
     expect(appInfo).toMatch(/Checksum: 0x[0-9a-f]+ \(valid\)/)
     expect(appInfo).toMatch(/Validation hash: [0-9a-f]{64} \(valid\)/)
-    expect(appInfo).toMatch(/Application Information[\s\S]*Project name: iotctl-sim/)
+    // the app descriptor as esptool reads it: project = the type, the template's version, iotctl-sim as the framework
+    expect(appInfo).toMatch(/Application Information[\s\S]*Project name: widget\nApp version: 2\.0\.0\n[\s\S]*ESP-IDF: iotctl-sim/)
     const bootInfo = await imageInfo(data.bootloader!)
     expect(bootInfo).toMatch(/Bootloader Information/)
     expect(bootInfo).not.toMatch(/Application Information/)

@@ -1,8 +1,14 @@
 import {spawn} from 'node:child_process'
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {ExitCode, IotctlError} from '../../../src/lib/console/errors.js'
 import type {DeviceRecord} from '../../../src/lib/registry/index.js'
 import {PostgresRegistryStore} from '../../../src/lib/registry/postgres/store.js'
+import {PostgresRecordStore} from '../../../src/lib/station/postgres-store.js'
+import {createStationKey} from '../../../src/lib/station/station-key.js'
+import {input} from '../station/record-suite.js'
 import {startPostgres, type PostgresServer} from '../../support/postgres.js'
 
 let server: PostgresServer
@@ -46,9 +52,9 @@ async function holdLock(lockSql: string): Promise<{release: () => Promise<void>}
 }
 
 /** Wait until iotctl's connection waits on a lock, then kill that backend (the connection breaks mid-statement). */
-async function terminateWaitingIotctl(): Promise<void> {
+async function terminateWaitingIotctl(application = 'iotctl'): Promise<void> {
   for (const started = Date.now(); Date.now() - started < 50_000; ) {
-    const killed = server.psql('faults', "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'iotctl' AND wait_event_type = 'Lock'").trim()
+    const killed = server.psql('faults', `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '${application}' AND wait_event_type = 'Lock'`).trim()
     if (killed.includes('t')) return
     await new Promise((r) => setTimeout(r, 50))
   }
@@ -64,6 +70,22 @@ describe('PostgreSQL store: a connection lost mid-command', () => {
     await new Promise((r) => setTimeout(r, 200))
     await lock.release()
     expect((await reading).map((d) => d.id)).toEqual(['dev-1'])
+  }, 120_000)
+
+  it('a read of traveler records is retried once too (the station store shares the registry database)', async () => {
+    const records = await PostgresRecordStore.open(server.url('faults'), {password: server.password})
+    try {
+      const key = await createStationKey(join(mkdtempSync(join(tmpdir(), 'iotctl-faults-')), 'line-1.pem'))
+      await records.append(input('line-1', '24:0a:c4:00:00:01'), key)
+      const lock = await holdLock('LOCK TABLE iotctl.travelers IN ACCESS EXCLUSIVE MODE')
+      const reading = records.list()
+      await terminateWaitingIotctl('iotctl station')
+      await new Promise((r) => setTimeout(r, 200))
+      await lock.release()
+      expect((await reading).map((r) => r.id)).toEqual(['line-1#1'])
+    } finally {
+      await records.close()
+    }
   }, 120_000)
 
   it('a write is never retried silently: exit 5, not committed, the device unchanged', async () => {

@@ -4,6 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
+import type {IotctlError} from '../../../src/lib/console/errors.js'
 import {verifyChains} from '../../../src/lib/station/chain.js'
 import {canonicalJson} from '../../../src/lib/station/canonical.js'
 import {recordsToCsv} from '../../../src/lib/station/export.js'
@@ -73,6 +74,33 @@ export function recordStoreSuite(name: string, makeFixture: () => Promise<Record
       expect(await store.list({since: new Date(Date.now() + 60_000)})).toEqual([])
       expect(await store.get('line-1#2')).toEqual(b)
       expect(await store.get('line-1#9')).toBeUndefined()
+    })
+
+    it('imports records and heads into an empty store (a registry move): equal, still verified, idempotent, never over others', async () => {
+      const source = await setup()
+      const second = await createStationKey(join(source.dir, 'line-2.pem'))
+      await source.store.append(input('line-1', '24:0a:c4:00:00:01'), source.key)
+      await source.store.append(input('line-2', '24:0a:c4:00:00:02', {result: 'fail', reason: 'WRONG_CHIP'}), second)
+      await source.store.append(input('line-1', '24-0A-C4-00-00-02'), source.key)
+      const snapshot = await source.store.snapshot()
+      const records = snapshot.records.map((r) => r.record)
+
+      const target = await makeFixture()
+      expect(await target.store.importRecords(records, snapshot.heads)).toBe(true)
+      const back = await target.store.snapshot()
+      expect(back.records.map((r) => r.record)).toEqual(records)
+      expect(back.heads).toEqual(snapshot.heads)
+      expect(verifyChains(back, {'line-1': source.key.publicKeyPem, 'line-2': second.publicKeyPem})).toMatchObject({ok: true, records: 3})
+      // the moved store's rework lookup and chains continue where the source's ended
+      expect((await target.store.list({mac: '24:0a:c4:00:00:02'})).map((r) => r.id)).toEqual(['line-2#1', 'line-1#2'])
+      // a re-run finds exactly these records: nothing to do
+      expect(await target.store.importRecords(records, snapshot.heads)).toBe(false)
+      const next = await target.store.append(input('line-1', '24:0a:c4:00:00:03'), source.key)
+      expect([next.seq, next.prev]).toEqual([3, records[2]!.hash])
+      // a store holding other records is refused, and keeps them
+      const refused = await target.store.importRecords(records, snapshot.heads).catch((error: IotctlError) => error)
+      expect(refused).toMatchObject({code: 'RECORDS_NOT_EMPTY', exit: 4})
+      expect((await target.store.snapshot()).records).toHaveLength(4)
     })
 
     it('catches an edited record, a re-hashed edit, reordered records, a removed last record, a forged head and a foreign key', async () => {

@@ -2,7 +2,7 @@ import pg from 'pg'
 import {afterAll, beforeAll} from 'vitest'
 
 import {PostgresRegistryStore} from '../../../src/lib/registry/postgres/store.js'
-import {driverUrl} from '../../../src/lib/registry/postgres/target.js'
+import {connectionSettings} from '../../../src/lib/registry/postgres/target.js'
 import {PostgresRecordStore} from '../../../src/lib/station/postgres-store.js'
 import {startPostgres, type PostgresServer} from '../../support/postgres.js'
 import {distModule, recordStoreSuite} from './record-suite.js'
@@ -29,7 +29,7 @@ recordStoreSuite('PostgreSQL', async () => {
   await registry.migrateSchema()
   await registry.close()
   const store = await PostgresRecordStore.open(url, {password: server.password})
-  const sql = new pg.Pool({connectionString: driverUrl(url, {}, server.password), max: 1})
+  const sql = new pg.Pool({connectionString: connectionSettings(url, {}, server.password).connectionString, ssl: false, max: 1})
   closers.push(() => store.close(), () => sql.end())
   return {
     store,

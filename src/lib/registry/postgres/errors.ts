@@ -44,6 +44,24 @@ export function explainPostgresError(error: unknown, target: PostgresTarget, doi
       suggestions: [`Is PostgreSQL running there? pg_isready -h ${target.host} -p ${target.port}`, 'Check the registry URL: iotctl config get registry.url'],
     })
   }
+  if (code === '28000' && /no encryption/i.test((error as Error).message)) {
+    return new IotctlError(`PostgreSQL at ${where} refused a connection without TLS: it accepts only TLS (hostssl) from here, and sslmode=disable (or allow) kept TLS off`, {
+      code: 'REGISTRY_TLS_REQUIRED',
+      exit: ExitCode.AUTH,
+      cause: error,
+      details: {host: target.host, port: target.port, database: target.database},
+      suggestions: ['Connect with TLS: ?sslmode=verify-full&sslrootcert=/path/ca.pem (or PGSSLMODE and PGSSLROOTCERT)'],
+    })
+  }
+  if (/client password must be a string|no password (was )?(supplied|provided)/i.test((error as Error)?.message ?? '')) {
+    return new IotctlError(`PostgreSQL at ${where} asks user "${target.user}" for a password, and none was given`, {
+      code: 'REGISTRY_AUTH',
+      exit: ExitCode.AUTH,
+      cause: error,
+      details: {host: target.host, port: target.port, database: target.database},
+      suggestions: ['Give it in PGPASSWORD, in ~/.pgpass (mode 0600), or with --password-stdin (init, registry migrate/check)'],
+    })
+  }
   if (code === '28P01' || code === '28000') {
     return new IotctlError(`PostgreSQL at ${where} refused user "${target.user}" (${(error as Error).message})`, {
       code: 'REGISTRY_AUTH',
@@ -70,10 +88,12 @@ export function explainPostgresError(error: unknown, target: PostgresTarget, doi
   }
   const message = (error as Error)?.message ?? String(error)
   if (/SSL|TLS|certificate/i.test(message)) {
-    return new IotctlError(`TLS to PostgreSQL at ${where} failed: ${message}`, {
+    const noTls = /does not support SSL/i.test(message)
+    return new IotctlError(`TLS to PostgreSQL at ${where} failed: ${noTls ? 'the server has no TLS (ssl = off)' : message}; nothing was read or written`, {
       code: 'REGISTRY_TLS',
       exit: ExitCode.VERIFY,
       cause: error,
+      details: {host: target.host, port: target.port, database: target.database},
       suggestions: ['Name the server CA: ?sslmode=verify-full&sslrootcert=/path/ca.pem (or PGSSLROOTCERT)', 'A server without TLS: ?sslmode=disable'],
     })
   }
@@ -118,5 +138,25 @@ export async function inTransaction<T>(client: PoolClient, target: PostgresTarge
     await client.query('ROLLBACK').catch(() => {})
     client.release()
     throw explainPostgresError(error, target, doing)
+  }
+}
+
+/**
+ * Runs a read on a client from `connect`, and releases it. A connection that breaks mid-read is dropped
+ * and the read tried once more on a fresh one (a read changes nothing, so the retry is safe).
+ */
+export async function readWithRetry<T>(connect: () => Promise<PoolClient>, target: PostgresTarget, doing: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await connect()
+    try {
+      const result = await fn(client)
+      client.release()
+      return result
+    } catch (error) {
+      const broken = isConnectionFailure(error)
+      client.release(broken ? (error as Error) : undefined)
+      if (broken && attempt === 1) continue
+      throw explainPostgresError(error, target, doing)
+    }
   }
 }

@@ -1,11 +1,11 @@
-import type {Pool, PoolClient} from 'pg'
+import type {PoolClient} from 'pg'
 import {ExitCode, IotctlError, conflict} from '../../console/errors.js'
 import {canonicalDevice} from '../canonical.js'
 import {deviceExists, deviceNotFound, idKey, macInUse, macOf} from '../conflicts.js'
 import {canonicalDeviceId} from '../ids.js'
 import type {DeviceChange, NewDevice, RegistryStore, UpdateResult} from '../store.js'
 import type {DeviceRecord, RegistryContent, RolloutEntry} from '../types.js'
-import {errorCode, explainPostgresError, inTransaction, isConnectionFailure} from './errors.js'
+import {errorCode, explainPostgresError, inTransaction, readWithRetry} from './errors.js'
 import {
   DEVICE_QUERY,
   INSERT_DEVICES,
@@ -22,7 +22,9 @@ import {
   type DeviceRow,
 } from './rows.js'
 import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
-import {describeTarget, driverUrl, targetName, type PostgresTarget} from './target.js'
+import {RegistryPool} from './pool.js'
+import {checkSchema, schemaVersion} from './schema-check.js'
+import {targetName, type PostgresTarget} from './target.js'
 
 export interface PostgresOptions {
   password?: string
@@ -39,9 +41,6 @@ export interface SchemaMigration {
 
 const CONNECT_TIMEOUT_MS = 10_000
 
-/** pooled clients that already have an error listener (a client is handed out many times) */
-const watched = new WeakSet<PoolClient>()
-
 /**
  * The registry in PostgreSQL. The database keeps ids (case-insensitively) and MACs unique, every
  * change is one transaction that locks only the rows it changes, reads are retried once when a
@@ -52,7 +51,7 @@ export class PostgresRegistryStore implements RegistryStore {
   private schemaChecked?: Promise<void>
 
   private constructor(
-    private readonly pool: Pool,
+    private readonly pool: RegistryPool,
     readonly target: PostgresTarget,
     private readonly options: PostgresOptions,
   ) {}
@@ -62,34 +61,19 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresRegistryStore> {
-    const env = options.env ?? process.env
-    const {default: pg} = await import('pg')
-    const pool = new pg.Pool({
-      connectionString: driverUrl(url, env, options.password),
-      max: 4,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-      // a command ends when its work does, with no pool.end() needed
-      allowExitOnIdle: true,
-      application_name: 'iotctl',
-    })
-    // an idle client whose server went away must not crash the process
-    pool.on('error', () => {})
-    return new PostgresRegistryStore(pool, describeTarget(url, env), options)
+    const pool = await RegistryPool.open(url, {env: options.env, password: options.password, max: 4, connectTimeoutMs: CONNECT_TIMEOUT_MS, applicationName: 'iotctl'})
+    return new PostgresRegistryStore(pool, pool.target, options)
   }
 
-  private async connect(doing: string, checkSchema = !this.options.skipSchemaCheck): Promise<PoolClient> {
+  private async connect(doing: string, withSchemaCheck = !this.options.skipSchemaCheck): Promise<PoolClient> {
     let client: PoolClient
     try {
       client = await this.pool.connect()
     } catch (error) {
       throw explainPostgresError(error, this.target, doing)
     }
-    if (!watched.has(client)) {
-      watched.add(client)
-      client.on('error', () => {}) // reported by the query that was running
-    }
-    if (checkSchema) {
-      this.schemaChecked ??= this.checkSchema(client)
+    if (withSchemaCheck) {
+      this.schemaChecked ??= checkSchema(client, this.target)
       try {
         await this.schemaChecked
       } catch (error) {
@@ -101,50 +85,14 @@ export class PostgresRegistryStore implements RegistryStore {
     return client
   }
 
-  private async checkSchema(client: PoolClient): Promise<void> {
-    let version: number
-    try {
-      version = await schemaVersion(client)
-    } catch (error) {
-      throw explainPostgresError(error, this.target, 'checking the registry schema')
-    }
-    if (version === SCHEMA_VERSION) return
-    const where = targetName(this.target)
-    if (version > SCHEMA_VERSION) {
-      throw new IotctlError(`The registry at ${where} has schema version ${version}, newer than this iotctl knows (${SCHEMA_VERSION}); nothing was read or written`, {
-        code: 'REGISTRY_SCHEMA_NEWER',
-        exit: ExitCode.CORRUPT,
-        suggestions: ['Upgrade iotctl on this machine to the version the rest of the team uses'],
-      })
-    }
-    throw new IotctlError(
-      version === 0
-        ? `The database ${where} has no iotctl registry yet`
-        : `The registry at ${where} has schema version ${version}; this iotctl needs ${SCHEMA_VERSION}`,
-      {code: version === 0 ? 'REGISTRY_SCHEMA_MISSING' : 'REGISTRY_SCHEMA_OLD', exit: ExitCode.USAGE, suggestions: ['Create or upgrade it: iotctl registry migrate']},
-    )
-  }
-
   /** A read: on a broken connection it is tried once more on a fresh one. */
-  private async read<T>(doing: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const client = await this.connect(doing)
-      try {
-        const result = await fn(client)
-        client.release()
-        return result
-      } catch (error) {
-        const broken = isConnectionFailure(error)
-        client.release(broken ? (error as Error) : undefined)
-        if (broken && attempt === 1) continue
-        throw explainPostgresError(error, this.target, doing)
-      }
-    }
+  private read<T>(doing: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    return readWithRetry(() => this.connect(doing), this.target, doing, fn)
   }
 
   /** A write: one transaction, never retried behind the user's back. */
-  private async write<T>(doing: string, fn: (client: PoolClient) => Promise<T>, checkSchema?: boolean): Promise<T> {
-    return inTransaction(await this.connect(doing, checkSchema), this.target, doing, fn)
+  private async write<T>(doing: string, fn: (client: PoolClient) => Promise<T>, withSchemaCheck?: boolean): Promise<T> {
+    return inTransaction(await this.connect(doing, withSchemaCheck), this.target, doing, fn)
   }
 
   async readDevices(): Promise<DeviceRecord[]> {
@@ -301,13 +249,6 @@ export class PostgresRegistryStore implements RegistryStore {
   async close(): Promise<void> {
     await this.pool.end()
   }
-}
-
-async function schemaVersion(client: PoolClient): Promise<number> {
-  const table = await client.query<{t: string | null}>("SELECT to_regclass('iotctl.schema_migrations')::text AS t")
-  if (!table.rows[0]?.t) return 0
-  const {rows} = await client.query<{v: number | null}>('SELECT max(version) AS v FROM iotctl.schema_migrations')
-  return rows[0]?.v ?? 0
 }
 
 /**
