@@ -204,6 +204,7 @@ export default class Flash extends BaseCommand<typeof Flash> {
     const head = s.dryRun ? p.warning('dry run') : p.success('✔')
     this.print(`${head} ${s.device} (${s.type}) on ${s.port}: MicroPython on ${s.platform}${s.mac ? `, MAC ${s.mac}` : ''}${s.registered ? ', registered' : ''}${s.certificateIssued ? ', certificate issued' : ''}`)
     for (const file of s.files) this.print(`    ${file.path.padEnd(28)} ${String(file.size).padStart(8)} B${s.dryRun ? '' : '  sha256 ok'}`)
+    for (const path of s.removed) this.print(`    ${path.padEnd(28)} ${s.dryRun ? 'would be removed' : 'removed'} (stale: the other form of an uploaded module)`)
     if (!s.dryRun) this.print(`    ${s.bytes} bytes over the raw REPL (${s.mode === 'paste' ? 'raw-paste' : 'raw'} mode) in ${s.seconds.toFixed(1)} s; soft reset`)
   }
 

@@ -41,6 +41,8 @@ export interface FilesOnlySummary {
   registered: boolean
   certificateIssued: boolean
   files: {path: string; size: number}[]
+  /** stale forms of the uploaded modules removed from the board (`x.py` beside a new `x.mpy`, and vice versa; a dry run lists those it would remove) */
+  removed: string[]
   bytes: number
   /** raw-paste or plain raw mode */
   mode: 'paste' | 'raw'
@@ -62,7 +64,7 @@ print('iotctl-id', sys.platform, _m)
 
 export async function provisionFilesOnly(options: FilesOnlyOptions): Promise<FilesOnlySummary> {
   const started = performance.now()
-  const [{openPort}, {RawRepl, openReplLink}, {uploadFiles}, {Registry, addDevice, updateDevice, withFlashRecord}, {loadTemplate}, {resolveCredentials}, bundle] = await Promise.all([
+  const [{openPort}, {RawRepl, openReplLink}, {uploadFiles, removeStaleModules}, {Registry, addDevice, updateDevice, withFlashRecord}, {loadTemplate}, {resolveCredentials}, bundle] = await Promise.all([
     import('../serial/open-port.js'),
     import('../serial/raw-repl.js'),
     import('../serial/repl-upload.js'),
@@ -118,7 +120,8 @@ export async function provisionFilesOnly(options: FilesOnlyOptions): Promise<Fil
     const summaryBase = {port: options.port, device: device.id, type: device.type, chip, platform, mac, ...(watchdogMs ? {watchdogMs} : {})}
     if (options.dryRun) {
       const files = bundle.deviceBundleFiles({template, device, chip, profile: options.profile, scheme: options.scheme, settings, credentials: {certPem: '', keyPem: '', caPem: ''}, app})
-      return {...summaryBase, registered: false, certificateIssued: false, files: [...files].map(([path, d]) => ({path, size: d.length})), bytes: 0, mode: repl.mode ?? 'raw', softReset: false, seconds: (performance.now() - started) / 1000, dryRun: true}
+      const removed = await removeStaleModules(repl, files.keys(), {dryRun: true})
+      return {...summaryBase, registered: false, certificateIssued: false, files: [...files].map(([path, d]) => ({path, size: d.length})), removed, bytes: 0, mode: repl.mode ?? 'raw', softReset: false, seconds: (performance.now() - started) / 1000, dryRun: true}
     }
     let registered = false
     if (isNew) {
@@ -135,6 +138,8 @@ export async function provisionFilesOnly(options: FilesOnlyOptions): Promise<Fil
 
     options.onStage?.('writing', `${files.size} files`)
     const result = await uploadFiles(repl, files, {onProgress: options.onProgress})
+    // after the new files are in place: MicroPython would import a stale x.py ahead of a new x.mpy
+    const removed = await removeStaleModules(repl, files.keys())
     options.onStage?.('resetting')
     await repl.softReset()
     const seconds = (performance.now() - started) / 1000
@@ -143,7 +148,7 @@ export async function provisionFilesOnly(options: FilesOnlyOptions): Promise<Fil
       withFlashRecord({...d, chip: d.chip ?? chip, mac: d.mac ?? mac}, {at: new Date().toISOString(), result: 'ok', template: target.type, port: options.port, seconds}),
     )
     options.onStage?.('done')
-    return {...summaryBase, registered, certificateIssued, files: result.files.map(({path, size}) => ({path, size})), bytes: result.bytes, mode: result.mode, softReset: true, seconds, dryRun: false}
+    return {...summaryBase, registered, certificateIssued, files: result.files.map(({path, size}) => ({path, size})), removed, bytes: result.bytes, mode: result.mode, softReset: true, seconds, dryRun: false}
   } finally {
     repl.stopFeeding()
     await link.close()

@@ -78,3 +78,32 @@ export async function uploadFiles(repl: RawRepl, files: Map<string, Uint8Array>,
   result.mode = repl.mode ?? 'raw'
   return result
 }
+
+/**
+ * The other form of each uploaded module: `x.mpy` for an uploaded `x.py` and `x.py` for an uploaded
+ * `x.mpy` (unless that one is uploaded too). MicroPython imports `x.py` ahead of `x.mpy`, so a stale
+ * source left beside new bytecode would run instead of it (and a stale `.mpy` confuses whoever looks).
+ */
+export function staleCounterparts(paths: Iterable<string>): string[] {
+  const uploaded = new Set(paths)
+  const stale: string[] = []
+  for (const path of uploaded) {
+    const other = path.endsWith('.py') ? `${path.slice(0, -3)}.mpy` : path.endsWith('.mpy') ? `${path.slice(0, -4)}.py` : undefined
+    if (other && !uploaded.has(other)) stale.push(other)
+  }
+  return stale.sort()
+}
+
+/**
+ * Removes (or, with `dryRun`, only finds) the stale counterparts of uploaded modules on the board;
+ * returns the paths that were there.
+ */
+export async function removeStaleModules(repl: RawRepl, paths: Iterable<string>, options: {dryRun?: boolean} = {}): Promise<string[]> {
+  const stale = staleCounterparts(paths)
+  if (stale.length === 0) return []
+  const action = options.dryRun ? 'os.stat(_p)' : 'os.remove(_p)'
+  const out = await repl.exec(
+    `import os\nfor _p in [${stale.map((p) => py(`/${p}`)).join(', ')}]:\n    try:\n        ${action}\n        print('iotctl-stale', _p)\n    except OSError:\n        pass\n`,
+  )
+  return [...out.output.matchAll(/iotctl-stale \/(\S+)/g)].map((m) => m[1])
+}
