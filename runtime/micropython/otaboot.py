@@ -2,7 +2,9 @@
 # the running one (/ota/a or /ota/b; "" is the flashed app at /) and record it in /ota/state.json.
 # A new app is on probation until it reaches the backend: each boot is counted and a gate timer
 # runs; after MAX_BOOTS boots without confirmation, or when the timer fires, the previous app is
-# made active again (and the board resets into it). Never replaced by an update itself.
+# made active again (and the board resets into it). New firmware (iotctl/fwota.py) is on the same
+# probation; ESP-IDF's bootloader rolls it back at a reset before it confirmed itself, and the state
+# says so here. Never replaced by an update itself.
 import json
 import os
 import sys
@@ -70,6 +72,11 @@ def choose():
     st = load()
     if not st:
         return None
+    if st.get("pending") and st.get("firmware"):
+        import esp32  # only after a firmware update (iotctl/fwota.py); never on ESP8266
+
+        if esp32.Partition(esp32.Partition.RUNNING).info()[4] != st["firmware"]:
+            revert(st, "the bootloader rolled the new firmware back (it did not confirm itself)")
     if st.get("pending"):
         st["boots"] = st.get("boots", 0) + 1
         if st["boots"] > MAX_BOOTS:

@@ -132,6 +132,7 @@ class App:
             wait = next(self.ota)
         except StopIteration:
             self.ota = None
+            unload("fwota")
             unload("ota")
             return
         self.ota_due = time.ticks_add(time.ticks_ms(), wait or 0)

@@ -3,6 +3,7 @@
 #                           "signature", "url", "ts"}
 #   iotctl/ota/<id>/status  retained reports: idle, downloading, verifying, installing, rebooting,
 #                           succeeded, failed, rejected, rolled-back
+# A release of MicroPython firmware itself (ESP32, an app image named "micropython") is fwota.py's.
 # The bundle (a tar of the app package) is fetched over HTTPS with Range resume into
 # /ota/download.tar, checked for size and SHA-256, unpacked into the slot beside the running app
 # (/ota/a or /ota/b), and made active for the next boot on probation (otaboot.py): the new app
@@ -64,6 +65,10 @@ def report_state(app):
         if otaboot.gate:
             otaboot.gate.deinit()
             otaboot.gate = None
+        if st.get("firmware"):
+            import esp32  # new firmware: the bootloader keeps it (else it rolls back at the next reset)
+
+            esp32.Partition.mark_app_valid_cancel_rollback()
         log("ota: confirmed", st.get("version"))
     if st and st.get("outcome") and st.get("jobId"):
         extra = {}
@@ -104,7 +109,11 @@ def on_job(app, payload):
     version, sequence = running()
     if manifest.get("type") != app.cfg["type"]:
         return _end(app, job_id, "rejected", "release for type " + str(manifest.get("type")) + ", this device is " + app.cfg["type"])
-    if manifest.get("kind") != "micropython-bundle":
+    # a MicroPython firmware image (an ESP-IDF app named "micropython") goes into the idle app slot (fwota.py)
+    firmware = manifest.get("kind") == "esp-app" and manifest.get("project") == "micropython"
+    if firmware and manifest.get("chip") != app.cfg.get("chip"):
+        return _end(app, job_id, "rejected", "MicroPython firmware for " + str(manifest.get("chip")) + ", this device is " + str(app.cfg.get("chip")))
+    if not firmware and manifest.get("kind") != "micropython-bundle":
         return _end(app, job_id, "rejected", "a " + str(manifest.get("kind")) + " release; this device runs a MicroPython app bundle")
     if manifest.get("version") == version:
         return _end(app, job_id, "succeeded")
@@ -113,7 +122,12 @@ def on_job(app, payload):
             return _end(app, job_id, "rejected", "runs " + version + ", below the release's minimum " + manifest["minVersion"])
         if manifest.get("sequence", 0) < sequence:
             return _end(app, job_id, "rejected", "release sequence " + str(manifest.get("sequence")) + " is below the running " + str(sequence) + " (anti-rollback)")
-    app.ota = run(app, job, manifest)
+    if firmware:
+        from . import fwota
+
+        app.ota = fwota.run(app, job, manifest)
+    else:
+        app.ota = run(app, job, manifest)
 
 
 def _end(app, job_id, state, why=None):
@@ -241,8 +255,9 @@ def _hash_file(h):
     return n
 
 
-def _fetch(app, url, start, size, h):
-    # one HTTPS GET from `start` (Range): appends to DOWNLOAD, feeds the hash; returns the new length
+def _fetch(app, url, start, size, h, sink=None):
+    # one HTTPS GET from `start` (Range): appends to DOWNLOAD (or hands each part to `sink`), feeds
+    # the hash; returns the new length
     import ssl
 
     if not url.startswith("https://"):
@@ -278,7 +293,8 @@ def _fetch(app, url, start, size, h):
         buf = _buf
         mv = memoryview(buf)
         n_chunks = 0
-        with open(DOWNLOAD, "ab") as f:
+        f = open(DOWNLOAD, "ab") if sink is None else None
+        try:
             while left > 0:
                 # the copy loop: one fixed buffer; only a short read takes a view of it
                 got = s.readinto(buf, CHUNK if left >= CHUNK else left)
@@ -286,13 +302,19 @@ def _fetch(app, url, start, size, h):
                     raise OSError("connection closed at " + str(have) + " bytes")
                 part = buf if got == CHUNK else mv[:got]
                 h.update(part)
-                f.write(part)
+                if f:
+                    f.write(part)
+                else:
+                    sink(part)
                 have += got
                 left -= got
                 n_chunks += 1
                 if n_chunks % 32 == 0:
                     app.feed()
                     yield 0
+        finally:
+            if f:
+                f.close()
         s.close()
         return have
     finally:

@@ -5,6 +5,7 @@ import type {EmulatedChip} from './chips.js'
 import type {FlashImageLayout} from '../partitions/flash-image.js'
 import type {PartitionEntry} from '../partitions/types.js'
 import type {BoardOtaTrust} from './ota-board.js'
+import type {BundlePartitions} from './micropython-boot.js'
 
 /** What the boot needs of a device type's template. */
 export type BootTemplate = Pick<TemplateDefinition, 'telemetry' | 'commands' | 'nvs' | 'settings'>
@@ -52,9 +53,9 @@ export function firmwareBootHook(options: FirmwareBootOptions): BootHook {
 }
 
 /** A flashed MicroPython bundle (the interpreter and the FAT reader load only when one boots). */
-async function runBundle(flash: Uint8Array, fsOffset: number, console: BootConsole, context: BootContext): Promise<void> {
+async function runBundle(flash: Uint8Array, fsOffset: number, console: BootConsole, context: BootContext, partitions?: BundlePartitions): Promise<void> {
   const {runMicroPythonBundle} = await import('./micropython-boot.js')
-  return runMicroPythonBundle(flash, fsOffset, console, context)
+  return runMicroPythonBundle(flash, fsOffset, console, context, undefined, partitions)
 }
 
 type Log = (level: 'I' | 'W' | 'E', tag: string, message: string) => void
@@ -153,7 +154,16 @@ async function boot(flash: Uint8Array, console: BootConsole, context: BootContex
     // MicroPython (v1.26+) mounts "/" from the end of the last partition to the end of flash
     const fsOffset = layout!.end
     log('I', 'boot', `MicroPython ${desc.version}: running the filesystem at 0x${fsOffset.toString(16)} in the MicroPython interpreter`)
-    return runBundle(flash, fsOffset, console, context)
+    // a machine.reset() after esp32.Partition.set_boot(): the bootloader reads otadata again and names the app slot
+    const reboot = async (): Promise<PartitionEntry> => {
+      const again = await selectOtaSlotAtBoot(readFlashImage(flash), context, log)
+      const next = again?.slot ?? findAppPartition(entries)!
+      const nextDesc = image.parseEspImage(partitionBytes(flash, next), {strict: false}).appDescriptor
+      log('I', 'boot', `Loaded app from partition at offset 0x${next.offset.toString(16)}`)
+      if (nextDesc) log('I', 'cpu_start', `Project name:     ${nextDesc.projectName}, App version: ${nextDesc.version}`)
+      return next
+    }
+    return runBundle(flash, fsOffset, console, context, {entries, running: app!, reboot})
   }
   const simulatedType = image.simulationTemplateType(info)
   const version = image.simulationAppVersion(info) ?? (simulatedType ? image.DEFAULT_APP_VERSION : desc?.version || '0.0.0')

@@ -24,6 +24,25 @@ export interface MicroPythonDeviceOptions {
   heapBytes?: number
   /** a board's fixed RAM instead (ESP8266_RAM): the heap cannot grow; MemoryError as on the board */
   ram?: RamBudget
+  /** the board's flash behind the stand-in esp32.Partition (ESP32 boards booted from a flash image) */
+  flash?: BoardFlash
+}
+
+/**
+ * The flash as esp32.Partition sees it. The board (src/lib/emulator) owns the partition table and
+ * otadata; `beforeReboot` is its bootloader's turn between a machine.reset() and the next boot.
+ */
+export interface BoardFlash {
+  /** JSON: {"running": label, "partitions": [{label, type, subtype, offset, size}]} */
+  partitions(): string
+  read(offset: number, length: number): Uint8Array
+  /** `erase`: the 4096-byte sectors written are erased first (writeblocks without an offset) */
+  write(offset: number, bytes: Uint8Array, erase: boolean): Promise<void>
+  /** esp_ota_set_boot_partition for the app partition at `offset`: 0, or a negative errno */
+  setBoot(offset: number): Promise<number>
+  /** esp_ota_mark_app_valid_cancel_rollback: 0, or a negative errno */
+  markValid(): Promise<number>
+  beforeReboot?(): Promise<void>
 }
 
 /**
@@ -53,6 +72,7 @@ export interface MicroPythonDevice {
 }
 
 const DEFAULT_SENSORS: Record<SensorName, number> = {temperature: 21.5, humidity: 48, lux: 320, light: 60}
+const ERRNO_ENODEV = 19
 const RESET_CAUSE = {'power-on': 1, reset: 5, watchdog: 3} as const
 
 /** The stand-in modules (runtime/virtual-board/*.py), imported ahead of the board's own files. */
@@ -166,12 +186,30 @@ export function startMicroPythonDevice(options: MicroPythonDeviceOptions): Micro
           return answer(readSensor(request.name))
         case 'last-error':
           return answer(0, board.lastError)
+        case 'partitions':
+          return answer(0, options.flash ? options.flash.partitions() : '')
+        case 'flash-read': {
+          if (!options.flash) return answer(-ERRNO_ENODEV)
+          const bytes = options.flash.read(request.offset, request.length)
+          data.set(bytes)
+          return answer(bytes.length)
+        }
+        case 'flash-write':
+          if (!options.flash) return answer(-ERRNO_ENODEV)
+          await options.flash.write(request.offset, request.bytes, request.erase)
+          return answer(request.bytes.length)
+        case 'ota-set-boot':
+          return answer(options.flash ? await options.flash.setBoot(request.offset) : -ERRNO_ENODEV)
+        case 'ota-mark-valid':
+          return answer(options.flash ? await options.flash.markValid() : -ERRNO_ENODEV)
       }
     }
 
     const restart = async (reason: 'machine.reset' | 'watchdog') => {
       options.onEvent?.({event: 'reset', reason})
       await halt()
+      // the bootloader's turn (otadata: which app slot boots)
+      if (!stopped) await options.flash?.beforeReboot?.()
       if (!stopped) boot(reason === 'watchdog' ? 'watchdog' : 'reset')
     }
 

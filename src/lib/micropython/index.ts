@@ -4,6 +4,6 @@
  *
  *   const device = startMicroPythonDevice({files, onUart: (line) => console.log(line)})
  */
-export {ESP8266_RAM, startMicroPythonDevice, type MicroPythonDevice, type MicroPythonDeviceEvent, type MicroPythonDeviceOptions, type SensorName} from './device.js'
+export {ESP8266_RAM, startMicroPythonDevice, type MicroPythonDevice, type MicroPythonDeviceEvent, type MicroPythonDeviceOptions, type SensorName, type BoardFlash} from './device.js'
 export {deviceAppFiles, PRECOMPILED_DIR} from './app-files.js'
 export type {RamBudget} from './protocol.js'

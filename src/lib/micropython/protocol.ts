@@ -39,6 +39,12 @@ export type Request =
   | {op: 'udp-send'; id: number; bytes: Uint8Array; host: string; port: number}
   | {op: 'sensor'; name: string}
   | {op: 'last-error'}
+  // the flash behind esp32.Partition (boards booted from a flash image with a partition table)
+  | {op: 'partitions'}
+  | {op: 'flash-read'; offset: number; length: number}
+  | {op: 'flash-write'; offset: number; bytes: Uint8Array; erase: boolean}
+  | {op: 'ota-set-boot'; offset: number}
+  | {op: 'ota-mark-valid'}
 
 /** Messages the worker posts besides requests. */
 export type WorkerEvent =

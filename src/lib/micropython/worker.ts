@@ -84,6 +84,15 @@ const board = {
   tls_wrap: (id: number, certAt: number, certLength: number, keyAt: number, keyLength: number, caAt: number, caLength: number, serverName: string, verify: number, timeoutMs: number) =>
     request({op: 'tls', id, cert: copyOut(certAt, certLength), key: copyOut(keyAt, keyLength), ca: copyOut(caAt, caLength), serverName, verify: verify === 1, timeoutMs}),
   udp_sendto: (id: number, address: number, length: number, host: string, port: number) => request({op: 'udp-send', id, bytes: copyOut(address, length), host, port}),
+  partitions: () => requestText({op: 'partitions'}),
+  flash_read: (offset: number, address: number, length: number) => {
+    const n = request({op: 'flash-read', offset, length: Math.min(length, DATA_BYTES)})
+    if (n > 0) heap(address, n).set(data.subarray(0, n))
+    return n
+  },
+  flash_write: (offset: number, address: number, length: number, erase: number) => request({op: 'flash-write', offset, bytes: copyOut(address, length), erase: erase === 1}),
+  ota_set_boot: (offset: number) => request({op: 'ota-set-boot', offset}),
+  ota_mark_valid: () => request({op: 'ota-mark-valid'}),
 }
 
 type Fs = {
