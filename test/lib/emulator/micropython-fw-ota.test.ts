@@ -12,6 +12,7 @@ import {createRelease, type Release} from '../../../src/lib/ota/releases.js'
 import {createReleaseKey} from '../../../src/lib/ota/signing-key.js'
 import {writePartitionTable} from '../../../src/lib/partitions/index.js'
 import type {PartitionEntry} from '../../../src/lib/partitions/types.js'
+import {createServer, connect as tcpConnect, type Socket} from 'node:net'
 import {createCa, openCa} from '../../../src/lib/pki/ca.js'
 import {generateDeviceCerts} from '../../../src/lib/pki/issue.js'
 import {issueServerCert} from '../../../src/lib/pki/server.js'
@@ -97,15 +98,15 @@ describe('MicroPython firmware OTA through esp32.Partition (ESP32)', () => {
     await broker?.stop()
   })
 
-  const filesFor = (id: string) =>
+  const filesFor = (id: string, options: {port?: number; gateMs?: number} = {}) =>
     boardFiles(
       {
         version: 1, id, type: 'temp', chip: 'esp32', scheme: 'iotctl',
-        mqtt: {host: '127.0.0.1', port: broker.port, tls: true, serverName: 'localhost', clientId: id, username: null, password: null, keepalive: 30},
+        mqtt: {host: '127.0.0.1', port: options.port ?? broker.port, tls: true, serverName: 'localhost', clientId: id, username: null, password: null, keepalive: 30},
         tls: {cert: 'certs/device.der', key: 'certs/device.key.der', ca: 'certs/ca.der'},
         topics: {telemetry: `iotctl/temp/${id}/telemetry`, status: `iotctl/temp/${id}/status`, command: `iotctl/temp/${id}/cmd`, response: `iotctl/temp/${id}/resp`},
         interval: 2, fields: ['temperature', 'humidity'], sensors: [{driver: 'sht31', pins: {sda: 21, scl: 22}, fields: {temperature: 'temperature', humidity: 'humidity'}}],
-        watchdogMs: 30_000, otaGateMs: 30_000, log: true,
+        watchdogMs: 30_000, otaGateMs: options.gateMs ?? 30_000, log: true,
       },
       device,
     )
@@ -187,6 +188,48 @@ describe('MicroPython firmware OTA through esp32.Partition (ESP32)', () => {
     } finally {
       statuses.stop()
       await board.stop()
+    }
+  })
+
+  it('new firmware that never reaches the backend: the gate resets, the bootloader rolls back to the old slot, rolled-back is reported', {timeout: 180_000}, async () => {
+    // the board reaches the broker through a proxy that can refuse new connections (the session it has stays)
+    let refuse = false
+    const sockets = new Set<Socket>()
+    const proxy = createServer((socket) => {
+      if (refuse) return void socket.destroy()
+      const upstream = tcpConnect(broker.port, '127.0.0.1')
+      sockets.add(socket).add(upstream)
+      socket.pipe(upstream).pipe(socket)
+      socket.on('error', () => upstream.destroy())
+      upstream.on('error', () => socket.destroy())
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const release = await createRelease(root, {type: 'temp', version: '2.1.0', image: firmware('v1.28.1', 30_000), source: 'fw 2.1.0', chip: 'esp32', passphrase: PASSPHRASE})
+    const flash = micropythonFlash(OTA_TABLE, filesFor('fw-3', {port: (proxy.address() as {port: number}).port, gateMs: 4000}))
+    const statuses = sub(statusTopic('fw-3'))
+    const board = bootBoard(flash)
+    try {
+      await board.uart.waitFor(/^iotctl: online$/, 60_000)
+      refuse = true
+      publishJob('fw-3', release, 'f4/update')
+      await board.uart.waitFor(/^iotctl: ota rebooting f4\/update/, 60_000)
+      await board.uart.waitFor(/App version: v1\.28\.1$/, 30_000)
+      // the gate fires, the state is reverted, the reset finds ota_1 still pending-verify
+      await board.uart.waitFor(/^iotctl: ota: reverted to 1\.0\.0/, 30_000)
+      await board.uart.waitFor(/ota_1 is still pending verification .*rolling back/, 30_000)
+      const read = oracle(flash.subarray(OTADATA, OTADATA + 0x2000))
+      expect(read.entries.map((e: {state: number}) => e.state)).toContain(4) // ESP_OTA_IMG_ABORTED
+      // no valid entry left: ESP-IDF's bootloader boots ota_0 (this table has no factory app)
+      expect(read.active).toBe(-1)
+      refuse = false
+      const back = statusOf(await statuses.lines.waitFor(/"f4\/update".*"rolled-back"|"rolled-back".*"f4\/update"/, 60_000))
+      expect(back).toMatchObject({state: 'rolled-back', version: '1.0.0', previousVersion: '2.1.0', error: expect.stringMatching(/did not reach the backend/)})
+      expect(board.uart.all.filter((l) => /Loaded app from partition at offset 0x10000$/.test(l)).length).toBe(2)
+    } finally {
+      statuses.stop()
+      await board.stop()
+      for (const s of sockets) s.destroy()
+      proxy.close()
     }
   })
 })
