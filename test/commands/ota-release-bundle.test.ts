@@ -39,4 +39,16 @@ describe('ota release: MicroPython app bundles', () => {
     expect(refused.code).toBe(6)
     expect(refused.json()).toMatchObject({error: {code: 'OTA_BUNDLE_INVALID'}})
   })
+
+  it('takes a MicroPython ESP32 firmware app image as an esp-app release of project micropython (what the app installs with esp32.Partition)', async () => {
+    const {appImage} = await import('../support/esp-image.js')
+    const file = join(ctx.home, 'ESP32_GENERIC_OTA-v1.27.1.app-bin')
+    writeFileSync(file, appImage({chip: 'esp32', projectName: 'micropython', version: 'v1.27.1', idfVersion: 'v5.5.1', size: 40_000}))
+    const made = await runCli(['ota', 'release', '--type', 'temp', '--version', '1.3.0', '--chip', 'esp32', file, '--json'], ctx)
+    expect(made.code, made.stderr).toBe(0)
+    expect(made.json()).toMatchObject({type: 'temp', version: '1.3.0', kind: 'esp-app', chip: 'esp32', project: 'micropython', appVersion: 'v1.27.1'})
+    // an ESP8266 board cannot take it: another chip's image is refused at release time
+    const wrong = await runCli(['ota', 'release', '--type', 'temp', '--version', '1.4.0', '--chip', 'esp8266', file, '--json'], ctx)
+    expect(wrong.code).toBe(6)
+  })
 })
