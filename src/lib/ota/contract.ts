@@ -52,6 +52,8 @@ export interface OtaStatus {
   progress?: number
   /** bytes resumed from with an HTTP Range request */
   resumedAt?: number
+  /** the app partition being written (MicroPython firmware OTA through esp32.Partition), e.g. "ota_1" */
+  slot?: string
   error?: string
   ts: number
 }
