@@ -30,7 +30,7 @@ class Partition:
     def __init__(self, id, block_size=BLOCK):
         t = _table()
         if id == Partition.RUNNING or id == Partition.BOOT:
-            id = t["running"]
+            id = t["running"]  # BOOT as RUNNING: only right until set_boot (the app never asks for BOOT)
         for p in t["partitions"]:
             if p["label"] == id:
                 self._p = p
