@@ -111,8 +111,8 @@ describe('MicroPython firmware OTA through esp32.Partition (ESP32)', () => {
       device,
     )
   const sub = (topic: string) => mosquittoSub(['-h', '127.0.0.1', '-p', String(broker.port), ...watcher, '-t', topic])
-  const publishJob = (id: string, release: Release, jobId: string) => {
-    const job = encodeJob({...release.signed, jobId, operation: 'update', url: new URL(release.manifest.url, server.url).href, ts: Date.now()})
+  const publishJob = (id: string, release: Release, jobId: string, base = server.url) => {
+    const job = encodeJob({...release.signed, jobId, operation: 'update', url: new URL(release.manifest.url, base).href, ts: Date.now()})
     const result = spawnSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(broker.port), ...watcher, '-t', jobTopic(id), '-q', '1', '-r', '-m', job], {encoding: 'utf8'})
     expect(result.status, result.stderr).toBe(0)
   }
@@ -124,7 +124,7 @@ describe('MicroPython firmware OTA through esp32.Partition (ESP32)', () => {
   }
   const firmware = (version: string, size: number) => appImage({chip: 'esp32', projectName: 'micropython', version, idfVersion: 'v5.5.1', size})
 
-  it('writes the idle slot, sets otadata as ESP-IDF does, boots the new slot and confirms it; a wrong SHA-256 leaves otadata alone', {timeout: 240_000}, async () => {
+  it('writes the idle slot (a broken download resumed), sets otadata as ESP-IDF does, boots the new slot and confirms it; a wrong SHA-256 leaves otadata alone', {timeout: 240_000}, async () => {
     const image = firmware('v1.27.1', 150_000)
     const first = await createRelease(root, {type: 'temp', version: '1.1.0', image, source: 'fw 1.1.0', chip: 'esp32', passphrase: PASSPHRASE})
     expect(first.manifest).toMatchObject({kind: 'esp-app', chip: 'esp32', project: 'micropython'})
@@ -136,12 +136,37 @@ describe('MicroPython firmware OTA through esp32.Partition (ESP32)', () => {
       expect(statusOf(await statuses.lines.waitFor(/"idle"/))).toMatchObject({state: 'idle', version: '1.0.0'})
       expect(board.uart.all.some((l) => /Loaded app from partition at offset 0x10000$/.test(l))).toBe(true)
 
-      publishJob('fw-1', first, 'f1/update')
+      // the first download breaks after ~60 KB (a proxy cuts the TCP connection): the app resumes with Range
+      let cut = true
+      const cutter = createServer((socket) => {
+        const upstream = tcpConnect(server.port, '127.0.0.1')
+        let sent = 0
+        socket.pipe(upstream)
+        upstream.on('data', (chunk: Buffer) => {
+          sent += chunk.length
+          socket.write(chunk)
+          if (cut && sent > 60_000) {
+            cut = false
+            socket.destroy()
+            upstream.destroy()
+          }
+        })
+        socket.on('error', () => upstream.destroy())
+        upstream.on('error', () => socket.destroy())
+        socket.on('close', () => upstream.destroy())
+      })
+      await new Promise<void>((resolve) => cutter.listen(0, '127.0.0.1', resolve))
+      const ranged = server.stats.ranged
+      publishJob('fw-1', first, 'f1/update', `https://127.0.0.1:${(cutter.address() as {port: number}).port}/`)
       const done = statusOf(await statuses.lines.waitFor(/"f1\/update".*"succeeded"|"succeeded".*"f1\/update"/, 120_000))
       expect(done).toMatchObject({jobId: 'f1/update', state: 'succeeded', version: '1.1.0', previousVersion: '1.0.0', sequence: first.manifest.sequence})
       const seen = statuses.lines.all.filter((l) => l.includes('f1/update')).map((l) => statusOf(l))
       expect(seen.map((s) => s.state)).toEqual(expect.arrayContaining(['downloading', 'verifying', 'installing', 'rebooting', 'succeeded']))
       expect(seen.find((s) => s.state === 'rebooting').slot).toBe('ota_1')
+      expect(cut).toBe(false)
+      expect(seen.find((s) => s.state === 'rebooting').resumedAt).toBeGreaterThan(0)
+      expect(server.stats.ranged).toBe(ranged + 1)
+      cutter.close()
       // the virtual bootloader booted the new slot (its descriptor says the new firmware)
       expect(board.uart.all.some((l) => /Loaded app from partition at offset 0x190000$/.test(l))).toBe(true)
       expect(board.uart.all.some((l) => /App version: v1\.27\.1$/.test(l))).toBe(true)
