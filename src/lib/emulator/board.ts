@@ -218,6 +218,7 @@ export class VirtualBoard extends EventEmitter<VirtualBoardEvents> {
     this.client?.destroy()
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
     await this.work.catch(() => {})
+    await this.machine.settleTransfers()
     this.machine.abortTransfers()
     await this.flash.close()
   }

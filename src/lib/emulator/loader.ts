@@ -124,6 +124,11 @@ export class BootloaderMachine {
     this.abortTransfers()
   }
 
+  /** everything acknowledged so far inflated and on flash (a board that is shut down keeps what it took) */
+  async settleTransfers(): Promise<void> {
+    await this.write?.inflater?.settle()
+  }
+
   abortTransfers(): void {
     this.write?.inflater?.abort()
     this.write = undefined
