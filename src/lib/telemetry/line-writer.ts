@@ -6,8 +6,8 @@ import {closeSync, fsyncSync, openSync, writeSync} from 'node:fs'
  * synchronously. Used for tail's stdout and for recordings.
  */
 export class LineWriter {
-  private chunks: string[] = []
-  private size = 0
+  // one growing string: V8 appends by rope, cheaper than an array joined at every flush
+  private pending = ''
   private timer?: NodeJS.Timeout
   private closed = false
   lines = 0
@@ -29,10 +29,9 @@ export class LineWriter {
   /** one line, without its newline */
   write(line: string): void {
     if (this.closed) return
-    this.chunks.push(line)
+    this.pending += line + '\n'
     this.lines++
-    this.size += line.length + 1
-    if (this.size >= (this.options.highWaterMark ?? 64 * 1024)) this.flush()
+    if (this.pending.length >= (this.options.highWaterMark ?? 64 * 1024)) this.flush()
     else if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), this.options.flushIntervalMs ?? 100)
       this.timer.unref()
@@ -42,11 +41,9 @@ export class LineWriter {
   flush(): void {
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
-    if (this.chunks.length === 0) return
-    const text = this.chunks.join('\n') + '\n'
-    this.chunks = []
-    this.size = 0
-    const buffer = Buffer.from(text)
+    if (this.pending.length === 0) return
+    const buffer = Buffer.from(this.pending)
+    this.pending = ''
     let offset = 0
     while (offset < buffer.length) {
       try {
