@@ -100,28 +100,16 @@ def run(app, job, manifest):
     digest = binascii.hexlify(h.digest()).decode()
     if out.count != size or digest != manifest["sha256"]:
         # otadata untouched: the running firmware stays the boot slot
-        what = "size " + str(out.count) + " bytes, the manifest says " + str(size) if out.count != size else "SHA-256 " + digest[:16] + "... differs from the manifest's " + manifest["sha256"][:16] + "..."
-        return ota._end(app, job_id, "failed", "image refused: " + what)
+        return ota._end(app, job_id, "failed", ota.refusal(out.count, size, digest, manifest))
     yield 0
     if _readback(target, size, out.buf) != digest:
         return ota._end(app, job_id, "failed", "install: " + label + " does not read back as written")
     ota._report(app, "installing", job_id, slot=label)
-    version, sequence = ota.running()
-    st = otaboot.load() or {"active": ""}
-    st = {
-        "active": st.get("active", ""),
-        "previous": st.get("active", ""),  # the app bundle stays; a rollback only changes firmware
-        "version": manifest["version"],
-        "previousVersion": version,
-        "sequence": manifest["sequence"] if job.get("operation") == "update" else sequence,
-        "previousSequence": sequence,
-        "pending": True,
-        "boots": 0,
-        "gateMs": app.cfg.get("otaGateMs") or ota.GATE_MS,
-        "jobId": job_id,
-        "firmware": label,
-        "firmwarePrevious": running.info()[4],
-    }
+    bundle = (otaboot.load() or {}).get("active", "")
+    # the app bundle stays: a rollback only changes the firmware
+    st = ota.probation(app, manifest, job, job_id, bundle, bundle)
+    st["firmware"] = label
+    st["firmwarePrevious"] = running.info()[4]
     ota._mkdir("/ota")
     otaboot.save(st)  # first the state, then the boot slot: a cut in between reads as rolled back
     try:

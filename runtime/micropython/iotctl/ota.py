@@ -30,6 +30,30 @@ GATE_MS = 120000
 _buf = None  # the one copy buffer, while a job runs
 
 
+def refusal(have, size, digest, manifest):
+    """Why a downloaded image is refused: its size or its SHA-256 is not the signed manifest's."""
+    if have != size:
+        return "image refused: size " + str(have) + " bytes, the manifest says " + str(size)
+    return "image refused: SHA-256 " + digest[:16] + "... differs from the manifest's " + manifest["sha256"][:16] + "..."
+
+
+def probation(app, manifest, job, job_id, active, previous):
+    """What otaboot keeps while a new app (or firmware) proves itself: boots counted, the gate timed."""
+    version, sequence = running()
+    return {
+        "active": active,
+        "previous": previous,
+        "version": manifest["version"],
+        "previousVersion": version,
+        "sequence": manifest["sequence"] if job.get("operation") == "update" else sequence,
+        "previousSequence": sequence,
+        "pending": True,
+        "boots": 0,
+        "gateMs": app.cfg.get("otaGateMs") or GATE_MS,
+        "jobId": job_id,
+    }
+
+
 def running():
     # (version, sequence) of the app that runs
     st = otaboot.load() or {}
@@ -206,8 +230,7 @@ def run(app, job, manifest):
         _remove(DOWNLOAD)
         _remove(DOWNLOAD_INFO)
         _buf = None
-        what = "size " + str(have) + " bytes, the manifest says " + str(size) if have != size else "SHA-256 " + digest[:16] + "... differs from the manifest's " + manifest["sha256"][:16] + "..."
-        return _end(app, job_id, "failed", "image refused: " + what)
+        return _end(app, job_id, "failed", refusal(have, size, digest, manifest))
     yield 0
     _report(app, "installing", job_id)
     st = otaboot.load() or {"active": ""}
@@ -220,19 +243,7 @@ def run(app, job, manifest):
     _remove(DOWNLOAD)
     _remove(DOWNLOAD_INFO)
     _buf = None
-    version, sequence = running()
-    st = {
-        "active": slot,
-        "previous": st.get("active", ""),
-        "version": manifest["version"],
-        "previousVersion": version,
-        "sequence": manifest["sequence"] if job.get("operation") == "update" else sequence,
-        "previousSequence": sequence,
-        "pending": True,
-        "boots": 0,
-        "gateMs": app.cfg.get("otaGateMs") or GATE_MS,
-        "jobId": job_id,
-    }
+    st = probation(app, manifest, job, job_id, slot, st.get("active", ""))
     otaboot.save(st)
     extra = {"resumedAt": resumed} if resumed else {}
     _report(app, "rebooting", job_id, **extra)

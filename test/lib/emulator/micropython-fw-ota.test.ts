@@ -1,24 +1,20 @@
 import {execFileSync, spawnSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {emulatedChip} from '../../../src/lib/emulator/chips.js'
 import {firmwareBootHook} from '../../../src/lib/emulator/firmware-boot.js'
 import {writeFatImage} from '../../../src/lib/fs/index.js'
 import {encodeJob, jobTopic, statusTopic} from '../../../src/lib/ota/contract.js'
-import {startDownloadServer, type DownloadServer} from '../../../src/lib/ota/download-server.js'
+import type {DownloadServer} from '../../../src/lib/ota/download-server.js'
 import {createRelease, type Release} from '../../../src/lib/ota/releases.js'
-import {createReleaseKey} from '../../../src/lib/ota/signing-key.js'
 import {writePartitionTable} from '../../../src/lib/partitions/index.js'
 import type {PartitionEntry} from '../../../src/lib/partitions/types.js'
 import {createServer, connect as tcpConnect, type Socket} from 'node:net'
-import {createCa, openCa} from '../../../src/lib/pki/ca.js'
-import {generateDeviceCerts} from '../../../src/lib/pki/issue.js'
-import {issueServerCert} from '../../../src/lib/pki/server.js'
 import {appImage, bootloaderImage} from '../../support/esp-image.js'
 import {boardFiles, Lines, mosquittoSub, type DeviceTls} from '../../support/micropython-device.js'
-import {startMosquitto, type Mosquitto} from '../../support/mosquitto.js'
+import type {Mosquitto} from '../../support/mosquitto.js'
+import {startOtaLab, type OtaLab} from '../../support/ota-lab.js'
 
 const PASSPHRASE = 'micropython firmware ota'
 const ORACLE = join(import.meta.dirname, '..', '..', 'support', 'oracles', 'otadata.py')
@@ -76,26 +72,15 @@ describe('MicroPython firmware OTA through esp32.Partition (ESP32)', () => {
   let watcher: string[]
   let root: string
 
+  let lab: OtaLab
+
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'iotctl-mpy-fw-'))
-    await createCa(root, {passphrase: PASSPHRASE})
-    const ca = await openCa(root, PASSPHRASE)
-    const brokerCert = await issueServerCert(root, 'broker', {passphrase: PASSPHRASE, ca, ip: ['127.0.0.1'], dns: ['localhost']})
-    const otaCert = await issueServerCert(root, 'ota', {passphrase: PASSPHRASE, ca, ip: ['127.0.0.1']})
-    const [issued, watch] = await generateDeviceCerts(ca, ['fw-1', 'watcher'], {algorithm: 'ec-p256', days: 30})
-    device = {certPem: issued.certPem, keyPem: issued.keyPem!, caPem: readFileSync(brokerCert.caFile, 'utf8')}
-    writeFileSync(join(root, 'watcher.crt'), watch.certPem)
-    writeFileSync(join(root, 'watcher.key'), watch.keyPem!)
-    watcher = ['--cafile', brokerCert.caFile, '--cert', join(root, 'watcher.crt'), '--key', join(root, 'watcher.key')]
-    broker = await startMosquitto({
-      listenerLines: [`cafile ${brokerCert.caFile}`, `certfile ${brokerCert.certFile}`, `keyfile ${brokerCert.keyFile}`, 'require_certificate true', 'use_identity_as_username true', 'allow_anonymous false'],
-    })
-    await createReleaseKey(root, PASSPHRASE)
-    server = await startDownloadServer({workspaceRoot: root, cert: readFileSync(otaCert.certFile, 'utf8'), key: readFileSync(otaCert.keyFile, 'utf8')})
+    lab = await startOtaLab('mpy-fw', 'fw-1', PASSPHRASE)
+    ;({root, broker, server, device, watcher} = lab)
   }, 60_000)
+
   afterAll(async () => {
-    await server?.close()
-    await broker?.stop()
+    await lab?.stop()
   })
 
   const filesFor = (id: string, options: {port?: number; gateMs?: number} = {}) =>

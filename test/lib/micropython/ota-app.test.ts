@@ -1,19 +1,14 @@
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deviceAppFiles} from '../../../src/lib/micropython/index.js'
 import {packBundle, readBundle} from '../../../src/lib/ota/bundle-archive.js'
 import {encodeJob, jobTopic, statusTopic} from '../../../src/lib/ota/contract.js'
-import {startDownloadServer, type DownloadServer} from '../../../src/lib/ota/download-server.js'
+import type {DownloadServer} from '../../../src/lib/ota/download-server.js'
 import {createRelease, type Release} from '../../../src/lib/ota/releases.js'
-import {createReleaseKey} from '../../../src/lib/ota/signing-key.js'
-import {createCa, openCa} from '../../../src/lib/pki/ca.js'
-import {generateDeviceCerts} from '../../../src/lib/pki/issue.js'
-import {issueServerCert} from '../../../src/lib/pki/server.js'
 import {boardFiles, mosquittoSub, runDevice, type DeviceTls} from '../../support/micropython-device.js'
-import {startMosquitto, type Mosquitto} from '../../support/mosquitto.js'
+import type {Mosquitto} from '../../support/mosquitto.js'
+import {startOtaLab, type OtaLab} from '../../support/ota-lab.js'
 
 const PASSPHRASE = 'micropython ota passphrase'
 const ID = 'temp-ota-1'
@@ -42,26 +37,15 @@ describe('MicroPython app bundle OTA', () => {
   let watcher: string[]
   let root: string
 
+  let lab: OtaLab
+
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'iotctl-mpy-ota-'))
-    await createCa(root, {passphrase: PASSPHRASE})
-    const ca = await openCa(root, PASSPHRASE)
-    const brokerCert = await issueServerCert(root, 'broker', {passphrase: PASSPHRASE, ca, ip: ['127.0.0.1'], dns: ['localhost']})
-    const otaCert = await issueServerCert(root, 'ota', {passphrase: PASSPHRASE, ca, ip: ['127.0.0.1']})
-    const [issued, watch] = await generateDeviceCerts(ca, [ID, 'watcher'], {algorithm: 'ec-p256', days: 30})
-    device = {certPem: issued.certPem, keyPem: issued.keyPem!, caPem: readFileSync(brokerCert.caFile, 'utf8')}
-    writeFileSync(join(root, 'watcher.crt'), watch.certPem)
-    writeFileSync(join(root, 'watcher.key'), watch.keyPem!)
-    watcher = ['--cafile', brokerCert.caFile, '--cert', join(root, 'watcher.crt'), '--key', join(root, 'watcher.key')]
-    broker = await startMosquitto({
-      listenerLines: [`cafile ${brokerCert.caFile}`, `certfile ${brokerCert.certFile}`, `keyfile ${brokerCert.keyFile}`, 'require_certificate true', 'use_identity_as_username true', 'allow_anonymous false'],
-    })
-    await createReleaseKey(root, PASSPHRASE)
-    server = await startDownloadServer({workspaceRoot: root, cert: readFileSync(otaCert.certFile, 'utf8'), key: readFileSync(otaCert.keyFile, 'utf8')})
-  })
+    lab = await startOtaLab('mpy-ota', ID, PASSPHRASE)
+    ;({root, broker, server, device, watcher} = lab)
+  }, 60_000)
+
   afterAll(async () => {
-    await server?.close()
-    await broker?.stop()
+    await lab?.stop()
   })
 
   const sub = (topic: string) => mosquittoSub(['-h', '127.0.0.1', '-p', String(broker.port), ...watcher, '-t', topic])
