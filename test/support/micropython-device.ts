@@ -31,6 +31,19 @@ export class Lines {
   count(pattern: RegExp): number {
     return this.all.filter((l) => pattern.test(l)).length
   }
+
+  /** a board console (a UART) whose CRLF-ended output arrives here line by line */
+  console(): {write(chunk: string): void} {
+    let text = ''
+    return {
+      write: (chunk: string) => {
+        text += chunk
+        const lines = text.split('\r\n')
+        text = lines.pop()!
+        for (const line of lines) this.push(line)
+      },
+    }
+  }
 }
 
 export interface DeviceTls {

@@ -65,15 +65,7 @@ describe('the virtual board runs a flashed MicroPython bundle from its filesyste
     flash.set(fatImage(files), FS_OFFSET)
 
     const uart = new Lines()
-    let text = ''
-    const console = {
-      write: (chunk: string) => {
-        text += chunk
-        const lines = text.split('\r\n')
-        text = lines.pop()!
-        for (const line of lines) uart.push(line)
-      },
-    }
+    const console = uart.console()
     const reset = new AbortController()
     const running = runMicroPythonBundle(flash, FS_OFFSET, console, {signal: reset.signal, chip: 'esp32', mac: '24:0a:c4:00:00:01'}, mtoolsReader)
     await uart.waitFor(/^iotctl: device fat-1 type temp scheme iotctl/)

@@ -44,15 +44,7 @@ function micropythonFlash(table: PartitionEntry[], files: Map<string, Uint8Array
  */
 function bootBoard(flash: Uint8Array) {
   const uart = new Lines()
-  let text = ''
-  const console = {
-    write: (chunk: string) => {
-      text += chunk
-      const lines = text.split('\r\n')
-      text = lines.pop()!
-      for (const line of lines) uart.push(line)
-    },
-  }
+  const console = uart.console()
   const reset = new AbortController()
   const hook = firmwareBootHook({chip: emulatedChip('esp32'), loadTemplate: async () => Promise.reject(new Error('not a simulation'))})
   const running = hook(flash.slice(), console, {signal: reset.signal, chip: 'esp32', mac: '24:0a:c4:00:0f:01', writeFlash: async (offset, bytes) => void flash.set(bytes, offset)})
