@@ -73,7 +73,7 @@ export default class Emulate extends BaseCommand<typeof Emulate> {
     const runFirmware = firmwareBootHook({
       chip,
       loadTemplate: (type) => loadTemplate(type, {workspace: ws, cacheDir: ws.paths.cache}),
-      ota: await this.otaTrust(ws),
+      ota: await (await import('../lib/emulator/ota-trust.js')).workspaceOtaTrust(ws),
       otaConfirmTimeoutMs: f['ota-confirm-timeout'],
     })
     const onBoot: typeof runFirmware = f['hang-on-boot'] ? (_flash, _console, {signal}) => new Promise((done) => signal.addEventListener('abort', () => done(), {once: true})) : runFirmware
@@ -109,14 +109,6 @@ export default class Emulate extends BaseCommand<typeof Emulate> {
     await board.close()
     if (this.jsonEnabled()) this.boardEvent({event: 'stopped'})
     return undefined
-  }
-
-  /** The firmware's OTA trust: the workspace's release key and fleet CA, when there are (no key: no OTA jobs). */
-  private async otaTrust(ws: import('../lib/workspace/workspace.js').Workspace): Promise<import('../lib/emulator/ota-board.js').BoardOtaTrust | undefined> {
-    const [{readReleasePublicKey}, {readCaCertificatePem}] = await Promise.all([import('../lib/ota/signing-key.js'), import('../lib/pki/credentials.js')])
-    const publicKey = await readReleasePublicKey(ws.root).catch(() => undefined)
-    if (!publicKey) return undefined
-    return {publicKey, ca: await readCaCertificatePem(ws.paths.pki).catch(() => undefined)}
   }
 
   /** The board's events: the one `event` key of every stream (emit adds `time`). */
