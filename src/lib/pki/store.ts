@@ -1,17 +1,9 @@
-import {mkdir, readFile} from 'node:fs/promises'
+import {mkdir} from 'node:fs/promises'
 import {explainSystemError} from '../console/errors.js'
 import {withFileLock} from '../workspace/lock.js'
 import {pkiLayout} from './layout.js'
 
-/** The text of a file, or undefined when it does not exist. */
-export async function readOptional(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw explainSystemError(error, `reading ${file}`)
-  }
-}
+export {readOptional} from '../workspace/read.js'
 
 /**
  * Serialise PKI changes across iotctl processes (CRL number, one certificate per device).

@@ -1,8 +1,9 @@
-import {mkdir, open, readFile, rm} from 'node:fs/promises'
+import {mkdir, open, rm} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 
 import {ExitCode, IotctlError, explainSystemError} from '../console/errors.js'
 import {writeFileAtomic, writeFilesAtomic} from '../workspace/atomic.js'
+import {readOptional} from '../workspace/read.js'
 import {withFileLock} from '../workspace/lock.js'
 import type {ChainSnapshot} from './chain.js'
 import {RECORD_FORMAT, sealRecord, type TravelerInput, type TravelerRecord} from './record.js'
@@ -177,14 +178,5 @@ async function appendDurably(file: string, text: string): Promise<void> {
     }
   } catch (error) {
     throw explainSystemError(error, `appending to ${file}`)
-  }
-}
-
-async function readOptional(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw explainSystemError(error, `reading ${file}`)
   }
 }

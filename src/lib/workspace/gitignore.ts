@@ -1,6 +1,6 @@
-import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {writeFileAtomic} from './atomic.js'
+import {readOptional} from './read.js'
 
 const MARKER = '# iotctl: private keys, secrets and spools stay out of git'
 
@@ -27,12 +27,7 @@ export const GITIGNORE_LINES = [
 /** Write the workspace .gitignore, or add iotctl's block to an existing one (once). */
 export async function ensureGitignore(root: string): Promise<void> {
   const file = join(root, '.gitignore')
-  let current = ''
-  try {
-    current = await readFile(file, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-  }
+  const current = (await readOptional(file)) ?? ''
   if (current.includes(MARKER)) return
   const separator = current === '' || current.endsWith('\n') ? '' : '\n'
   await writeFileAtomic(file, current + separator + (current ? '\n' : '') + GITIGNORE_LINES.join('\n') + '\n')
