@@ -4,7 +4,7 @@ import {constants, deflate, inflateSync} from 'node:zlib'
 
 import type {ESPLoader} from 'esptool-js'
 
-import {blockTimeoutMs, currentBaud} from './block-timeouts.js'
+import {blockTimeoutMs, currentBaud, MD5_MS_PER_MB, perMb} from './block-timeouts.js'
 import {hex} from './format.js'
 
 const deflateAsync = promisify(deflate)
@@ -30,8 +30,7 @@ export async function boardMd5(loader: ESPLoader, address: number, size: number)
   const request = new Uint8Array(16)
   new DataView(request.buffer).setUint32(0, address, true)
   new DataView(request.buffer).setUint32(4, size, true)
-  const timeout = Math.max(3000, (8000 * size) / 1e6)
-  const answer = (await loader.checkCommand('calculate md5sum', SPI_FLASH_MD5, request, 0, 32, timeout)) as Uint8Array
+  const answer = (await loader.checkCommand('calculate md5sum', SPI_FLASH_MD5, request, 0, 32, perMb(MD5_MS_PER_MB, size))) as Uint8Array
   return Buffer.from(answer).toString('ascii').toLowerCase()
 }
 
