@@ -1,7 +1,7 @@
 import type {ESPLoader} from 'esptool-js'
 
 import {blockTimeoutMs, currentBaud, ERASE_REGION_MS_PER_MB, perMb} from './block-timeouts.js'
-import {boardMd5, CompressedWriteError, md5Hex, padTo4} from './compressed-write.js'
+import {CompressedWriteError, md5Hex, padTo4, verifyOnBoard} from './compressed-write.js'
 import {hex} from './format.js'
 
 const SECTOR = 0x1000
@@ -80,9 +80,7 @@ export async function writeUncompressed(loader: ESPLoader, options: Uncompressed
   const md5 = md5Hex(image)
   let verified = false
   if (options.verify && !options.esp8266Rom) {
-    const onBoard = await boardMd5(loader, options.address, image.length)
-    if (onBoard !== md5) throw new Error(`MD5 of file does not match data in flash! (image ${md5}, flash ${onBoard})`)
-    options.log?.('Hash of data verified.')
+    await verifyOnBoard(loader, options.address, image.length, md5, options.log)
     verified = true
   }
   return {wireBytes: blocks * blockSize, md5, verified}
