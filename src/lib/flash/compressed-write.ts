@@ -4,7 +4,7 @@ import {constants, deflate, inflateSync} from 'node:zlib'
 
 import type {ESPLoader} from 'esptool-js'
 
-import {blockTimeoutMs, currentBaud} from './block-timeouts.js'
+import {blockTimeoutMs, currentBaud, MD5_MS_PER_MB, perMb} from './block-timeouts.js'
 import {hex} from './format.js'
 
 const deflateAsync = promisify(deflate)
@@ -30,9 +30,15 @@ export async function boardMd5(loader: ESPLoader, address: number, size: number)
   const request = new Uint8Array(16)
   new DataView(request.buffer).setUint32(0, address, true)
   new DataView(request.buffer).setUint32(4, size, true)
-  const timeout = Math.max(3000, (8000 * size) / 1e6)
-  const answer = (await loader.checkCommand('calculate md5sum', SPI_FLASH_MD5, request, 0, 32, timeout)) as Uint8Array
+  const answer = (await loader.checkCommand('calculate md5sum', SPI_FLASH_MD5, request, 0, 32, perMb(MD5_MS_PER_MB, size))) as Uint8Array
   return Buffer.from(answer).toString('ascii').toLowerCase()
+}
+
+/** Compares the board's MD5 of a written region with the image's; throws esptool's message (errors.ts maps it). */
+export async function verifyOnBoard(loader: ESPLoader, address: number, size: number, md5: string, log?: (line: string) => void): Promise<void> {
+  const onBoard = await boardMd5(loader, address, size)
+  if (onBoard !== md5) throw new Error(`MD5 of file does not match data in flash! (image ${md5}, flash ${onBoard})`)
+  log?.('Hash of data verified.')
 }
 
 export interface CompressedWriteOptions {
@@ -91,11 +97,7 @@ export async function writeCompressed(loader: ESPLoader, options: CompressedWrit
   const seconds = (performance.now() - started) / 1000
   options.log?.(`Wrote ${image.length} bytes (${compressed.length} compressed) at ${hex(options.address)} in ${seconds.toFixed(3)} seconds.`)
   const md5 = md5Hex(image)
-  if (options.verify) {
-    const onBoard = await boardMd5(loader, options.address, image.length)
-    if (onBoard !== md5) throw new Error(`MD5 of file does not match data in flash! (image ${md5}, flash ${onBoard})`)
-    options.log?.('Hash of data verified.')
-  }
+  if (options.verify) await verifyOnBoard(loader, options.address, image.length, md5, options.log)
   return {wireBytes: compressed.length, md5}
 }
 

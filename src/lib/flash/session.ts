@@ -163,14 +163,13 @@ export class FlashSession {
       }
       let verified = verify
       try {
-        if (compress && this.canDeflate) {
+        if (compress && !this.esp8266Rom) {
           await writeCompressed(this.loader, {address: part.address, data: part.data, verify, onProgress, log: (line) => this.terminal.writeLine(line)})
         } else {
           const result = await writeUncompressed(this.loader, {
             address: part.address,
             data: part.data,
             verify,
-            canVerify: this.canVerify,
             esp8266Rom: this.esp8266Rom,
             onProgress,
             log: (line) => this.terminal.writeLine(line),
@@ -203,14 +202,6 @@ export class FlashSession {
   /** ESP8266's ROM has neither compressed writes nor MD5; every stub and later ROM has both */
   private get esp8266Rom(): boolean {
     return !this.loader.IS_STUB && this.info.chip === 'esp8266'
-  }
-
-  private get canDeflate(): boolean {
-    return !this.esp8266Rom
-  }
-
-  private get canVerify(): boolean {
-    return !this.esp8266Rom
   }
 
   /** Read flash back (needs the stub). */

@@ -1,7 +1,7 @@
 import type {ESPLoader} from 'esptool-js'
 
 import {blockTimeoutMs, currentBaud, ERASE_REGION_MS_PER_MB, perMb} from './block-timeouts.js'
-import {boardMd5, CompressedWriteError, md5Hex, padTo4} from './compressed-write.js'
+import {CompressedWriteError, md5Hex, padTo4, verifyOnBoard} from './compressed-write.js'
 import {hex} from './format.js'
 
 const SECTOR = 0x1000
@@ -23,8 +23,7 @@ export interface UncompressedWriteOptions {
   address: number
   data: Uint8Array
   verify: boolean
-  /** the board's loader has SPI_FLASH_MD5 (every stub; ROMs but ESP8266's) */
-  canVerify: boolean
+  /** ESP8266's ROM loader: over-erases at FLASH_BEGIN and has no SPI_FLASH_MD5 (every stub and other ROM has it) */
   esp8266Rom: boolean
   onProgress?: (sent: number, total: number) => void
   log?: (line: string) => void
@@ -80,10 +79,8 @@ export async function writeUncompressed(loader: ESPLoader, options: Uncompressed
   options.log?.(`Wrote ${image.length} bytes at ${hex(options.address)} in ${seconds.toFixed(3)} seconds.`)
   const md5 = md5Hex(image)
   let verified = false
-  if (options.verify && options.canVerify) {
-    const onBoard = await boardMd5(loader, options.address, image.length)
-    if (onBoard !== md5) throw new Error(`MD5 of file does not match data in flash! (image ${md5}, flash ${onBoard})`)
-    options.log?.('Hash of data verified.')
+  if (options.verify && !options.esp8266Rom) {
+    await verifyOnBoard(loader, options.address, image.length, md5, options.log)
     verified = true
   }
   return {wireBytes: blocks * blockSize, md5, verified}

@@ -4,4 +4,3 @@
  */
 export {writeFatImage} from './fat-write.js'
 export {readFatImage, fatInfo} from './fat-read.js'
-export {SECTOR_SIZE as FAT_SECTOR_SIZE} from './fat-geometry.js'
