@@ -51,12 +51,17 @@ export interface RunOptions {
   onSpawn?: (child: import('node:child_process').ChildProcess) => void
   /** run as another user (root only), e.g. to meet a workspace this user may not write */
   user?: {uid: number; gid: number}
+  /** shell commands run first, in the same process, before exec'ing the CLI (e.g. `ulimit -n 256`) */
+  prelude?: string
 }
+
+const shellQuote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`
 
 /** Run the built CLI (bin/run.js → dist) as a subprocess, no TTY. */
 export function runCli(args: string[], ctx: CliEnv, options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: ctx.cwd, env: ctx.env, stdio: ['pipe', 'pipe', 'pipe'], ...options.user})
+    const [command, argv]: [string, string[]] = options.prelude === undefined ? [process.execPath, [BIN, ...args]] : ['sh', ['-c', `${options.prelude}; exec ${[process.execPath, BIN, ...args].map(shellQuote).join(' ')}`]]
+    const child = spawn(command, argv, {cwd: ctx.cwd, env: ctx.env, stdio: ['pipe', 'pipe', 'pipe'], ...options.user})
     options.onSpawn?.(child)
     let stdout = ''
     let stderr = ''
