@@ -2,16 +2,14 @@ import {createServer, connect, type AddressInfo, type Server} from 'node:net'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
 import {startCli, type CliProcess} from '../support/cli-process.js'
-import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
+import {startMqttLab, type Mosquitto} from '../support/mosquitto.js'
 
 let broker: Mosquitto
 let ctx: CliEnv
 const running: CliProcess[] = []
 
 beforeAll(async () => {
-  broker = await startMosquitto()
-  ctx = isolatedEnv()
-  expect((await runCli(['backends', 'add', 'lab', '--kind', 'mqtt', '--url', broker.url, '--use'], ctx)).code).toBe(0)
+  ;({broker, ctx} = await startMqttLab())
 })
 afterEach(() => {
   for (const process of running.splice(0)) process.child.kill('SIGKILL')
