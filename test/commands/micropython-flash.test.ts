@@ -5,7 +5,7 @@ import {promisify} from 'node:util'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {readFatImage} from '../../src/lib/fs/index.js'
-import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
+import {isolatedEnv, runCli, secureFleetEnv, type CliEnv} from '../support/cli.js'
 import {startEmulator, type EmulatorProcess} from '../support/emulator-process.js'
 import {PLACEHOLDER_APP, standInRuntimeImage} from '../support/micropython-image.js'
 
@@ -21,7 +21,6 @@ const esptool = (port: number, chip: string, args: string[]) =>
  */
 describe('MicroPython bundle → virtual board, checked by esptool, fsck.fat and mtools', () => {
   let ctx: CliEnv
-  let root: string
   const boards: EmulatorProcess[] = []
   const files = {esp32: '', esp8266: ''}
 
@@ -31,13 +30,7 @@ describe('MicroPython bundle → virtual board, checked by esptool, fsck.fat and
       mkdirSync(join(appDir, path, '..'), {recursive: true})
       writeFileSync(join(appDir, path), text)
     }
-    ctx = isolatedEnv({IOTCTL_CA_PASSPHRASE: 'micropython e2e', IOTCTL_DEVICE_APP_DIR: appDir})
-    root = join(ctx.home, 'fleet')
-    mkdirSync(root)
-    expect((await runCli(['init', root], ctx)).code).toBe(0)
-    ctx.cwd = root
-    expect((await runCli(['certs', 'init', '--subject', 'CN=MicroPython E2E CA'], ctx)).code).toBe(0)
-    expect((await runCli(['backends', 'add', 'secure', '--kind', 'mqtt', '--url', 'mqtts://127.0.0.1:8883', '--use'], ctx)).code).toBe(0)
+    ctx = await secureFleetEnv({IOTCTL_CA_PASSPHRASE: 'micropython e2e', IOTCTL_DEVICE_APP_DIR: appDir}, 'CN=MicroPython E2E CA')
     for (const chip of ['esp32', 'esp8266'] as const) {
       files[chip] = join(ctx.home, `${chip}-micropython.bin`)
       writeFileSync(files[chip], standInRuntimeImage(chip))
@@ -132,13 +125,7 @@ describe('iotctl flash --files-only → MicroPython REPL behind a pty', () => {
       mkdirSync(join(appDir, path, '..'), {recursive: true})
       writeFileSync(join(appDir, path), text)
     }
-    const ctx = isolatedEnv({IOTCTL_CA_PASSPHRASE: 'files only e2e', IOTCTL_DEVICE_APP_DIR: appDir})
-    const root = join(ctx.home, 'fleet')
-    mkdirSync(root)
-    expect((await runCli(['init', root], ctx)).code).toBe(0)
-    ctx.cwd = root
-    expect((await runCli(['certs', 'init', '--subject', 'CN=Files Only CA'], ctx)).code).toBe(0)
-    expect((await runCli(['backends', 'add', 'secure', '--kind', 'mqtt', '--url', 'mqtts://127.0.0.1:8883', '--use'], ctx)).code).toBe(0)
+    const ctx = await secureFleetEnv({IOTCTL_CA_PASSPHRASE: 'files only e2e', IOTCTL_DEVICE_APP_DIR: appDir}, 'CN=Files Only CA')
     expect((await runCli(['devices', 'add', 'temp-9', '--type', 'temp', '--chip', 'esp32'], ctx)).code).toBe(0)
 
     const repl = await startMicroPythonRepl()

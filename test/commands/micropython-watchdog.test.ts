@@ -1,7 +1,5 @@
-import {mkdirSync} from 'node:fs'
-import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {isolatedEnv, runCli} from '../support/cli.js'
+import {runCli, secureFleetEnv} from '../support/cli.js'
 
 /**
  * A started machine.WDT cannot be stopped: after Ctrl-C drops the device app to the REPL it keeps
@@ -13,13 +11,7 @@ describe('flash --files-only feeds the watchdog the device app left running', ()
   it('feeds iotctl.app.wdt throughout the upload, never letting it lapse, and reports its timeout', {timeout: 120_000}, async () => {
     const {startMicroPythonRepl, serveRepl, pasteBoard} = await import('../support/micropython-repl.js')
     const {startPtyBridge} = await import('../support/pty-bridge.js')
-    const ctx = isolatedEnv({IOTCTL_CA_PASSPHRASE: 'watchdog e2e'})
-    const root = join(ctx.home, 'fleet')
-    mkdirSync(root)
-    expect((await runCli(['init', root], ctx)).code).toBe(0)
-    ctx.cwd = root
-    expect((await runCli(['certs', 'init', '--subject', 'CN=Watchdog CA'], ctx)).code).toBe(0)
-    expect((await runCli(['backends', 'add', 'secure', '--kind', 'mqtt', '--url', 'mqtts://127.0.0.1:8883', '--use'], ctx)).code).toBe(0)
+    const ctx = await secureFleetEnv({IOTCTL_CA_PASSPHRASE: 'watchdog e2e'}, 'CN=Watchdog CA')
     expect((await runCli(['devices', 'add', 'temp-wdt', '--type', 'temp', '--chip', 'esp32'], ctx)).code).toBe(0)
 
     const repl = await startMicroPythonRepl()

@@ -5,7 +5,7 @@ import {runCli, type CliEnv} from '../support/cli.js'
 import {startCli, type CliProcess} from '../support/cli-process.js'
 import type {Mosquitto} from '../support/mosquitto.js'
 import {startPostgres, type PostgresServer} from '../support/postgres.js'
-import {startMtlsFleet, publishReleases, startOtaServe} from '../support/mtls-fleet.js'
+import {startMtlsFleet, publishReleases, registerSimulatedFleet, startOtaServe} from '../support/mtls-fleet.js'
 
 const N = 8
 const ENV = {IOTCTL_CA_PASSPHRASE: 'ota pg ca passphrase', IOTCTL_OTA_PASSPHRASE: 'ota pg release passphrase'}
@@ -36,8 +36,7 @@ describe(`fleet OTA on a PostgreSQL registry: ${N} simulated devices`, () => {
     }))
     await publishReleases(ctx, {type: 'temp', versions: ['1.0.0', '1.1.0'], size: 16 * 1024})
     ;({serve, url: serverUrl} = await startOtaServe(ctx))
-    const register = await runCli(['simulate', '--tls-identities', '--count', String(N), '--type', 'temp', '--id-prefix', 't-', '--messages', '1', '--json'], ctx, {timeoutMs: 120_000})
-    expect(register.code, register.stderr).toBe(0)
+    await registerSimulatedFleet(ctx, N)
   }, 240_000)
 
   afterAll(async () => {

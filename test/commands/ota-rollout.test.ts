@@ -6,7 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {runCli, type CliEnv} from '../support/cli.js'
 import {startCli, type CliProcess} from '../support/cli-process.js'
 import type {Mosquitto} from '../support/mosquitto.js'
-import {startMtlsFleet, publishReleases, startOtaServe} from '../support/mtls-fleet.js'
+import {startMtlsFleet, publishReleases, registerSimulatedFleet, startOtaServe} from '../support/mtls-fleet.js'
 
 /**
  * The rehearsal's fleet size: 200 by default, so the test stays well inside its timeouts on a
@@ -54,8 +54,7 @@ describe(`fleet OTA rehearsal: ${N} simulated devices, waves, gates, Ctrl-C and 
     await publishReleases(ctx, {type: 'temp', versions: ['1.0.0', '1.1.0', '1.2.0'], size: 48 * 1024})
     ;({serve, url: serverUrl} = await startOtaServe(ctx))
     // register N simulated devices with their certificates (one batch), running 1.0.0
-    const register = await runCli(['simulate', '--tls-identities', '--count', String(N), '--type', 'temp', '--id-prefix', 't-', '--messages', '1', '--json'], ctx, {timeoutMs: 120_000})
-    expect(register.code, register.stderr).toBe(0)
+    await registerSimulatedFleet(ctx, N)
   }, 240_000)
 
   afterAll(async () => {

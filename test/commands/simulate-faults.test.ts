@@ -1,38 +1,15 @@
-import {spawn} from 'node:child_process'
 import {createServer, connect, type AddressInfo, type Server} from 'node:net'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
-import {BIN, isolatedEnv, runCli, type CliEnv, type CliResult} from '../support/cli.js'
+import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
 import {startCli, type CliProcess} from '../support/cli-process.js'
-import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
+import {startMqttLab, type Mosquitto} from '../support/mosquitto.js'
 
 let broker: Mosquitto
 let ctx: CliEnv
 const running: CliProcess[] = []
 
-/** iotctl under a shell that first runs `prelude` (e.g. `ulimit -n 256`). */
-function runInShell(prelude: string, args: string[], env: CliEnv): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
-    const child = spawn('sh', ['-c', `${prelude}; exec ${quoted}`], {cwd: env.cwd, env: env.env, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`timed out: ${args.join(' ')}\n${stderr}`))
-    }, 60_000)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({code, signal, stdout, stderr, json: () => JSON.parse(stdout), ndjson: () => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l))})
-    })
-  })
-}
-
 beforeAll(async () => {
-  broker = await startMosquitto()
-  ctx = isolatedEnv()
-  expect((await runCli(['backends', 'add', 'lab', '--kind', 'mqtt', '--url', broker.url, '--use'], ctx)).code).toBe(0)
+  ;({broker, ctx} = await startMqttLab())
 })
 afterEach(() => {
   for (const process of running.splice(0)) process.child.kill('SIGKILL')
@@ -53,7 +30,7 @@ describe('simulate refuses, up front, a fleet this process cannot hold', () => {
   })
 
   it('under `ulimit -n 256`, --count 500 is refused before any connect (JSON error with the limit)', async () => {
-    const result = await runInShell('ulimit -n 256', ['simulate', '--count', '500', '--duration', '2s', '--json'], ctx)
+    const result = await runCli(['simulate', '--count', '500', '--duration', '2s', '--json'], ctx, {prelude: 'ulimit -n 256'})
     expect(result.code).toBe(2)
     expect(result.json().error).toMatchObject({code: 'FLEET_TOO_LARGE', details: {devices: 500, openFileLimit: 256}})
     expect(result.json().error.suggestions.join('\n')).toMatch(/ulimit -n 564[\s\S]*--shard 1\/3/)

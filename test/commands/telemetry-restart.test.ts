@@ -1,9 +1,9 @@
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
+import type {CliEnv} from '../support/cli.js'
 import {startCli} from '../support/cli-process.js'
-import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
+import {startMqttLab, type Mosquitto} from '../support/mosquitto.js'
 
 describe('a broker killed and restarted mid-run', () => {
   let broker: Mosquitto
@@ -11,9 +11,7 @@ describe('a broker killed and restarted mid-run', () => {
 
   beforeAll(async () => {
     // persistence: the broker keeps tail's session and queued QoS 1 messages across its restart
-    broker = await startMosquitto({globalLines: ['persistence true']})
-    ctx = isolatedEnv()
-    expect((await runCli(['backends', 'add', 'lab', '--kind', 'mqtt', '--url', broker.url, '--use'], ctx)).code).toBe(0)
+    ;({broker, ctx} = await startMqttLab({globalLines: ['persistence true']}))
   })
   afterAll(async () => broker?.stop())
 

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
 import {startCli, type CliProcess} from '../support/cli-process.js'
-import {startMosquitto, type Mosquitto} from '../support/mosquitto.js'
+import {startMqttLab, type Mosquitto} from '../support/mosquitto.js'
 import {freePort, waitForPort} from '../support/net.js'
 import {runInTty} from '../support/tty.js'
 
@@ -26,9 +26,7 @@ async function tailFor(args: string[], env: CliEnv = ctx): Promise<CliProcess> {
 }
 
 beforeAll(async () => {
-  broker = await startMosquitto()
-  ctx = isolatedEnv()
-  expect((await runCli(['backends', 'add', 'lab', '--kind', 'mqtt', '--url', broker.url, '--use'], ctx)).code).toBe(0)
+  ;({broker, ctx} = await startMqttLab())
 })
 afterEach(() => {
   for (const process of running.splice(0)) process.child.kill('SIGKILL')

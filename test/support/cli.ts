@@ -1,8 +1,9 @@
 import {spawn} from 'node:child_process'
-import {mkdtempSync} from 'node:fs'
+import {mkdirSync, mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {expect} from 'vitest'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const BIN = join(ROOT, 'bin', 'run.js')
@@ -51,12 +52,17 @@ export interface RunOptions {
   onSpawn?: (child: import('node:child_process').ChildProcess) => void
   /** run as another user (root only), e.g. to meet a workspace this user may not write */
   user?: {uid: number; gid: number}
+  /** shell commands run first, in the same process, before exec'ing the CLI (e.g. `ulimit -n 256`) */
+  prelude?: string
 }
+
+const shellQuote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`
 
 /** Run the built CLI (bin/run.js → dist) as a subprocess, no TTY. */
 export function runCli(args: string[], ctx: CliEnv, options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: ctx.cwd, env: ctx.env, stdio: ['pipe', 'pipe', 'pipe'], ...options.user})
+    const [command, argv]: [string, string[]] = options.prelude === undefined ? [process.execPath, [BIN, ...args]] : ['sh', ['-c', `${options.prelude}; exec ${[process.execPath, BIN, ...args].map(shellQuote).join(' ')}`]]
+    const child = spawn(command, argv, {cwd: ctx.cwd, env: ctx.env, stdio: ['pipe', 'pipe', 'pipe'], ...options.user})
     options.onSpawn?.(child)
     let stdout = ''
     let stderr = ''
@@ -91,4 +97,19 @@ export function runCli(args: string[], ctx: CliEnv, options: RunOptions = {}): P
     if (options.input !== undefined) child.stdin.end(options.input)
     else child.stdin.end()
   })
+}
+
+/**
+ * An isolated env (with `extra`) holding a workspace at `<home>/fleet` (its cwd), a fleet CA named
+ * `subject` (pass IOTCTL_CA_PASSPHRASE in `extra`) and a default mqtts backend `secure` at 127.0.0.1:8883.
+ */
+export async function secureFleetEnv(extra: Record<string, string>, subject: string): Promise<CliEnv> {
+  const ctx = isolatedEnv(extra)
+  const root = join(ctx.home, 'fleet')
+  mkdirSync(root)
+  expect((await runCli(['init', root], ctx)).code).toBe(0)
+  ctx.cwd = root
+  expect((await runCli(['certs', 'init', '--subject', subject], ctx)).code).toBe(0)
+  expect((await runCli(['backends', 'add', 'secure', '--kind', 'mqtt', '--url', 'mqtts://127.0.0.1:8883', '--use'], ctx)).code).toBe(0)
+  return ctx
 }

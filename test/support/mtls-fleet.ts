@@ -84,3 +84,9 @@ export async function startOtaServe(ctx: CliEnv): Promise<{serve: CliProcess; ur
   await serve.waitForStdout(/"event":"listening"/)
   return {serve, url: `https://127.0.0.1:${port}/`}
 }
+
+/** Register `count` simulated temp devices `t-…` with fleet-CA certificates in one batch (`simulate --tls-identities --messages 1`), running 1.0.0. */
+export async function registerSimulatedFleet(ctx: CliEnv, count: number): Promise<void> {
+  const register = await runCli(['simulate', '--tls-identities', '--count', String(count), '--type', 'temp', '--id-prefix', 't-', '--messages', '1', '--json'], ctx, {timeoutMs: 120_000})
+  expect(register.code, register.stderr).toBe(0)
+}

@@ -10,13 +10,11 @@ export interface PtyBridge {
 }
 
 /**
- * A real Linux pty bridged to a TCP port by socat (`pty,raw,echo=0` ↔ `tcp:HOST:PORT`), so tests exercise
- * the serialport code path against a virtual board. socat must be installed (Debian package `socat`).
+ * socat linking a fresh pty (`pty,raw,echo=0`) at `path` to `target`, resolved once the link exists and
+ * socat has entered its transfer loop.
  */
-export async function startPtyBridge(port: number, host = '127.0.0.1'): Promise<PtyBridge> {
-  const dir = mkdtempSync(join(tmpdir(), 'iotctl-pty-'))
-  const path = join(dir, 'ttyBOARD')
-  const child: ChildProcess = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${path}`, `tcp:${host}:${port}`], {stdio: ['ignore', 'ignore', 'pipe']})
+export async function spawnSocatPty(path: string, target: string): Promise<ChildProcess> {
+  const child: ChildProcess = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${path}`, target], {stdio: ['ignore', 'ignore', 'pipe']})
   let log = ''
   child.stderr?.on('data', (d) => (log += d))
   const started = Date.now()
@@ -25,6 +23,17 @@ export async function startPtyBridge(port: number, host = '127.0.0.1'): Promise<
     if (Date.now() - started > 10_000) throw new Error(`socat did not create ${path}: ${log}`)
     await new Promise((r) => setTimeout(r, 20))
   }
+  return child
+}
+
+/**
+ * A real Linux pty bridged to a TCP port by socat (`pty,raw,echo=0` ↔ `tcp:HOST:PORT`), so tests exercise
+ * the serialport code path against a virtual board. socat must be installed (Debian package `socat`).
+ */
+export async function startPtyBridge(port: number, host = '127.0.0.1'): Promise<PtyBridge> {
+  const dir = mkdtempSync(join(tmpdir(), 'iotctl-pty-'))
+  const path = join(dir, 'ttyBOARD')
+  const child = await spawnSocatPty(path, `tcp:${host}:${port}`)
   return {
     path,
     async stop() {

@@ -3,6 +3,7 @@ import {describe, expect, it} from 'vitest'
 
 import {writeNvs, type NvsEntry} from '../../../src/lib/nvs/index.js'
 import {nvsPartitionGen} from '../../support/esptool.js'
+import {EVERY_SCALAR} from './fixtures.js'
 
 /** the same namespaces as esp-idf-nvs-partition-gen's CSV (key,type,encoding,value) */
 function csvOf(namespaces: {name: string; entries: NvsEntry[]}[]): string {
@@ -33,15 +34,7 @@ describe('NVS images byte-equal to esp-idf-nvs-partition-gen for the same CSV', 
       {
         name: 'iotctl',
         entries: [
-          {key: 'id', type: 'string', value: 'temp-0001'},
-          {key: 'u8', type: 'u8', value: 200},
-          {key: 'i8', type: 'i8', value: -100},
-          {key: 'u16', type: 'u16', value: 60000},
-          {key: 'i16', type: 'i16', value: -30000},
-          {key: 'u32', type: 'u32', value: 4_000_000_000},
-          {key: 'i32', type: 'i32', value: -2_000_000_000},
-          {key: 'u64', type: 'u64', value: 18_000_000_000_000_000_000n},
-          {key: 'i64', type: 'i64', value: -9_000_000_000_000_000_000n},
+          ...EVERY_SCALAR,
           {key: 'small', type: 'blob', value: Uint8Array.from([1, 2, 3])},
           {key: 'cert', type: 'blob', value: new Uint8Array(randomBytes(1700))},
         ],

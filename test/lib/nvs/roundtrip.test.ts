@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {namespaceValues, readNvs, writeNvs, type NvsEntry, type NvsReadNamespace} from '../../../src/lib/nvs/index.js'
+import {EVERY_SCALAR} from './fixtures.js'
 import {bytesOf, entry, keyOf, le16, le32, page} from './helpers.js'
 
 const strip = (namespaces: NvsReadNamespace[]) => namespaces.map((ns) => ({name: ns.name, entries: ns.entries.map(({location: _, ...e}) => e)}))
@@ -18,15 +19,7 @@ describe('NVS writer → reader round trips', () => {
       {
         name: 'iotctl',
         entries: [
-          {key: 'id', type: 'string', value: 'temp-0001'},
-          {key: 'u8', type: 'u8', value: 200},
-          {key: 'i8', type: 'i8', value: -100},
-          {key: 'u16', type: 'u16', value: 60000},
-          {key: 'i16', type: 'i16', value: -30000},
-          {key: 'u32', type: 'u32', value: 4_000_000_000},
-          {key: 'i32', type: 'i32', value: -2_000_000_000},
-          {key: 'u64', type: 'u64', value: 18_000_000_000_000_000_000n},
-          {key: 'i64', type: 'i64', value: -9_000_000_000_000_000_000n},
+          ...EVERY_SCALAR,
           {key: 'cert', type: 'blob', value: bytesOf(700)},
         ],
       },

@@ -2,23 +2,14 @@ import {mkdtempSync, readFileSync, writeFileSync, mkdirSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {ExitCode, IotctlError} from '../../../src/lib/console/errors.js'
+import {ExitCode} from '../../../src/lib/console/errors.js'
 import {Registry, addDevice, canonicalDeviceId, normalizeMac, parseLabels, removeDevice, updateDevice} from '../../../src/lib/registry/index.js'
+import {rejection} from '../../support/rejection.js'
 
 const registryFile = () => {
   const dir = mkdtempSync(join(tmpdir(), 'iotctl-reg-'))
   mkdirSync(join(dir, 'registry'))
   return join(dir, 'registry', 'devices.json')
-}
-
-async function rejection(promise: Promise<unknown> | (() => unknown)): Promise<IotctlError> {
-  try {
-    await (typeof promise === 'function' ? promise() : promise)
-  } catch (error) {
-    expect(error).toBeInstanceOf(IotctlError)
-    return error as IotctlError
-  }
-  throw new Error('expected a rejection')
 }
 
 describe('device ids and MACs', () => {

@@ -1,16 +1,7 @@
 import {describe, expect, it} from 'vitest'
-import {ExitCode, IotctlError} from '../../../src/lib/console/errors.js'
+import {ExitCode} from '../../../src/lib/console/errors.js'
 import {Registry, withFlashRecord, type DeviceRecord, type RegistryStore, type RolloutEntry} from '../../../src/lib/registry/index.js'
-
-async function rejection(promise: Promise<unknown>): Promise<IotctlError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(IotctlError)
-    return error as IotctlError
-  }
-  throw new Error('expected a rejection')
-}
+import {rejection} from '../../support/rejection.js'
 
 const cert = (serial: string, days = 365) => ({
   serial,

@@ -3,11 +3,11 @@ import {mkdir, readFile, readdir, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
-import {IotctlError} from '../../../src/lib/console/errors.js'
 import {listTemplates, loadTemplate} from '../../../src/lib/templates/loader.js'
 import {builtinTemplatesDir} from '../../../src/lib/templates/package-root.js'
 import {typecheckTemplate} from '../../../src/lib/templates/typecheck.js'
 import {initWorkspace, type Workspace} from '../../../src/lib/workspace/workspace.js'
+import {rejection as expectError} from '../../support/rejection.js'
 
 const WIDGET = `import {defineTemplate} from 'iotctl/template'
 import {scale} from './helpers.js'
@@ -32,16 +32,6 @@ async function writeTemplate(ws: Workspace, type: string, source: string, extra:
   for (const [name, text] of Object.entries(extra)) await writeFile(join(dir, name), text)
   await writeFile(join(dir, 'template.ts'), source)
   return join(dir, 'template.ts')
-}
-
-async function expectError(promise: Promise<unknown>): Promise<IotctlError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(IotctlError)
-    return error as IotctlError
-  }
-  throw new Error('expected a rejection')
 }
 
 describe('template loader', () => {
