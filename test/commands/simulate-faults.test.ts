@@ -2,7 +2,8 @@ import {createServer, connect, type AddressInfo, type Server} from 'node:net'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {isolatedEnv, runCli, type CliEnv} from '../support/cli.js'
 import {startCli, type CliProcess} from '../support/cli-process.js'
-import {startMqttLab, type Mosquitto} from '../support/mosquitto.js'
+import type {Mosquitto} from '../support/mosquitto.js'
+import {startMqttLab} from '../support/mqtt-lab.js'
 
 let broker: Mosquitto
 let ctx: CliEnv

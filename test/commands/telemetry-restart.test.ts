@@ -3,7 +3,8 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {CliEnv} from '../support/cli.js'
 import {startCli} from '../support/cli-process.js'
-import {startMqttLab, type Mosquitto} from '../support/mosquitto.js'
+import type {Mosquitto} from '../support/mosquitto.js'
+import {startMqttLab} from '../support/mqtt-lab.js'
 
 describe('a broker killed and restarted mid-run', () => {
   let broker: Mosquitto

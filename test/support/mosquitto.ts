@@ -2,8 +2,6 @@ import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, writeFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {expect} from 'vitest'
-import {isolatedEnv, runCli, type CliEnv} from './cli.js'
 import {freePort, waitForPort} from './net.js'
 
 /** Path of the mosquitto binary, or undefined. With CI set, a missing broker is a failure, never a skip. */
@@ -93,12 +91,4 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       await launch()
     },
   }
-}
-
-/** A Mosquitto and an isolated workspace whose default backend `lab` is that broker (plain MQTT). */
-export async function startMqttLab(options: MosquittoOptions = {}): Promise<{broker: Mosquitto; ctx: CliEnv}> {
-  const broker = await startMosquitto(options)
-  const ctx = isolatedEnv()
-  expect((await runCli(['backends', 'add', 'lab', '--kind', 'mqtt', '--url', broker.url, '--use'], ctx)).code).toBe(0)
-  return {broker, ctx}
 }
