@@ -19,12 +19,12 @@ export interface BoardOtaTrust {
 }
 
 /** Where the job survives the reset: an NVS namespace of its own, one string key, JSON. */
-export const OTA_NVS_NAMESPACE = 'iotctl_ota'
+const OTA_NVS_NAMESPACE = 'iotctl_ota'
 const OTA_NVS_KEY = 'job'
 const DEFAULT_CONFIRM_MS = 60_000
 
 /** The job as kept in NVS across the reset into the new image. */
-export interface BoardOtaRecord {
+interface BoardOtaRecord {
   jobId: string
   /** a rollback keeps the running sequence (anti-rollback counts updates only) */
   operation?: 'update' | 'rollback'
@@ -63,7 +63,7 @@ export interface BoardOtaOptions {
 }
 
 /** The JSON record in NVS, or undefined when there is none (or it is unreadable: start clean). */
-export function readOtaRecord(namespaces: NvsReadNamespace[]): BoardOtaRecord | undefined {
+function readOtaRecord(namespaces: NvsReadNamespace[]): BoardOtaRecord | undefined {
   const entry = namespaces.find((ns) => ns.name === OTA_NVS_NAMESPACE)?.entries.find((e) => e.key === OTA_NVS_KEY)
   if (entry?.type !== 'string') return undefined
   try {
