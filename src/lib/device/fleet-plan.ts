@@ -38,14 +38,20 @@ export function parseMix(text: string): {type: string; weight: number}[] {
   })
 }
 
-/** Split `count` by weights (largest remainder), in mix order. */
-export function apportion(count: number, mix: {type: string; weight: number}[]): string[] {
+/** How many of `count` devices each mix entry gets (largest remainder), in mix order. */
+function mixCounts(count: number, mix: {type: string; weight: number}[]): number[] {
   const total = mix.reduce((sum, m) => sum + m.weight, 0)
   const exact = mix.map((m) => (count * m.weight) / total)
   const counts = exact.map(Math.floor)
   const order = exact.map((value, i) => ({i, rest: value - Math.floor(value)})).sort((a, b) => b.rest - a.rest || a.i - b.i)
   const missing = count - counts.reduce((a, b) => a + b, 0)
   for (let k = 0; k < missing; k++) counts[order[k % order.length].i]++
+  return counts
+}
+
+/** Split `count` by weights (largest remainder), in mix order. */
+export function apportion(count: number, mix: {type: string; weight: number}[]): string[] {
+  const counts = mixCounts(count, mix)
   return mix.flatMap((m, i) => Array.from({length: counts[i]}, () => m.type))
 }
 
@@ -128,14 +134,8 @@ export function planFleet(input: FleetPlanInput): {devices: PlannedDevices; flee
 
 /** The type of device i when `count` devices are split by weights (largest remainder), in mix order. */
 function typeByIndex(count: number, mix: {type: string; weight: number}[]): (index: number) => string {
-  const total = mix.reduce((sum, m) => sum + m.weight, 0)
-  const exact = mix.map((m) => (count * m.weight) / total)
-  const counts = exact.map(Math.floor)
-  const order = exact.map((value, i) => ({i, rest: value - Math.floor(value)})).sort((a, b) => b.rest - a.rest || a.i - b.i)
-  const missing = count - counts.reduce((a, b) => a + b, 0)
-  for (let k = 0; k < missing; k++) counts[order[k % order.length].i]++
   const ends: number[] = []
-  counts.reduce((end, n) => (ends.push(end + n), end + n), 0)
+  mixCounts(count, mix).reduce((end, n) => (ends.push(end + n), end + n), 0)
   return (index) => mix[ends.findIndex((end) => index < end)].type
 }
 

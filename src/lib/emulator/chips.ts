@@ -36,7 +36,7 @@ export interface EmulatedChip {
  * What an ESP32-family ROM loader assumes about the flash until a host sends SPI_SET_PARAMS: modelled as
  * 2 MB, the size hosts that skip SPI_SET_PARAMS were seen limited to.
  */
-export const ROM_DEFAULT_FLASH_SIZE = 2 * 1024 * 1024
+const ROM_DEFAULT_FLASH_SIZE = 2 * 1024 * 1024
 
 export {EMULATED_CHIPS, type EmulatedChipName}
 

@@ -3,6 +3,7 @@ import type {KeyObject} from 'node:crypto'
 import type {FleetEvent} from '../device/fleet.js'
 import type {FleetExtension} from '../device/fleet-extension.js'
 import type {NvsEntryInput, NvsReadNamespace} from '../nvs/types.js'
+import {OTADATA_SIZE, otaLayout, readOtadata, selectOtaSlot, setOtaEntryState} from '../partitions/otadata.js'
 import type {PartitionEntry} from '../partitions/types.js'
 import type {OtaJob, OtaStatus} from '../ota/contract.js'
 import type {OtaDeviceAgent} from '../ota/device-agent.js'
@@ -19,12 +20,12 @@ export interface BoardOtaTrust {
 }
 
 /** Where the job survives the reset: an NVS namespace of its own, one string key, JSON. */
-export const OTA_NVS_NAMESPACE = 'iotctl_ota'
+const OTA_NVS_NAMESPACE = 'iotctl_ota'
 const OTA_NVS_KEY = 'job'
 const DEFAULT_CONFIRM_MS = 60_000
 
 /** The job as kept in NVS across the reset into the new image. */
-export interface BoardOtaRecord {
+interface BoardOtaRecord {
   jobId: string
   /** a rollback keeps the running sequence (anti-rollback counts updates only) */
   operation?: 'update' | 'rollback'
@@ -63,7 +64,7 @@ export interface BoardOtaOptions {
 }
 
 /** The JSON record in NVS, or undefined when there is none (or it is unreadable: start clean). */
-export function readOtaRecord(namespaces: NvsReadNamespace[]): BoardOtaRecord | undefined {
+function readOtaRecord(namespaces: NvsReadNamespace[]): BoardOtaRecord | undefined {
   const entry = namespaces.find((ns) => ns.name === OTA_NVS_NAMESPACE)?.entries.find((e) => e.key === OTA_NVS_KEY)
   if (entry?.type !== 'string') return undefined
   try {
@@ -89,8 +90,11 @@ export class BoardOta {
   private confirmTimer?: NodeJS.Timeout
   private connected = false
   private confirming = false
+  /** the table's OTA app slots and otadata partition */
+  private readonly layout: ReturnType<typeof otaLayout>
 
   private constructor(private readonly o: BoardOtaOptions) {
+    this.layout = otaLayout(o.entries)
     this.extension = {
       subscriptions: () => (this.agent ? [{topic: this.agent.jobTopic, qos: 1}] : []),
       connected: (_i, publish) => this.agent?.onConnected(publish),
@@ -136,7 +140,7 @@ export class BoardOta {
         record.status = {jobId: record.jobId, state: 'succeeded', version, sequence: record.sequence, previousVersion: record.from.version, ts: Date.now()}
         await this.saveRecord(record)
       } else {
-        const error = `${record.target.version} did not confirm itself (otadata: ${await this.triedState()}): back on ${version}`
+        const error = `${record.target.version} did not confirm itself (otadata: ${this.triedState()}): back on ${version}`
         log('W', 'ota', `job ${record.jobId}: ${error}`)
         record = {...record, phase: 'done', sequence: record.from.sequence}
         record.status = {jobId: record.jobId, state: 'rolled-back', version, sequence: record.from.sequence, previousVersion: record.target.version, error, ts: Date.now()}
@@ -204,14 +208,14 @@ export class BoardOta {
   }
 
   private async install(job: OtaJob, manifest: ReleaseManifest, image: Buffer): Promise<void> {
-    const {log, flash, entries, chip, version} = this.o
+    const {log, chip, version} = this.o
     if (manifest.kind !== 'esp-app') throw new Error(`a ${manifest.kind} release does not install on ESP-IDF firmware`)
-    const [{parseEspImage}, {otaLayout, OTADATA_SIZE, readOtadata, selectOtaSlot}] = await Promise.all([import('../image/index.js'), import('../partitions/otadata.js')])
+    const {parseEspImage} = await import('../image/index.js')
     const info = parseEspImage(image, {strict: false})
     if (info.problems.length > 0) throw new Error(`image: ${info.problems[0].message}`)
     if (info.chip !== chip) throw new Error(`the image is built for ${info.chipName}, this board is ${chip}`)
     if (this.confirming) throw new Error(`the running image ${version} has not confirmed itself yet`)
-    const {slots, otadata} = otaLayout(entries)
+    const {slots, otadata} = this.layout
     // esp_ota_get_next_update_partition: the slot after the one running (factory, or ota_0 run from erased otadata, counts as its own)
     const running = slots.findIndex((s) => s.offset === this.o.running.offset)
     const index = running < 0 ? 0 : (running + 1) % slots.length
@@ -225,19 +229,18 @@ export class BoardOta {
     const contents = new Uint8Array(slot.size).fill(0xff)
     contents.set(image)
     await this.write(slot.offset, contents)
-    await this.write(otadata.offset, selectOtaSlot(flash.subarray(otadata.offset, otadata.offset + OTADATA_SIZE), index, slots.length))
-    const entry = readOtadata(flash.subarray(otadata.offset, otadata.offset + OTADATA_SIZE), slots.length)
+    await this.write(otadata.offset, selectOtaSlot(this.otadataBytes(otadata), index, slots.length))
+    const entry = readOtadata(this.otadataBytes(otadata), slots.length)
     const written = entry.entries[entry.active as 0 | 1]
     log('I', 'esp_https_ota', `${manifest.version} (${image.length} bytes) written to ${slot.name} at 0x${slot.offset.toString(16)}; otadata entry ${entry.active}: seq ${written.seq}, state ${written.state}; restarting`)
     this.o.context.restart?.(`OTA update to ${manifest.version}`)
   }
 
   /** The state of the image that was tried and given up: the newest otadata copy marked invalid or aborted. */
-  private async triedState(): Promise<string> {
-    const {otaLayout, OTADATA_SIZE, readOtadata} = await import('../partitions/otadata.js')
-    const {otadata, slots} = otaLayout(this.o.entries)
+  private triedState(): string {
+    const {otadata, slots} = this.layout
     if (!otadata) return 'none'
-    const given = readOtadata(this.o.flash.subarray(otadata.offset, otadata.offset + OTADATA_SIZE), slots.length)
+    const given = readOtadata(this.otadataBytes(otadata), slots.length)
       .entries.filter((e) => e.crcOk && (e.state === 'invalid' || e.state === 'aborted'))
       .sort((a, b) => b.seq - a.seq)[0]
     return given ? `${given.state}` : 'no entry'
@@ -245,11 +248,14 @@ export class BoardOta {
 
   /** Set the state of the otadata copy the bootloader followed. */
   private async setActiveState(state: 'valid' | 'invalid'): Promise<void> {
-    const [{otaLayout, OTADATA_SIZE, setOtaEntryState}] = await Promise.all([import('../partitions/otadata.js')])
-    const {otadata} = otaLayout(this.o.entries)
+    const {otadata} = this.layout
     if (!otadata || this.o.boot.active < 0) return
-    const region = this.o.flash.subarray(otadata.offset, otadata.offset + OTADATA_SIZE)
-    await this.write(otadata.offset, setOtaEntryState(region, this.o.boot.active, state))
+    await this.write(otadata.offset, setOtaEntryState(this.otadataBytes(otadata), this.o.boot.active, state))
+  }
+
+  /** The otadata partition's two sectors in the boot's flash. */
+  private otadataBytes(otadata: PartitionEntry): Uint8Array {
+    return this.o.flash.subarray(otadata.offset, otadata.offset + OTADATA_SIZE)
   }
 
   /** Rewrite the NVS partition with the record in its namespace, the rest as it was. */

@@ -88,7 +88,7 @@ export function deviceCertFiles(credentials: DeviceCredentials, chip: MicroPytho
 }
 
 /** Everything on the board's filesystem: the app, config.json and the certificates. */
-export function bundleFiles(app: Map<string, Uint8Array>, config: DeviceAppConfig, certs: Map<string, Uint8Array> | undefined): Map<string, Uint8Array> {
+function bundleFiles(app: Map<string, Uint8Array>, config: DeviceAppConfig, certs: Map<string, Uint8Array> | undefined): Map<string, Uint8Array> {
   const files = new Map(app)
   files.set('config.json', deviceAppConfigJson(config))
   for (const [path, bytes] of certs ?? []) files.set(path, bytes)

@@ -40,7 +40,7 @@ export interface DeviceAppSensor {
 
 export type MicroPythonChip = 'esp32' | 'esp8266'
 export type DeviceAppScheme = 'iotctl' | 'aws-iot' | 'django-iot'
-export const DEVICE_APP_SCHEMES: readonly DeviceAppScheme[] = ['iotctl', 'aws-iot', 'django-iot']
+const DEVICE_APP_SCHEMES: readonly DeviceAppScheme[] = ['iotctl', 'aws-iot', 'django-iot']
 
 /** Where the certificate files go on the board (DER: what both ports' TLS stacks load). */
 export const DEVICE_CERT_FILES = {cert: 'certs/device.der', key: 'certs/device.key.der', ca: 'certs/ca.der'} as const
@@ -86,7 +86,7 @@ function brokerOf(profile: BackendProfile): {host: string; port: number; tls: bo
  * The telemetry fields the scheme puts on the wire, in template order: each field gets a distinct
  * sentinel value, and the ones the scheme's own encoder writes out are kept (one place decides).
  */
-export function schemeTelemetryFields(scheme: string, device: {id: string; type: string}, template: Pick<TemplateDefinition, 'telemetry'>): string[] {
+function schemeTelemetryFields(scheme: string, device: {id: string; type: string}, template: Pick<TemplateDefinition, 'telemetry'>): string[] {
   const entries = Object.entries(template.telemetry.fields)
   const layout = entries.map(([name, spec]) => ({name, type: spec.type}))
   const sentinel = (i: number, type: string) => (type === 'string' ? `iotctl-field-${i}-sentinel` : type === 'boolean' ? true : 987_650_000 + i * 7)
@@ -103,7 +103,7 @@ function resolvePin(ref: PinRef, settings: Record<string, string | number | bool
 }
 
 /** The sensors of the template with their pins resolved and checked for the chip. */
-export function deviceAppSensors(template: Pick<TemplateDefinition, 'device'> & {type?: string}, chip: MicroPythonChip, settings: Record<string, string | number | boolean>): DeviceAppSensor[] {
+function deviceAppSensors(template: Pick<TemplateDefinition, 'device'> & {type?: string}, chip: MicroPythonChip, settings: Record<string, string | number | boolean>): DeviceAppSensor[] {
   const limits = CHIP_PINS[chip]
   return (template.device?.sensors ?? []).map((sensor, i) => {
     const info = SENSOR_DRIVERS[sensor.driver]

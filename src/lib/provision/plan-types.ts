@@ -106,8 +106,3 @@ export interface FlashPlan {
   /** part name → bytes (and 'merged' when asked for) */
   data: Partial<Record<PartName | 'merged', Uint8Array>>
 }
-
-/** Whether a plan's parts bring a second-stage bootloader (its own, or the one inside a MicroPython image). */
-export function partsIncludeBootloader(parts: readonly {name: PartName}[]): boolean {
-  return parts.some((p) => p.name === 'bootloader' || p.name === 'runtime')
-}

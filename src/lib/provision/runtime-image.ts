@@ -10,7 +10,7 @@ import {download, type AppSourceCallbacks} from './app-source.js'
 import type {MicroPythonChip} from './device-app-config.js'
 
 /** Where a chip's combined MicroPython image is flashed. */
-export const RUNTIME_OFFSETS: Record<MicroPythonChip, number> = {esp32: 0x1000, esp8266: 0x0}
+const RUNTIME_OFFSETS: Record<MicroPythonChip, number> = {esp32: 0x1000, esp8266: 0x0}
 
 /** MicroPython's ESP8266 build keeps 20 KB at the end of flash for the SDK's parameters (flashbdev.py). */
 const ESP8266_SDK_RESERVED = 20 * 1024
