@@ -42,9 +42,8 @@ export default class StationRun extends BaseCommand<typeof StationRun> {
 
   async run(): Promise<undefined> {
     const f = this.flags
-    const [{loadRecipe, computeSources, recipeDrift, driftError}, {loadStationKey}, {openRecordStore}, {runStation}, {parsePortPatterns}, {loginName}, {espPorts}] = await Promise.all([
+    const [{loadRecipe, loadApprovedKey}, {openRecordStore}, {runStation}, {parsePortPatterns}, {loginName}, {espPorts}] = await Promise.all([
       import('../../lib/station/recipe.js'),
-      import('../../lib/station/station-key.js'),
       import('../../lib/station/open-store.js'),
       import('../../lib/station/station.js'),
       import('../../lib/station/port-watch.js'),
@@ -55,24 +54,7 @@ export default class StationRun extends BaseCommand<typeof StationRun> {
     const {recipe, paths} = await loadRecipe(ws, this.args.name)
     const profile = await this.backendProfile(recipe.backend.profile, {startEmbedded: false})
     const scheme = defaultScheme(profile)
-    // the line stays locked to what was approved: any change since `station init` stops it here
-    const now = await computeSources({
-      ws,
-      type: recipe.template.type,
-      chip: recipe.chip,
-      appFile: recipe.images.app.file,
-      bootloaderFile: recipe.images.bootloader?.file,
-      flash: recipe.flash.settings,
-      profile,
-      scheme,
-      signal: this.signal,
-    })
-    const drift = recipeDrift(recipe, now)
-    if (drift.length > 0) throw driftError(recipe.name, drift)
-    const key = await loadStationKey(paths.key)
-    if (key.keyId !== recipe.stationKey.keyId) {
-      throw new IotctlError(`The station key ${paths.key} is not the one in the recipe of ${recipe.name}`, {code: 'STATION_KEY_MISMATCH', exit: ExitCode.VERIFY})
-    }
+    const key = await loadApprovedKey(recipe, paths, {ws, profile, scheme, signal: this.signal})
     const ports = parsePortPatterns(f.ports)
     if (ports.length === 0) await espPorts() // no enumeration here (no udev): say so now, with what to pass
     const passphrase = await this.caPassphrase()

@@ -24,8 +24,3 @@ export const redactUrl = redactUrlPassword
 export function urlHasPassword(url: string): boolean {
   return redactUrl(url) !== url
 }
-
-/** The same URL without its password. */
-export function withoutPassword(url: string): string {
-  return url.replace(/^(postgres(?:ql)?:\/\/[^:@/?#]*):[^@/?#]*@/i, '$1@').replace(/[?&]password=[^&#]*/gi, '').replace(/\/\?$|\?$/, (m) => (m.startsWith('/') ? '/' : ''))
-}

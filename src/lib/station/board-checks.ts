@@ -3,7 +3,7 @@ import {readFile} from 'node:fs/promises'
 import {ExitCode, IotctlError} from '../console/errors.js'
 import type {BoardInfo} from '../flash/types.js'
 import type {FlashPlan} from '../provision/plan-types.js'
-import {sha256Hex} from './canonical.js'
+import {sha256Hex} from '../templates/hash.js'
 import type {StationRecipe} from './recipe.js'
 
 /** The board must be the recipe's chip with at least its flash. */

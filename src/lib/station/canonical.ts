@@ -1,4 +1,4 @@
-import {createHash} from 'node:crypto'
+import {sha256Hex} from '../templates/hash.js'
 
 /**
  * JSON with object keys sorted at every level and no whitespace: the same value always gives the same
@@ -12,8 +12,6 @@ export function canonicalJson(value: unknown): string {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
 }
-
-export const sha256Hex = (text: string | Uint8Array) => createHash('sha256').update(text).digest('hex')
 
 /** sha256 of the canonical JSON of `value` without its own `hash` field */
 export function contentHash(value: Record<string, unknown>): string {

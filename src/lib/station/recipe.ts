@@ -5,10 +5,11 @@ import {join, resolve} from 'node:path'
 import {ExitCode, IotctlError, conflict, notFound, usageError} from '../console/errors.js'
 import type {BackendProfile} from '../config/profiles.js'
 import type {FlashSettings} from '../image/patch.js'
+import {sha256Hex} from '../templates/hash.js'
 import type {TargetChip} from '../templates/types.js'
 import {writeFileAtomic} from '../workspace/atomic.js'
 import type {Workspace} from '../workspace/workspace.js'
-import {canonicalJson, contentHash, sha256Hex} from './canonical.js'
+import {canonicalJson, contentHash} from './canonical.js'
 import {createStationKey, loadStationKey, type StationKey} from './station-key.js'
 
 export const RECIPE_FORMAT = 'iotctl-station-recipe'
@@ -188,6 +189,32 @@ export async function loadRecipe(ws: Workspace, name: string): Promise<{recipe: 
   return {recipe, paths}
 }
 
+export interface ApprovedKeyOptions {
+  ws: Workspace
+  profile: BackendProfile
+  scheme: string
+  signal?: AbortSignal
+}
+
+/** The line stays locked to what was approved: any change since `station init`, or another station key, stops it here. */
+export async function loadApprovedKey(recipe: StationRecipe, paths: StationPaths, options: ApprovedKeyOptions): Promise<StationKey> {
+  const now = await computeSources({
+    ...options,
+    type: recipe.template.type,
+    chip: recipe.chip,
+    appFile: recipe.images.app.file,
+    bootloaderFile: recipe.images.bootloader?.file,
+    flash: recipe.flash.settings,
+  })
+  const drift = recipeDrift(recipe, now)
+  if (drift.length > 0) throw driftError(recipe.name, drift)
+  const key = await loadStationKey(paths.key)
+  if (key.keyId !== recipe.stationKey.keyId) {
+    throw new IotctlError(`The station key ${paths.key} is not the one in the recipe of ${recipe.name}`, {code: 'STATION_KEY_MISMATCH', exit: ExitCode.VERIFY})
+  }
+  return key
+}
+
 export interface RecipeDrift {
   what: string
   recipe: string
@@ -195,7 +222,7 @@ export interface RecipeDrift {
 }
 
 /** Compare the recipe with its sources as they are now; an empty list means the line may run. */
-export function recipeDrift(recipe: StationRecipe, now: RecipeSources): RecipeDrift[] {
+function recipeDrift(recipe: StationRecipe, now: RecipeSources): RecipeDrift[] {
   const drift: RecipeDrift[] = []
   const check = (what: string, a: unknown, b: unknown) => {
     if (canonicalJson(a) !== canonicalJson(b)) drift.push({what, recipe: summary(a), now: summary(b)})
@@ -214,7 +241,7 @@ export function recipeDrift(recipe: StationRecipe, now: RecipeSources): RecipeDr
 
 const summary = (value: unknown): string => (value === undefined ? 'none' : Array.isArray(value) ? summary(value[0]) : typeof value === 'string' ? value.slice(0, 16) : JSON.stringify(value).slice(0, 40))
 
-export function driftError(name: string, drift: RecipeDrift[]): IotctlError {
+function driftError(name: string, drift: RecipeDrift[]): IotctlError {
   return new IotctlError(`Station ${name}: ${drift.map((d) => d.what).join(', ')} changed since the recipe was made (${drift.map((d) => `${d.what} ${d.recipe}… → ${d.now}…`).join('; ')})`, {
     code: 'RECIPE_IMAGE_CHANGED',
     exit: ExitCode.VERIFY,

@@ -3,8 +3,9 @@ import {readFile} from 'node:fs/promises'
 
 import {ExitCode, IotctlError} from '../console/errors.js'
 import {generateKey} from '../pki/keys.js'
+import {sha256Hex} from '../templates/hash.js'
 import {writeFileAtomic} from '../workspace/atomic.js'
-import {canonicalJson, sha256Hex} from './canonical.js'
+import {canonicalJson} from './canonical.js'
 
 /** The signed head of one station's chain: its last record. */
 export interface ChainHead {
