@@ -1,5 +1,4 @@
 import {conflict, usageError, type IotctlError} from '../console/errors.js'
-import {normalizeMac as normalizeDeviceMac} from '../registry/ids.js'
 import {canonicalJson} from './canonical.js'
 import type {ChainSnapshot} from './chain.js'
 import type {TravelerInput, TravelerRecord, TravelerResult} from './record.js'
@@ -50,8 +49,10 @@ export function recordsNotEmpty(location: string, records: number, heads: number
   ])
 }
 
-/** A MAC in the registry's one spelling (aa:bb:…), or as given, lowercased, when it is not one. */
-export const normalizeMac = (mac: string) => normalizeDeviceMac(mac) ?? mac.toLowerCase()
+export const normalizeMac = (mac: string) => {
+  const hex = mac.toLowerCase().replaceAll(/[^0-9a-f]/g, '')
+  return hex.length === 12 ? hex.match(/../g)!.join(':') : mac.toLowerCase()
+}
 
 export function matchesFilter(record: TravelerRecord, filter: RecordFilter = {}): boolean {
   if (filter.station && record.station !== filter.station) return false
